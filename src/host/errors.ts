@@ -1,0 +1,122 @@
+/**
+ * The errors a host's caller may want to catch. Misuse throws `TypeError` or
+ * `RangeError`; a plugin's own RPC errors pass through as `ConnectError`.
+ *
+ * @module
+ */
+
+/** How a plugin process ended: an exit code, or the signal that killed it. */
+export interface ExitStatus {
+  /** The exit code; 128+n when killed by signal n. */
+  code: number;
+  /** The signal that killed the process, or `null`. */
+  signal: Deno.Signal | null;
+}
+
+/**
+ * Describes an exit status for people: `"exit code 3"`, `"signal SIGSEGV"`.
+ *
+ * @param status The status.
+ * @returns A short description.
+ * @example
+ * ```ts
+ * import { describeExit } from "./errors.ts";
+ * if (describeExit({ code: 139, signal: "SIGSEGV" }) !== "signal SIGSEGV") throw new Error();
+ * ```
+ */
+export function describeExit(status: ExitStatus): string {
+  return status.signal ? `signal ${status.signal}` : `exit code ${status.code}`;
+}
+
+function withTail(message: string, stderrTail: readonly string[]): string {
+  if (stderrTail.length === 0) return message;
+  return `${message}; last stderr lines:\n  ${stderrTail.join("\n  ")}`;
+}
+
+/** Base class of Bulkhead's plugin errors; carries the plugin's name. */
+export class PluginError extends Error {
+  /** The plugin's name. */
+  readonly plugin: string;
+  /**
+   * @param plugin The plugin's name.
+   * @param message The message.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(plugin: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "PluginError";
+    this.plugin = plugin;
+  }
+}
+
+/** Why a handshake failed. */
+export type HandshakeFailure =
+  | "malformed"
+  | "core-version"
+  | "app-version"
+  | "network"
+  | "address"
+  | "protocol"
+  | "timeout"
+  | "no-line"
+  | "socket";
+
+/**
+ * The plugin did not complete the handshake: its line was malformed or
+ * refused, it said nothing in time, or its socket never answered. The host
+ * has stopped the plugin by the time this is thrown.
+ */
+export class HandshakeError extends PluginError {
+  /** What went wrong. */
+  readonly reason: HandshakeFailure;
+  /** The line the plugin printed, when there was one. */
+  readonly line: string | undefined;
+  /** The last lines the plugin wrote to stderr. */
+  readonly stderrTail: readonly string[];
+  /**
+   * @param plugin The plugin's name.
+   * @param reason What went wrong.
+   * @param detail A human explanation.
+   * @param options The line, stderr tail and cause.
+   */
+  constructor(
+    plugin: string,
+    reason: HandshakeFailure,
+    detail: string,
+    options: { line?: string; stderrTail?: readonly string[]; cause?: unknown } = {},
+  ) {
+    const quoted = options.line === undefined ? "" : ` (line: ${JSON.stringify(options.line)})`;
+    super(
+      plugin,
+      withTail(`Cannot start plugin "${plugin}": ${detail}${quoted}`, options.stderrTail ?? []),
+      { cause: options.cause },
+    );
+    this.name = "HandshakeError";
+    this.reason = reason;
+    this.line = options.line;
+    this.stderrTail = options.stderrTail ?? [];
+  }
+}
+
+/** The plugin process exited (before its handshake, or while in use). */
+export class PluginExitedError extends PluginError {
+  /** How it exited. */
+  readonly status: ExitStatus;
+  /** The last lines it wrote to stderr. */
+  readonly stderrTail: readonly string[];
+  /**
+   * @param plugin The plugin's name.
+   * @param when What the host was doing, e.g. `"before its handshake"`.
+   * @param status How it exited.
+   * @param stderrTail Its last stderr lines.
+   */
+  constructor(plugin: string, when: string, status: ExitStatus, stderrTail: readonly string[]) {
+    super(
+      plugin,
+      withTail(`Plugin "${plugin}" exited ${when} with ${describeExit(status)}`, stderrTail),
+    );
+    this.name = "PluginExitedError";
+    this.status = status;
+    this.stderrTail = stderrTail;
+  }
+}

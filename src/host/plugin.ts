@@ -1,0 +1,583 @@
+/**
+ * A running plugin, as its host sees it: start it, call it, check it, stop it.
+ *
+ * @module
+ */
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { DescService } from "../npm/protobuf.ts";
+import { type Client, Code, ConnectError, createClient } from "../npm/connect.ts";
+import { connectorFor, type GrpcChannel, type TransportKind } from "../transport/transport.ts";
+import {
+  BULKHEAD_COOKIE,
+  ENV_HOST_STDIN,
+  ENV_PROTOCOL_VERSIONS,
+  ENV_SOCKET_PATH,
+  ENV_UNIX_SOCKET_DIR,
+  type MagicCookie,
+} from "../protocol/handshake.ts";
+import { GRPCController } from "../gen/plugin/grpc_controller_pb.ts";
+import { GRPCStdio, StdioData_Channel } from "../gen/plugin/grpc_stdio_pb.ts";
+import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
+import { denoLaunch } from "./deno_command.ts";
+import { type ExitStatus, HandshakeError, PluginExitedError } from "./errors.ts";
+import { type Handshake, validateHandshake } from "./handshake.ts";
+import { type Logger, stderrLogger, toLogRecord } from "./logger.ts";
+import { type Permissions, sandboxEscapes } from "./permissions.ts";
+import { PluginProcess } from "./plugin_process.ts";
+
+/** Where a plugin is in its life. */
+export type PluginState = "starting" | "ready" | "stopping" | "exited";
+
+/** Options for {@linkcode Plugin.start}. Give exactly one of `module` or `command`. */
+export interface PluginOptions {
+  /**
+   * A Deno plugin module (path or URL), run sandboxed by `deno run` with
+   * exactly {@linkcode PluginOptions.permissions}.
+   */
+  module?: string | URL;
+  /** Any other executable, started as it is: not sandboxed. */
+  command?: string;
+  /**
+   * Arguments for the plugin.
+   * @default {[]}
+   */
+  args?: readonly string[];
+  /**
+   * The plugin's name in logs and errors.
+   * @default {the module's or command's file name}
+   */
+  name?: string;
+  /** Working directory. @default {the host's} */
+  cwd?: string;
+  /**
+   * Extra environment variables. Nothing of the host's environment is passed
+   * unless named here.
+   * @default {{}}
+   */
+  env?: Record<string, string>;
+  /**
+   * What a Deno plugin may touch (ignored for `command`, which is not sandboxed).
+   * @default {{} (nothing but its own socket)}
+   */
+  permissions?: Permissions;
+  /** Extra `deno run` flags for a Deno plugin, e.g. `--v8-flags=--max-old-space-size=256`. */
+  denoFlags?: readonly string[];
+  /**
+   * The application's magic cookie.
+   * @default {BULKHEAD_COOKIE}
+   */
+  cookie?: MagicCookie;
+  /**
+   * Application protocol versions the host accepts.
+   * @default {[1]}
+   */
+  protocolVersions?: readonly number[];
+  /**
+   * Accept a plugin announcing `tcp` on a loopback address.
+   * @default {false}
+   */
+  allowTcp?: boolean;
+  /**
+   * How long the plugin has to print its handshake and answer its first
+   * health check, in milliseconds.
+   * @default {10000}
+   */
+  startTimeoutMs?: number;
+  /**
+   * How long each stop step waits (Shutdown, then SIGTERM, then SIGKILL), in milliseconds.
+   * @default {2000}
+   */
+  stopGraceMs?: number;
+  /**
+   * Largest gRPC message either way, in bytes.
+   * @default {4194304}
+   */
+  maxMessageBytes?: number;
+  /**
+   * How many stderr lines to keep for error messages.
+   * @default {20}
+   */
+  stderrTailLines?: number;
+  /**
+   * Receives the plugin's log lines.
+   * @default {stderrLogger}
+   */
+  logger?: Logger;
+  /**
+   * The gRPC transport.
+   * @default {"node-http2"}
+   */
+  transport?: TransportKind;
+  /** Aborts the start (the plugin is killed and cleaned up). */
+  signal?: AbortSignal;
+}
+
+/** A snapshot of a plugin for display. */
+export interface PluginInfo {
+  /** Its name. */
+  name: string;
+  /** Its process id. */
+  pid: number;
+  /** Its state. */
+  state: PluginState;
+  /** The validated handshake. */
+  handshake: Handshake;
+  /** Whether Deno's permissions confine it (a Deno module) or not (any other executable). */
+  sandboxed: boolean;
+  /** The Deno flags that grant its permissions (empty when not sandboxed). */
+  permissionFlags: string[];
+  /** Grants that let it leave the sandbox. */
+  sandboxEscapes: string[];
+  /** How it exited, once it has. */
+  exit?: ExitStatus;
+  /** Its last stderr lines. */
+  stderrTail: string[];
+}
+
+/** Options for {@linkcode Plugin.stop}. */
+export interface StopOptions {
+  /** Overrides the plugin's `stopGraceMs` for this stop. */
+  graceMs?: number;
+}
+
+/** Options for {@linkcode Plugin.health}. */
+export interface HealthOptions {
+  /** The service to ask about. @default {"plugin"} */
+  service?: string;
+  /** @default {5000} */
+  timeoutMs?: number;
+  /** Aborts the check. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A plugin process that has completed its handshake and answered a health
+ * check. Start one with {@linkcode Plugin.start}; release it with
+ * `await using` or {@linkcode Plugin.stop}.
+ *
+ * Lifecycle: `starting` → `ready` → `stopping` → `exited`, or `ready` →
+ * `exited` when the plugin dies on its own. When it dies, calls in flight fail
+ * with a `ConnectError` (`UNAVAILABLE` or `CANCELED`); the socket directory is
+ * removed by the host in every case. {@linkcode Plugin.exited} resolves with
+ * the exit status and never rejects.
+ *
+ * @example
+ * ```ts ignore
+ * import { Plugin } from "./plugin.ts";
+ * import { GreeterService } from "../gen/bulkhead/examples/greeter/v1/greeter_pb.ts";
+ * await using plugin = await Plugin.start({ module: "examples/greeter/plugin.ts" });
+ * const greeter = plugin.client(GreeterService);
+ * console.log((await greeter.greet({ name: "Ada" })).greeting);
+ * ```
+ */
+export class Plugin implements AsyncDisposable {
+  readonly #process: PluginProcess;
+  readonly #channel: GrpcChannel;
+  readonly #graceMs: number;
+  readonly #sandboxed: boolean;
+  readonly #permissionFlags: string[];
+  readonly #escapes: string[];
+  #state: PluginState = "ready";
+  #stopping: Promise<ExitStatus> | undefined;
+  /** The plugin's name. */
+  readonly name: string;
+  /** The validated handshake. */
+  readonly handshake: Handshake;
+  /** Resolves with the exit status once the process has exited and been cleaned up; never rejects. */
+  readonly exited: Promise<ExitStatus>;
+
+  private constructor(
+    name: string,
+    process: PluginProcess,
+    channel: GrpcChannel,
+    handshake: Handshake,
+    facts: { graceMs: number; sandboxed: boolean; flags: string[]; escapes: string[] },
+  ) {
+    this.name = name;
+    this.#process = process;
+    this.#channel = channel;
+    this.handshake = handshake;
+    this.#graceMs = facts.graceMs;
+    this.#sandboxed = facts.sandboxed;
+    this.#permissionFlags = facts.flags;
+    this.#escapes = facts.escapes;
+    this.exited = process.exited.then(async (status) => {
+      this.#state = "exited";
+      await this.#channel.close();
+      await this.#process.cleanup();
+      return status;
+    });
+  }
+
+  /**
+   * Starts a plugin and waits until it is ready: handshake validated,
+   * health check answered.
+   *
+   * @param options What to run and how.
+   * @returns The ready plugin.
+   * @throws {HandshakeError} When the handshake line is malformed or refused, none comes in time, or the socket does not answer.
+   * @throws {PluginExitedError} When the plugin exits before it is ready.
+   * @throws {TypeError} When neither or both of `module` and `command` are given.
+   * @example
+   * ```ts ignore
+   * await using plugin = await Plugin.start({
+   *   module: "./my_plugin.ts",
+   *   permissions: { read: ["./data"] },
+   *   signal: AbortSignal.timeout(5000),
+   * });
+   * ```
+   */
+  static async start(options: PluginOptions): Promise<Plugin> {
+    options.signal?.throwIfAborted();
+    if ((options.module === undefined) === (options.command === undefined)) {
+      throw new TypeError("Cannot start a plugin: give exactly one of `module` or `command`");
+    }
+    const target = options.module !== undefined
+      ? moduleSpecifier(options.module, options.cwd)
+      : options.command!;
+    const name = options.name ?? baseName(target);
+    const versions = options.protocolVersions ?? [1];
+    if (versions.length === 0 || versions.some((v) => !Number.isInteger(v) || v < 1)) {
+      throw new RangeError(
+        `Cannot start plugin "${name}": protocol versions must be positive integers`,
+      );
+    }
+    const cookie = options.cookie ?? BULKHEAD_COOKIE;
+    const timeoutMs = options.startTimeoutMs ?? 10_000;
+    const logger = options.logger ?? stderrLogger;
+    const { dir, socketPath } = await PluginProcess.makeSocketDir();
+
+    let command = target;
+    let args = [...(options.args ?? [])];
+    let launchEnv: Record<string, string> = {};
+    let flags: string[] = [];
+    const pluginEnv: Record<string, string> = {
+      ...options.env,
+      [cookie.key]: cookie.value,
+      [ENV_PROTOCOL_VERSIONS]: versions.join(","),
+      [ENV_UNIX_SOCKET_DIR]: dir,
+      [ENV_SOCKET_PATH]: socketPath,
+      [ENV_HOST_STDIN]: "1",
+    };
+    try {
+      if (options.module !== undefined) {
+        const launch = await denoLaunch(target, {
+          socketPath,
+          envNames: Object.keys(pluginEnv),
+          ...(options.permissions ? { permissions: options.permissions } : {}),
+          ...(options.denoFlags ? { denoFlags: options.denoFlags } : {}),
+          args,
+          ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        command = launch.command;
+        args = launch.args;
+        launchEnv = launch.env;
+        flags = launch.args.filter((a) => a.startsWith("--allow-") || a === "--no-prompt");
+      }
+    } catch (error) {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      throw error;
+    }
+
+    const env = { ...launchEnv, ...pluginEnv };
+    let process: PluginProcess;
+    try {
+      process = PluginProcess.spawn({
+        name,
+        command,
+        args,
+        env,
+        ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+        logger,
+        tailLines: options.stderrTailLines ?? 20,
+      }, dir);
+    } catch (error) {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      throw new PluginExitedError(name, "before it started", { code: 127, signal: null }, [
+        `cannot run ${command}: ${error instanceof Error ? error.message : String(error)}`,
+      ]);
+    }
+
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+    let channel: GrpcChannel | undefined;
+    try {
+      const handshake = await waitForHandshake(name, process, signal, timeoutMs, {
+        versions,
+        socketDir: dir,
+        allowTcp: options.allowTcp ?? false,
+      });
+      const connector = await connectorFor(options.transport);
+      channel = connector.dial(handshake.address, {
+        readMaxBytes: options.maxMessageBytes ?? 4 * 1024 * 1024,
+        writeMaxBytes: options.maxMessageBytes ?? 4 * 1024 * 1024,
+      });
+      await waitForHealth(name, process, channel, signal, timeoutMs);
+      drainStdio(name, channel, logger);
+      return new Plugin(name, process, channel, handshake, {
+        graceMs: options.stopGraceMs ?? 2000,
+        sandboxed: options.module !== undefined,
+        flags,
+        escapes: options.module !== undefined ? sandboxEscapes(options.permissions ?? {}) : [],
+      });
+    } catch (error) {
+      await channel?.close();
+      process.kill("SIGKILL");
+      await process.cleanup();
+      if (options.signal?.aborted) throw options.signal.reason;
+      throw error;
+    }
+  }
+
+  /** The process id (also its process group id). */
+  get pid(): number {
+    return this.#process.pid;
+  }
+
+  /** Where the plugin is in its life. */
+  get state(): PluginState {
+    return this.#state;
+  }
+
+  /** A snapshot for display. */
+  info(): PluginInfo {
+    const info: PluginInfo = {
+      name: this.name,
+      pid: this.pid,
+      state: this.#state,
+      handshake: this.handshake,
+      sandboxed: this.#sandboxed,
+      permissionFlags: [...this.#permissionFlags],
+      sandboxEscapes: [...this.#escapes],
+      stderrTail: this.#process.stderrTail(),
+    };
+    const exit = this.#process.exitStatus;
+    if (exit) info.exit = exit;
+    return info;
+  }
+
+  /**
+   * A typed Connect client for one of the plugin's services. Calls made after
+   * the plugin exits fail with `UNAVAILABLE`.
+   *
+   * @param service The generated service descriptor.
+   * @returns The client.
+   * @example
+   * ```ts ignore
+   * const greeter = plugin.client(GreeterService);
+   * ```
+   */
+  client<T extends DescService>(service: T): Client<T> {
+    return createClient(service, this.#channel.transport);
+  }
+
+  /**
+   * Asks the plugin's `grpc.health.v1.Health/Check`.
+   *
+   * @param options Which service, a timeout, a signal.
+   * @returns The serving status name, e.g. `"SERVING"`.
+   * @throws {ConnectError} When the call fails.
+   * @example
+   * ```ts ignore
+   * if (await plugin.health() !== "SERVING") console.warn("unhealthy");
+   * ```
+   */
+  async health(options: HealthOptions = {}): Promise<string> {
+    const response = await this.client(Health).check(
+      { service: options.service ?? "plugin" },
+      {
+        timeoutMs: options.timeoutMs ?? 5000,
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
+    );
+    return HealthCheckResponse_ServingStatus[response.status] ?? String(response.status);
+  }
+
+  /**
+   * Stops the plugin: `plugin.GRPCController/Shutdown`, then SIGTERM to its
+   * process group after the grace period, then SIGKILL after another. Closes
+   * the host's connection before the plugin closes its server, reaps the
+   * process and removes the socket directory. Safe to call many times and
+   * after the plugin has died: every call returns the same exit status.
+   *
+   * @param options The grace period for this stop.
+   * @returns How the process exited.
+   * @example
+   * ```ts ignore
+   * const status = await plugin.stop({ graceMs: 500 });
+   * ```
+   */
+  stop(options: StopOptions = {}): Promise<ExitStatus> {
+    return this.#stopping ??= this.#stop(options.graceMs ?? this.#graceMs);
+  }
+
+  async #stop(graceMs: number): Promise<ExitStatus> {
+    if (this.#process.exitStatus === undefined) {
+      this.#state = "stopping";
+      const exited = this.#process.exited.then(() => true);
+      const within = async (ms: number) => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const late = new Promise<false>((r) => timer = setTimeout(() => r(false), ms));
+        try {
+          return await Promise.race([exited, late]);
+        } finally {
+          clearTimeout(timer);
+        }
+      };
+      try {
+        await this.client(GRPCController).shutdown({}, { timeoutMs: graceMs });
+      } catch {
+        // UNAVAILABLE is success for go-plugin (it drops the connection in the handler)
+      }
+      await this.#channel.close();
+      await this.#process.closeStdin();
+      if (!await within(graceMs)) {
+        this.#process.kill("SIGTERM");
+        if (!await within(graceMs)) this.#process.kill("SIGKILL");
+      }
+    }
+    return await this.exited;
+  }
+
+  /** Stops the plugin; see {@linkcode Plugin.stop}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+async function waitForHandshake(
+  name: string,
+  process: PluginProcess,
+  signal: AbortSignal,
+  timeoutMs: number,
+  expect: { versions: readonly number[]; socketDir: string; allowTcp: boolean },
+): Promise<Handshake> {
+  const aborted = abortPromise(signal);
+  try {
+    const first = await Promise.race([
+      process.firstLine().then((line) => ({ line })),
+      process.exited.then((status) => ({ status })),
+      aborted.promise,
+    ]);
+    if ("line" in first && first.line !== undefined) {
+      return validateHandshake(name, first.line, expect, () => process.stderrTail());
+    }
+    // stdout closed or the process exited: wait for the exit to tell why
+    const status = "status" in first
+      ? first.status
+      : await Promise.race([process.exited, aborted.promise]);
+    await process.drained(500);
+    throw new PluginExitedError(name, "before its handshake", status, process.stderrTail());
+  } catch (error) {
+    if (error === aborted.token) {
+      throw new HandshakeError(
+        name,
+        "timeout",
+        signal.reason instanceof DOMException && signal.reason.name === "TimeoutError"
+          ? `no handshake line within ${timeoutMs} ms`
+          : "start was aborted",
+        { stderrTail: process.stderrTail(), cause: signal.reason },
+      );
+    }
+    throw error;
+  } finally {
+    aborted.dispose();
+  }
+}
+
+async function waitForHealth(
+  name: string,
+  process: PluginProcess,
+  channel: GrpcChannel,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<void> {
+  const health = createClient(Health, channel.transport);
+  let lastError: unknown;
+  for (let delay = 5; !signal.aborted; delay = Math.min(delay * 2, 200)) {
+    if (process.exitStatus) {
+      await process.drained(500);
+      throw new PluginExitedError(
+        name,
+        "before it was ready",
+        process.exitStatus,
+        process.stderrTail(),
+      );
+    }
+    try {
+      const response = await health.check({ service: "plugin" }, { signal, timeoutMs: 2000 });
+      if (response.status === HealthCheckResponse_ServingStatus.SERVING) return;
+      lastError = new Error(`health status ${HealthCheckResponse_ServingStatus[response.status]}`);
+    } catch (error) {
+      if (error instanceof ConnectError && error.code === Code.Unimplemented) return;
+      lastError = error;
+    }
+    await new Promise((r) => setTimeout(r, delay));
+  }
+  if (process.exitStatus) {
+    await process.drained(500);
+    throw new PluginExitedError(
+      name,
+      "before it was ready",
+      process.exitStatus,
+      process.stderrTail(),
+    );
+  }
+  const why = lastError instanceof Error ? lastError.message : String(lastError);
+  throw new HandshakeError(
+    name,
+    "socket",
+    `its socket did not answer a health check within ${timeoutMs} ms (${why})`,
+    { stderrTail: process.stderrTail(), cause: lastError },
+  );
+}
+
+/** Streams go-plugin's stdio (a Go plugin's writes block until someone reads them) into the logger. */
+function drainStdio(name: string, channel: GrpcChannel, logger: Logger): void {
+  const stdio = createClient(GRPCStdio, channel.transport);
+  void (async () => {
+    const decoders = { out: new TextDecoder(), err: new TextDecoder() };
+    const pending = { out: "", err: "" };
+    try {
+      for await (const chunk of stdio.streamStdio({})) {
+        const key = chunk.channel === StdioData_Channel.STDOUT ? "out" : "err";
+        pending[key] += decoders[key].decode(chunk.data, { stream: true });
+        const lines = pending[key].split("\n");
+        pending[key] = lines.pop() ?? "";
+        for (const line of lines) logger(toLogRecord(name, line, "stdio"));
+      }
+    } catch {
+      // UNIMPLEMENTED (older go-plugin, or no stdio service) or the plugin is gone
+    }
+    for (const rest of [pending.out, pending.err]) {
+      if (rest) logger(toLogRecord(name, rest, "stdio"));
+    }
+  })();
+}
+
+function abortPromise(signal: AbortSignal) {
+  const token = Symbol("aborted");
+  let onAbort!: () => void;
+  const promise = new Promise<never>((_, reject) => {
+    onAbort = () => reject(token);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  promise.catch(() => {});
+  return { token, promise, dispose: () => signal.removeEventListener("abort", onAbort) };
+}
+
+function moduleSpecifier(module: string | URL, cwd: string | undefined): string {
+  if (module instanceof URL) return module.href;
+  if (/^[a-z][a-z0-9+.-]*:/i.test(module)) return module;
+  return pathToFileURL(resolve(cwd ?? Deno.cwd(), module)).href;
+}
+
+function baseName(target: string): string {
+  const parts = target.replace(/\/+$/, "").split("/");
+  const file = (parts.pop() ?? target).replace(/\.(ts|js|mjs|mts|py)$/, "");
+  const generic = ["plugin", "main", "mod", "index"].includes(file);
+  return (generic ? parts.pop() : file) || target;
+}

@@ -1,0 +1,228 @@
+/**
+ * The plugin side: {@linkcode serve} turns a Deno program into a plugin that
+ * any Bulkhead or go-plugin host can start.
+ *
+ * @module
+ */
+import type { DescService } from "../npm/protobuf.ts";
+import type { ServiceImpl } from "../npm/connect.ts";
+import {
+  BULKHEAD_COOKIE,
+  ENV_HOST_STDIN,
+  ENV_PROTOCOL_VERSIONS,
+  ENV_SOCKET_PATH,
+  ENV_UNIX_SOCKET_DIR,
+  formatHandshake,
+  type MagicCookie,
+  parseVersionList,
+} from "../protocol/handshake.ts";
+import {
+  connectorFor,
+  type GrpcServer,
+  type ServiceRegistration,
+  type TransportKind,
+} from "../transport/transport.ts";
+import { Health } from "../gen/grpc/health/v1/health_pb.ts";
+import { GRPCController } from "../gen/plugin/grpc_controller_pb.ts";
+import { GRPCStdio } from "../gen/plugin/grpc_stdio_pb.ts";
+import { healthService } from "./health.ts";
+import { watchHost } from "./host_watch.ts";
+import { reflectionServices, ReflectionV1, ReflectionV1alpha } from "./reflection.ts";
+
+/** A service the plugin offers: the generated descriptor and its implementation. */
+export interface PluginService<T extends DescService = DescService> {
+  /** The generated service descriptor. */
+  service: T;
+  /** The implementation; missing methods answer `UNIMPLEMENTED`. */
+  implementation: Partial<ServiceImpl<T>>;
+}
+
+/**
+ * Pairs a service descriptor with its implementation, type-checked.
+ *
+ * @param service The generated service descriptor.
+ * @param implementation Its methods.
+ * @returns The pair, for {@linkcode ServeOptions.services}.
+ * @example
+ * ```ts ignore
+ * const greeter = service(GreeterService, { greet: (r) => ({ greeting: `Hello, ${r.name}` }) });
+ * ```
+ */
+export function service<T extends DescService>(
+  service: T,
+  implementation: Partial<ServiceImpl<T>>,
+): PluginService {
+  return { service, implementation } as unknown as PluginService;
+}
+
+/** Options for {@linkcode serve}. */
+export interface ServeOptions {
+  /** The plugin's services. */
+  services: readonly PluginService[];
+  /**
+   * The application's magic cookie; must match the host's.
+   * @default {BULKHEAD_COOKIE}
+   */
+  cookie?: MagicCookie;
+  /**
+   * Application protocol versions this plugin speaks; the highest one the host also offers is used.
+   * @default {[1]}
+   */
+  protocolVersions?: readonly number[];
+  /**
+   * Largest gRPC message either way, in bytes.
+   * @default {4194304}
+   */
+  maxMessageBytes?: number;
+  /**
+   * The gRPC transport.
+   * @default {"node-http2"}
+   */
+  transport?: TransportKind;
+  /** Stops serving (the process then exits). */
+  signal?: AbortSignal;
+}
+
+function refuse(message: string): never {
+  const text = `${message}\n`;
+  Deno.stderr.writeSync(new TextEncoder().encode(text));
+  Deno.exit(1);
+}
+
+/**
+ * Serves a plugin until its host stops it or goes away, then exits the
+ * process. Checks the magic cookie (refusing to run without it, with an
+ * explanation on stderr and exit code 1), picks the protocol version,
+ * listens on the socket the host chose (or a new one in
+ * `PLUGIN_UNIX_SOCKET_DIR`), prints the handshake line as the first bytes on
+ * stdout, and serves `services` plus health, reflection, go-plugin's
+ * controller and stdio.
+ *
+ * Print nothing to stdout before calling `serve`: the handshake must be the
+ * first line. Log to stderr; the host forwards it line by line.
+ *
+ * A Deno plugin started by a go-plugin host (which does not choose the
+ * socket path) needs `--allow-read --allow-write` on `PLUGIN_UNIX_SOCKET_DIR`
+ * (or the system temporary directory) and `--allow-net=unix:<that dir>`...
+ * in practice `--allow-read --allow-write --allow-net --allow-env`.
+ *
+ * @param options The services and protocol settings.
+ * @returns Resolves when serving has stopped; the process exits right after.
+ * @example
+ * ```ts ignore
+ * import { serve, service } from "./serve.ts";
+ * import { GreeterService } from "../gen/bulkhead/examples/greeter/v1/greeter_pb.ts";
+ * await serve({
+ *   services: [service(GreeterService, { greet: (r) => ({ greeting: `Hello, ${r.name}` }) })],
+ * });
+ * ```
+ */
+export async function serve(options: ServeOptions): Promise<void> {
+  const cookie = options.cookie ?? BULKHEAD_COOKIE;
+  const env = (name: string) => {
+    try {
+      return Deno.env.get(name);
+    } catch {
+      return undefined;
+    }
+  };
+  if (env(cookie.key) !== cookie.value) {
+    refuse(
+      "This program is a plugin: it is meant to be started by its host application, not run by hand.\n" +
+        `(The environment variable ${cookie.key} is not set to the host's magic cookie.)`,
+    );
+  }
+  const ours = options.protocolVersions ?? [1];
+  const offered = parseVersionList(env(ENV_PROTOCOL_VERSIONS) ?? "");
+  const common = offered.length === 0 ? ours : ours.filter((v) => offered.includes(v));
+  if (common.length === 0) {
+    refuse(
+      `Cannot serve: the host offers protocol version(s) ${offered.join(", ")}, ` +
+        `this plugin speaks ${ours.join(", ")}`,
+    );
+  }
+  const appVersion = Math.max(...common);
+
+  let socketPath = env(ENV_SOCKET_PATH);
+  if (!socketPath) {
+    const dir = env(ENV_UNIX_SOCKET_DIR) || await Deno.makeTempDir({ prefix: "plugin" });
+    socketPath = `${dir}/plugin${crypto.randomUUID().slice(0, 8)}.sock`;
+  }
+
+  let serving = true;
+  const pluginServices = options.services.map((s) => s.service);
+  const reflection = reflectionServices([
+    ...pluginServices,
+    Health,
+    ReflectionV1,
+  ]);
+  let server: GrpcServer | undefined;
+  let exitTimer: ReturnType<typeof setTimeout> | undefined;
+  const stdinHeld = env(ENV_HOST_STDIN) === "1";
+  const exit = async (code: number) => {
+    serving = false;
+    await server?.close();
+    await Deno.remove(socketPath).catch(() => {});
+    Deno.exit(code);
+  };
+  const builtins: ServiceRegistration[] = [
+    {
+      service: Health,
+      implementation: healthService(pluginServices.map((s) => s.typeName), () => serving),
+    },
+    {
+      service: GRPCController,
+      implementation: {
+        shutdown() {
+          // Answer first, then leave without GOAWAY once the host hangs up
+          // (a Bulkhead host closes stdin right after), or soon in any case.
+          serving = false;
+          exitTimer ??= setTimeout(() => exit(0), stdinHeld ? 1000 : 50);
+          return {};
+        },
+      } satisfies Partial<ServiceImpl<typeof GRPCController>>,
+    },
+    {
+      service: GRPCStdio,
+      implementation: {
+        async *streamStdio(_request, context) {
+          // This SDK's stdout and stderr reach the host through the process's
+          // pipes, so the stream stays open and quiet until the call ends.
+          await new Promise<void>((resolve) => {
+            if (context.signal.aborted) resolve();
+            context.signal.addEventListener("abort", () => resolve(), { once: true });
+          });
+        },
+      } satisfies Partial<ServiceImpl<typeof GRPCStdio>>,
+    },
+    { service: ReflectionV1, implementation: reflection.v1 },
+    { service: ReflectionV1alpha, implementation: reflection.v1alpha },
+  ];
+  const connector = await connectorFor(options.transport);
+  const maxBytes = options.maxMessageBytes ?? 4 * 1024 * 1024;
+  server = await connector.listen(
+    socketPath,
+    [...options.services as readonly ServiceRegistration[], ...builtins],
+    { readMaxBytes: maxBytes, writeMaxBytes: maxBytes },
+  );
+  const line = formatHandshake({ appVersion, network: "unix", address: socketPath });
+  const bytes = new TextEncoder().encode(`${line}\n`);
+  for (let written = 0; written < bytes.length;) {
+    written += Deno.stdout.writeSync(bytes.subarray(written));
+  }
+
+  let stopped!: () => void;
+  const done = new Promise<void>((resolve) => stopped = resolve);
+  const stopWatch = watchHost({
+    stdinHeldByHost: stdinHeld,
+    onHostGone: () => void exit(0),
+  });
+  options.signal?.addEventListener("abort", async () => {
+    stopWatch();
+    serving = false;
+    await server?.close();
+    await Deno.remove(socketPath).catch(() => {});
+    stopped();
+  }, { once: true });
+  await done;
+}

@@ -1,0 +1,103 @@
+/**
+ * gRPC on Deno's `node:http2` through Connect-RPC's Node adapter.
+ *
+ * Known defect: when a server sends GOAWAY, Deno's `node:http2` client can
+ * crash the whole process (denoland/deno#36788). Bulkhead's own stop path
+ * closes the client session before the plugin closes its server, and the SDK
+ * never sends GOAWAY on a host-initiated stop.
+ *
+ * @module
+ */
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import type { DescService } from "../npm/protobuf.ts";
+import type { ServiceImpl } from "../npm/connect.ts";
+import {
+  connectNodeAdapter,
+  createGrpcTransport,
+  Http2SessionManager,
+} from "../npm/connect_node.ts";
+import type {
+  DialOptions,
+  GrpcChannel,
+  GrpcConnector,
+  GrpcServer,
+  ListenOptions,
+  ServiceRegistration,
+} from "./transport.ts";
+
+const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
+
+function dial(path: string, options: DialOptions = {}): GrpcChannel {
+  const baseUrl = "http://localhost";
+  const manager = new Http2SessionManager(baseUrl, { idleConnectionTimeoutMs: 2 ** 31 - 1 }, {
+    createConnection: () => net.connect(path),
+  });
+  const transport = createGrpcTransport({
+    baseUrl,
+    sessionManager: manager,
+    readMaxBytes: options.readMaxBytes ?? DEFAULT_MAX_BYTES,
+    writeMaxBytes: options.writeMaxBytes ?? DEFAULT_MAX_BYTES,
+  });
+  let closed = false;
+  const close = (): Promise<void> => {
+    if (!closed) {
+      closed = true;
+      manager.abort();
+    }
+    return Promise.resolve();
+  };
+  return { transport, close, [Symbol.asyncDispose]: close };
+}
+
+async function listen(
+  path: string,
+  services: readonly ServiceRegistration[],
+  options: ListenOptions = {},
+): Promise<GrpcServer> {
+  const server = http2.createServer(
+    connectNodeAdapter({
+      routes: (r) => {
+        for (const { service, implementation } of services) {
+          r.service(service, implementation as Partial<ServiceImpl<DescService>>);
+        }
+      },
+      grpc: true,
+      grpcWeb: false,
+      connect: false,
+      readMaxBytes: options.readMaxBytes ?? DEFAULT_MAX_BYTES,
+      writeMaxBytes: options.writeMaxBytes ?? DEFAULT_MAX_BYTES,
+    }),
+  );
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on("session", (session) => {
+    sessions.add(session);
+    session.on("close", () => sessions.delete(session));
+    session.on("error", () => {});
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(path, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const serverClosed = new Promise<void>((resolve) => server.once("close", () => resolve()));
+  let stopping: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    stopping ??= (async () => {
+      server.close();
+      for (const session of sessions) session.socket?.destroy();
+      await serverClosed;
+    })();
+  const shutdown = (): Promise<void> =>
+    stopping ??= (async () => {
+      server.close();
+      for (const session of sessions) session.close();
+      await serverClosed;
+    })();
+  return { path, close, shutdown, [Symbol.asyncDispose]: close };
+}
+
+/** Connect-RPC on `node:http2`, dialing and listening on Unix sockets. */
+export const nodeHttp2Connector: GrpcConnector = { kind: "node-http2", dial, listen };

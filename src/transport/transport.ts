@@ -1,0 +1,121 @@
+/**
+ * The one interface between Bulkhead and the bytes on a Unix socket.
+ *
+ * Everything outside `src/transport/` sees gRPC through this file only: a
+ * {@linkcode GrpcChannel} gives a Connect-RPC `Transport` for typed clients,
+ * a {@linkcode GrpcServer} serves Connect service implementations. Which
+ * HTTP/2 implementation carries them is chosen by {@linkcode TransportKind}.
+ *
+ * @module
+ */
+import type { DescService } from "../npm/protobuf.ts";
+import type { Transport } from "../npm/connect.ts";
+
+/** Names an HTTP/2 implementation. `"node-http2"` is Connect on Deno's `node:http2`. */
+export type TransportKind = "node-http2";
+
+/** The transport used when none is named. */
+export const DEFAULT_TRANSPORT: TransportKind = "node-http2";
+
+/** One service and its implementation, as Connect defines them. */
+export interface ServiceRegistration {
+  /** The generated service descriptor. */
+  service: DescService;
+  /**
+   * The implementation, a `Partial<ServiceImpl<typeof service>>`; methods it
+   * lacks answer `UNIMPLEMENTED`. (Typed loosely so registrations of
+   * different services fit in one list; `service()` in the SDK checks it.)
+   */
+  implementation: object;
+}
+
+/** Options for {@linkcode GrpcConnector.dial}. */
+export interface DialOptions {
+  /**
+   * Largest message accepted from the server, in bytes.
+   * @default {4194304}
+   */
+  readMaxBytes?: number;
+  /**
+   * Largest message sent to the server, in bytes.
+   * @default {4194304}
+   */
+  writeMaxBytes?: number;
+}
+
+/** Options for {@linkcode GrpcConnector.listen}. */
+export interface ListenOptions {
+  /**
+   * Largest message accepted from a client, in bytes.
+   * @default {4194304}
+   */
+  readMaxBytes?: number;
+  /**
+   * Largest message sent to a client, in bytes.
+   * @default {4194304}
+   */
+  writeMaxBytes?: number;
+}
+
+/**
+ * A client connection to one gRPC server on a Unix socket. The connection
+ * is made on the first call. `close()` tears it down at once: calls in
+ * flight fail with `UNAVAILABLE` or `CANCELED`; it is idempotent.
+ */
+export interface GrpcChannel extends AsyncDisposable {
+  /** A Connect-RPC transport for `createClient(Service, channel.transport)`. */
+  readonly transport: Transport;
+  /** Closes the connection now, without waiting for calls in flight. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * A gRPC server listening on a Unix socket. `close()` stops listening and
+ * drops every connection without a GOAWAY; `shutdown()` sends GOAWAY and lets
+ * calls in flight finish. Both are idempotent; neither removes the socket's
+ * directory, which belongs to whoever made it.
+ */
+export interface GrpcServer extends AsyncDisposable {
+  /** The socket path the server listens on. */
+  readonly path: string;
+  /** Stops now: no GOAWAY, connections dropped. */
+  close(): Promise<void>;
+  /** Stops gracefully: GOAWAY to every client, then close once calls finish. */
+  shutdown(): Promise<void>;
+}
+
+/** An HTTP/2 implementation that can dial and serve gRPC on Unix sockets. */
+export interface GrpcConnector {
+  /** Which implementation this is. */
+  readonly kind: TransportKind;
+  /** Makes a channel to the server listening at `path`. */
+  dial(path: string, options?: DialOptions): GrpcChannel;
+  /** Listens at `path` and serves `services` until closed. */
+  listen(
+    path: string,
+    services: readonly ServiceRegistration[],
+    options?: ListenOptions,
+  ): Promise<GrpcServer>;
+}
+
+/**
+ * Returns the connector for a transport kind.
+ *
+ * @example
+ * ```ts ignore
+ * const connector = await connectorFor("node-http2");
+ * await using channel = connector.dial("/tmp/x/plugin.sock");
+ * ```
+ */
+export async function connectorFor(
+  kind: TransportKind = DEFAULT_TRANSPORT,
+): Promise<GrpcConnector> {
+  switch (kind) {
+    case "node-http2": {
+      const { nodeHttp2Connector } = await import("./node_http2.ts");
+      return nodeHttp2Connector;
+    }
+    default:
+      throw new RangeError(`Cannot use transport "${kind}": unknown transport`);
+  }
+}
