@@ -300,8 +300,14 @@ export class Plugin implements AsyncDisposable {
       ]);
     }
 
-    const deadline = AbortSignal.timeout(timeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+    const deadline = new AbortController();
+    const deadlineTimer = setTimeout(
+      () => deadline.abort(new DOMException("start timed out", "TimeoutError")),
+      timeoutMs,
+    );
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, deadline.signal])
+      : deadline.signal;
     let channel: GrpcChannel | undefined;
     try {
       const handshake = await waitForHandshake(name, process, signal, timeoutMs, {
@@ -328,6 +334,8 @@ export class Plugin implements AsyncDisposable {
       await process.cleanup();
       if (options.signal?.aborted) throw options.signal.reason;
       throw error;
+    } finally {
+      clearTimeout(deadlineTimer);
     }
   }
 

@@ -79,7 +79,10 @@ export interface ServeOptions {
    * @default {"node-http2"}
    */
   transport?: TransportKind;
-  /** Stops serving (the process then exits). */
+  /**
+   * Stops serving gracefully when aborted: GOAWAY to the host, calls in
+   * flight finish, then `serve` resolves.
+   */
   signal?: AbortSignal;
 }
 
@@ -107,7 +110,8 @@ function refuse(message: string): never {
  * in practice `--allow-read --allow-write --allow-net --allow-env`.
  *
  * @param options The services and protocol settings.
- * @returns Resolves when serving has stopped; the process exits right after.
+ * @returns Resolves when serving stops through `options.signal`. When the host stops the
+ *   plugin or goes away, the process exits instead.
  * @example
  * ```ts ignore
  * import { serve, service } from "./serve.ts";
@@ -159,9 +163,10 @@ export async function serve(options: ServeOptions): Promise<void> {
   let server: GrpcServer | undefined;
   let exitTimer: ReturnType<typeof setTimeout> | undefined;
   const stdinHeld = env(ENV_HOST_STDIN) === "1";
+  // Leaving by exit, not by closing the server: a closing server sends
+  // GOAWAY, which some HTTP/2 clients handle badly (denoland/deno#36788).
   const exit = async (code: number) => {
     serving = false;
-    await server?.close();
     await Deno.remove(socketPath).catch(() => {});
     Deno.exit(code);
   };
@@ -220,7 +225,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   options.signal?.addEventListener("abort", async () => {
     stopWatch();
     serving = false;
-    await server?.close();
+    await server?.shutdown();
     await Deno.remove(socketPath).catch(() => {});
     stopped();
   }, { once: true });

@@ -30,7 +30,11 @@ const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
 
 function dial(path: string, options: DialOptions = {}): GrpcChannel {
   const baseUrl = "http://localhost";
-  const manager = new Http2SessionManager(baseUrl, { idleConnectionTimeoutMs: 2 ** 31 - 1 }, {
+  const manager = new Http2SessionManager(baseUrl, {
+    // above 2^31 - 1 connect-node sets no idle timer at all (a live plugin
+    // connection should not be closed for being idle)
+    idleConnectionTimeoutMs: 2 ** 31,
+  }, {
     createConnection: () => net.connect(path),
   });
   const transport = createGrpcTransport({
@@ -87,7 +91,7 @@ async function listen(
   const close = (): Promise<void> =>
     stopping ??= (async () => {
       server.close();
-      for (const session of sessions) session.socket?.destroy();
+      for (const session of sessions) session.destroy();
       await serverClosed;
     })();
   const shutdown = (): Promise<void> =>

@@ -78,7 +78,7 @@ export interface GrpcChannel extends AsyncDisposable {
 export interface GrpcServer extends AsyncDisposable {
   /** The socket path the server listens on. */
   readonly path: string;
-  /** Stops now: no GOAWAY, connections dropped. */
+  /** Stops now: connections dropped (node-http2 may still send a GOAWAY first). */
   close(): Promise<void>;
   /** Stops gracefully: GOAWAY to every client, then close once calls finish. */
   shutdown(): Promise<void>;

@@ -1,0 +1,423 @@
+/**
+ * A client for gRPC server reflection: what services a plugin serves, the
+ * descriptors of their messages, and unary calls made from JSON, without the
+ * plugin's `.proto` files. It speaks `grpc.reflection.v1` and falls back to
+ * `grpc.reflection.v1alpha` (what go-plugin Go plugins serve) when v1 is
+ * `UNIMPLEMENTED`.
+ *
+ * @module
+ */
+import {
+  createFileRegistry,
+  type DescFile,
+  type DescMethod,
+  type DescService,
+  type FileRegistry,
+  fromBinary,
+  fromJson,
+  type JsonValue,
+  type Message,
+  type MessageInitShape,
+  toJson,
+} from "../npm/protobuf.ts";
+import * as wkt from "../npm/protobuf_wkt.ts";
+import { type Client, Code, ConnectError } from "../npm/connect.ts";
+import {
+  ServerReflection as ReflectionV1,
+  type ServerReflectionRequestSchema,
+  type ServerReflectionResponse,
+} from "../gen/grpc/reflection/v1/reflection_pb.ts";
+import { ServerReflection as ReflectionV1alpha } from "../gen/grpc/reflection/v1alpha/reflection_pb.ts";
+
+/** Anything that makes Connect clients for a plugin's services, such as a `Plugin`. */
+export interface ServiceClients {
+  /** Returns a client for `service`. */
+  client<T extends DescService>(service: T): Client<T>;
+}
+
+/** Which reflection service answered. */
+export type ReflectionVersion = "v1" | "v1alpha";
+
+/** Options for each call a {@linkcode ReflectionClient} makes. */
+export interface ReflectionCallOptions {
+  /** Aborts the call. */
+  signal?: AbortSignal;
+  /**
+   * The call's deadline, in milliseconds.
+   * @default {10000}
+   */
+  timeoutMs?: number;
+}
+
+/** The requests this client makes (extensions are not asked about). */
+type Ask = { case: "listServices" | "fileByFilename" | "fileContainingSymbol"; value: string };
+type FileDescriptorProto = wkt.FileDescriptorProto;
+
+/** The well-known types' files, for servers that leave them out of a response. */
+const WELL_KNOWN_FILES = new Map<string, DescFile>(
+  Object.values(wkt)
+    .filter((v): v is DescFile =>
+      typeof v === "object" && v !== null && (v as { kind?: unknown }).kind === "file"
+    )
+    .map((file) => [file.proto.name, file]),
+);
+
+/**
+ * Asks a plugin's reflection service about its services and types. Each
+ * request uses a stream of its own, so every answer carries all the files
+ * it depends on. Stateless apart from remembering which version answered.
+ *
+ * @example
+ * ```ts ignore
+ * import { Plugin } from "./plugin.ts";
+ * import { ReflectionClient } from "./reflection_client.ts";
+ * await using plugin = await Plugin.start({ module: "examples/greeter/plugin.ts" });
+ * const reflection = new ReflectionClient(plugin);
+ * console.log(await reflection.listServices());
+ * const method = await reflection.method("bulkhead.examples.greeter.v1.GreeterService/Greet");
+ * console.log(method.input.typeName);
+ * ```
+ */
+export class ReflectionClient {
+  readonly #clients: ServiceClients;
+  #version: ReflectionVersion | undefined;
+
+  /**
+   * @param clients Makes clients for the plugin's services (a `Plugin` does).
+   */
+  constructor(clients: ServiceClients) {
+    this.#clients = clients;
+  }
+
+  /** The reflection version that answered last, `undefined` before the first answer. */
+  get version(): ReflectionVersion | undefined {
+    return this.#version;
+  }
+
+  /**
+   * Lists the fully qualified names of the services the plugin serves.
+   *
+   * @param options Signal and deadline.
+   * @returns Service names in the order the plugin gave them.
+   * @throws {ConnectError} When the call fails, or `UNIMPLEMENTED` when the plugin serves no reflection.
+   * @example
+   * ```ts ignore
+   * const names = await new ReflectionClient(plugin).listServices();
+   * ```
+   */
+  async listServices(options: ReflectionCallOptions = {}): Promise<string[]> {
+    const response = await this.#ask({ case: "listServices", value: "" }, options);
+    if (response.case !== "listServicesResponse") throw unexpected(response.case);
+    return response.value.service.map((s) => s.name);
+  }
+
+  /**
+   * Returns the file that declares a symbol (a service, method, message or
+   * enum's full name), followed by the files it depends on, as the plugin sent them.
+   *
+   * @param symbol A fully qualified name, e.g. `pkg.Service` or `pkg.Message`.
+   * @param options Signal and deadline.
+   * @returns The file descriptors, the declaring file first.
+   * @throws {ConnectError} `NOT_FOUND` when the plugin knows no such symbol.
+   * @example
+   * ```ts ignore
+   * const [file] = await reflection.fileContainingSymbol("grpc.health.v1.Health");
+   * ```
+   */
+  fileContainingSymbol(
+    symbol: string,
+    options: ReflectionCallOptions = {},
+  ): Promise<FileDescriptorProto[]> {
+    return this.#files({ case: "fileContainingSymbol", value: symbol }, options);
+  }
+
+  /**
+   * Returns a file by its name, followed by the files it depends on.
+   *
+   * @param filename The file's name, e.g. `grpc/health/v1/health.proto`.
+   * @param options Signal and deadline.
+   * @returns The file descriptors, the named file first.
+   * @throws {ConnectError} `NOT_FOUND` when the plugin knows no such file.
+   * @example
+   * ```ts ignore
+   * const [file] = await reflection.fileByFilename("grpc/health/v1/health.proto");
+   * ```
+   */
+  fileByFilename(
+    filename: string,
+    options: ReflectionCallOptions = {},
+  ): Promise<FileDescriptorProto[]> {
+    return this.#files({ case: "fileByFilename", value: filename }, options);
+  }
+
+  /**
+   * Builds a registry of the file that declares `symbol` and everything it
+   * imports. Imports the plugin left out are asked for by name, then taken
+   * from the well-known types.
+   *
+   * @param symbol A fully qualified name.
+   * @param options Signal and deadline.
+   * @returns A registry holding the declaring file and its dependencies.
+   * @throws {ConnectError} `NOT_FOUND` when the symbol or an import cannot be found.
+   * @example
+   * ```ts ignore
+   * const registry = await reflection.registryFor("bulkhead.examples.greeter.v1.GreeterService");
+   * ```
+   */
+  async registryFor(symbol: string, options: ReflectionCallOptions = {}): Promise<FileRegistry> {
+    const files = await this.fileContainingSymbol(symbol, options);
+    const root = files[0];
+    if (!root) {
+      throw new ConnectError(`Cannot find ${symbol}: no file in the answer`, Code.NotFound);
+    }
+    const byName = new Map<string, FileDescriptorProto | DescFile>();
+    for (const file of files) if (!byName.has(file.name)) byName.set(file.name, file);
+    const missing = (file: FileDescriptorProto | DescFile) => {
+      const deps = "kind" in file ? file.dependencies.map((d) => d.name) : file.dependency;
+      return deps.filter((name) => !byName.has(name));
+    };
+    const queue = files.flatMap(missing);
+    while (queue.length > 0) {
+      const name = queue.shift()!;
+      if (byName.has(name)) continue;
+      let found: (FileDescriptorProto | DescFile)[] = [];
+      try {
+        found = await this.fileByFilename(name, options);
+      } catch (error) {
+        const known = WELL_KNOWN_FILES.get(name);
+        if (!known) throw error;
+        found = [known];
+      }
+      for (const file of found) {
+        const fileName = "kind" in file ? file.proto.name : file.name;
+        if (byName.has(fileName)) continue;
+        byName.set(fileName, file);
+        queue.push(...missing(file));
+      }
+    }
+    return createFileRegistry(root, (name) => byName.get(name));
+  }
+
+  /**
+   * Resolves a service by its full name.
+   *
+   * @param name E.g. `bulkhead.examples.greeter.v1.GreeterService`.
+   * @param options Signal and deadline.
+   * @returns The service descriptor, usable with `plugin.client()`.
+   * @throws {ConnectError} `NOT_FOUND` when the plugin serves no such service.
+   * @example
+   * ```ts ignore
+   * const service = await reflection.service("grpc.health.v1.Health");
+   * ```
+   */
+  async service(name: string, options: ReflectionCallOptions = {}): Promise<DescService> {
+    const registry = await this.registryFor(name, options);
+    const service = registry.getService(name);
+    if (!service) {
+      throw new ConnectError(`Cannot find service "${name}": no such service`, Code.NotFound);
+    }
+    return service;
+  }
+
+  /**
+   * Resolves a method from `package.Service/Method` (or `package.Service.Method`).
+   *
+   * @param name The method's full name.
+   * @param options Signal and deadline.
+   * @returns The method descriptor.
+   * @throws {TypeError} When `name` is not of that form.
+   * @throws {ConnectError} `NOT_FOUND` when there is no such service or method.
+   * @example
+   * ```ts ignore
+   * const greet = await reflection.method("bulkhead.examples.greeter.v1.GreeterService/Greet");
+   * ```
+   */
+  async method(name: string, options: ReflectionCallOptions = {}): Promise<DescMethod> {
+    const parsed = parseMethodName(name);
+    const service = await this.service(parsed.service, options);
+    const method = service.methods.find((m) => m.name === parsed.method) ??
+      service.methods.find((m) => m.localName === parsed.method);
+    if (!method) {
+      const known = service.methods.map((m) => m.name).join(", ") || "none";
+      throw new ConnectError(
+        `Cannot find method "${parsed.method}" in service "${parsed.service}" (its methods: ${known})`,
+        Code.NotFound,
+      );
+    }
+    return method;
+  }
+
+  async #files(
+    request: Ask,
+    options: ReflectionCallOptions,
+  ): Promise<FileDescriptorProto[]> {
+    const response = await this.#ask(request, options);
+    if (response.case !== "fileDescriptorResponse") throw unexpected(response.case);
+    return response.value.fileDescriptorProto.map((bytes) =>
+      fromBinary(wkt.FileDescriptorProtoSchema, bytes)
+    );
+  }
+
+  async #ask(
+    messageRequest: Ask,
+    options: ReflectionCallOptions,
+  ): Promise<ServerReflectionResponse["messageResponse"]> {
+    const versions: ReflectionVersion[] = this.#version === "v1alpha"
+      ? ["v1alpha"]
+      : ["v1", "v1alpha"];
+    let lastError: unknown;
+    for (const version of versions) {
+      try {
+        const response = await this.#askOnce(version, { messageRequest }, options);
+        this.#version = version;
+        if (response.case === "errorResponse") {
+          throw new ConnectError(
+            response.value.errorMessage,
+            response.value.errorCode in Code ? response.value.errorCode : Code.Unknown,
+          );
+        }
+        return response;
+      } catch (error) {
+        if (!(error instanceof ConnectError) || error.code !== Code.Unimplemented) throw error;
+        if (this.#version === version) throw error;
+        lastError = error;
+      }
+    }
+    throw new ConnectError(
+      "Cannot use reflection: the plugin serves neither grpc.reflection.v1 nor v1alpha",
+      Code.Unimplemented,
+      undefined,
+      undefined,
+      lastError,
+    );
+  }
+
+  async #askOnce(
+    version: ReflectionVersion,
+    request: MessageInitShape<typeof ServerReflectionRequestSchema>,
+    options: ReflectionCallOptions,
+  ): Promise<ServerReflectionResponse["messageResponse"]> {
+    options.signal?.throwIfAborted();
+    const callOptions = {
+      timeoutMs: options.timeoutMs ?? 10_000,
+      ...(options.signal ? { signal: options.signal } : {}),
+    };
+    // v1alpha's messages have the same fields and numbers as v1's
+    const client = version === "v1"
+      ? this.#clients.client(ReflectionV1)
+      : this.#clients.client(ReflectionV1alpha) as unknown as Client<typeof ReflectionV1>;
+    async function* requests() {
+      yield request;
+    }
+    let first: ServerReflectionResponse | undefined;
+    for await (const response of client.serverReflectionInfo(requests(), callOptions)) {
+      first ??= response;
+    }
+    if (!first) {
+      throw new ConnectError("Cannot use reflection: the plugin sent no answer", Code.Internal);
+    }
+    return first.messageResponse;
+  }
+}
+
+/**
+ * Splits `package.Service/Method` or `package.Service.Method` (a leading `/`
+ * is allowed) into the service's full name and the method's name.
+ *
+ * @param name The method's full name.
+ * @returns The service and method names.
+ * @throws {TypeError} When `name` has no service part or no method part.
+ * @example
+ * ```ts
+ * import { parseMethodName } from "./reflection_client.ts";
+ * const { service, method } = parseMethodName("grpc.health.v1.Health.Check");
+ * if (service !== "grpc.health.v1.Health" || method !== "Check") throw new Error();
+ * ```
+ */
+export function parseMethodName(name: string): { service: string; method: string } {
+  const trimmed = name.replace(/^\//, "");
+  const slash = trimmed.lastIndexOf("/");
+  const cut = slash >= 0 ? slash : trimmed.lastIndexOf(".");
+  const service = trimmed.slice(0, cut);
+  const method = trimmed.slice(cut + 1);
+  if (cut <= 0 || !method || /[/\s]/.test(service) || /[./\s]/.test(method)) {
+    throw new TypeError(
+      `Cannot parse method name ${JSON.stringify(name)}: expected package.Service/Method`,
+    );
+  }
+  return { service, method };
+}
+
+/** Options for {@linkcode callUnaryJson}. */
+export interface CallJsonOptions {
+  /** Aborts the call. */
+  signal?: AbortSignal;
+  /** The call's deadline, in milliseconds. @default {no deadline} */
+  timeoutMs?: number;
+  /** Resolves `google.protobuf.Any` contents in the request and response. */
+  registry?: FileRegistry;
+}
+
+/**
+ * Makes one unary call from a JSON request and returns the JSON response
+ * (proto3 JSON mapping), like grpcurl. Works with descriptors from
+ * {@linkcode ReflectionClient.method} or generated code alike.
+ *
+ * @param clients Makes clients for the plugin's services (a `Plugin` does).
+ * @param method The method to call; must be unary.
+ * @param request The request in proto3 JSON.
+ * @param options Signal, deadline and a registry for `Any`.
+ * @returns The response in proto3 JSON (fields with default values left out).
+ * @throws {TypeError} When the method is not unary or the request does not fit its input type.
+ * @throws {ConnectError} When the call fails.
+ * @example
+ * ```ts ignore
+ * const method = await reflection.method("bulkhead.examples.greeter.v1.GreeterService/Greet");
+ * const reply = await callUnaryJson(plugin, method, { name: "Ada" });
+ * // { greeting: "Hello, Ada!" }
+ * ```
+ */
+export async function callUnaryJson(
+  clients: ServiceClients,
+  method: DescMethod,
+  request: JsonValue,
+  options: CallJsonOptions = {},
+): Promise<JsonValue> {
+  if (method.methodKind !== "unary") {
+    throw new TypeError(
+      `Cannot call ${method.parent.typeName}/${method.name}: it is ${
+        method.methodKind.replace("_", " ")
+      }, not unary`,
+    );
+  }
+  const registryOption = options.registry ? { registry: options.registry } : {};
+  let input: Message;
+  try {
+    input = fromJson(method.input, request, registryOption);
+  } catch (error) {
+    throw new TypeError(
+      `Cannot use the request for ${method.parent.typeName}/${method.name}: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+      { cause: error },
+    );
+  }
+  const client = clients.client(method.parent) as unknown as Record<
+    string,
+    (input: Message, options: { signal?: AbortSignal; timeoutMs?: number }) => Promise<Message>
+  >;
+  const call = client[method.localName];
+  if (!call) throw new TypeError(`Cannot call ${method.name}: the client has no such method`);
+  const response = await call(input, {
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  });
+  return toJson(method.output, response, registryOption);
+}
+
+function unexpected(kind: string | undefined): ConnectError {
+  return new ConnectError(
+    `Cannot use reflection: unexpected answer ${kind ?? "(empty)"}`,
+    Code.Internal,
+  );
+}

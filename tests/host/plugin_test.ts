@@ -1,0 +1,216 @@
+import assert from "node:assert/strict";
+import { HandshakeError, Plugin, PluginExitedError } from "../../mod.ts";
+import { Code, ConnectError } from "../../src/npm/connect.ts";
+import { FixtureService } from "../../src/gen/bulkhead/testing/v1/fixture_pb.ts";
+import {
+  assertCleanedUp,
+  exists,
+  FIXTURE,
+  isAlive,
+  memoryLogger,
+  socketDirs,
+} from "../_helpers.ts";
+
+function startFixture(mode: string, extra: Partial<Parameters<typeof Plugin.start>[0]> = {}) {
+  return Plugin.start({
+    module: FIXTURE,
+    args: [mode],
+    name: `fixture-${mode}`,
+    logger: () => {},
+    stopGraceMs: 1000,
+    ...extra,
+  });
+}
+
+Deno.test("Plugin.start() runs a plugin, calls it, and stop() cleans up", async () => {
+  const { records, logger } = memoryLogger();
+  const plugin = await startFixture("ok", { logger });
+  const socketDir = plugin.handshake.address.replace(/\/[^/]+$/, "");
+  assert.equal(plugin.state, "ready");
+  assert.equal(plugin.handshake.coreVersion, 1);
+  assert.equal(plugin.handshake.appVersion, 1);
+  assert.equal(plugin.handshake.network, "unix");
+  assert.equal(exists(plugin.handshake.address), true);
+  assert.equal((await Deno.stat(socketDir)).mode! & 0o777, 0o700);
+
+  const fixture = plugin.client(FixtureService);
+  const reply = await fixture.echo({ text: "hi", payload: new Uint8Array([1, 2, 3]) });
+  assert.equal(reply.text, "hi");
+  assert.deepEqual([...reply.payload], [1, 2, 3]);
+  assert.equal(Number(reply.pid), plugin.pid);
+  assert.equal(await plugin.health(), "SERVING");
+
+  assert.equal((await fixture.act({ action: "log:a line on stderr" })).result, "logged");
+  assert.equal((await fixture.act({ action: "stdout:a line on stdout" })).result, "printed");
+
+  const status = await plugin.stop();
+  assert.deepEqual(status, { code: 0, signal: null });
+  assert.equal(plugin.state, "exited");
+  assertCleanedUp(plugin.pid, socketDir);
+  assert.deepEqual(await plugin.stop(), status, "stop() is idempotent");
+  assert.ok(records.some((r) => r.source === "stderr" && r.message === "a line on stderr"));
+  assert.ok(records.some((r) => r.source === "stdout" && r.message === "a line on stdout"));
+  assert.ok(records.every((r) => r.plugin === "fixture-ok"));
+});
+
+Deno.test("Plugin passes only the protocol's environment and what the caller names", async () => {
+  Deno.env.set("BULKHEAD_TEST_SECRET", "s3cret");
+  try {
+    await using plugin = await startFixture("ok", {
+      env: { GIVEN: "yes" },
+      permissions: { env: ["BULKHEAD_TEST_SECRET"] },
+    });
+    const fixture = plugin.client(FixtureService);
+    assert.equal((await fixture.act({ action: "env:GIVEN" })).result, "ok:yes");
+    assert.equal((await fixture.act({ action: "env:BULKHEAD_TEST_SECRET" })).result, "ok:<unset>");
+    assert.equal(
+      (await fixture.act({ action: "env:BULKHEAD_PLUGIN" })).result.startsWith("ok:"),
+      true,
+    );
+  } finally {
+    Deno.env.delete("BULKHEAD_TEST_SECRET");
+  }
+});
+
+Deno.test("Plugin.start() refuses bad handshakes with a HandshakeError", async (t) => {
+  const cases: [
+    mode: string,
+    reason: string,
+    extra?: Partial<Parameters<typeof Plugin.start>[0]>,
+  ][] = [
+    ["bad-handshake", "malformed"],
+    ["wrong-core", "core-version"],
+    ["wrong-app", "app-version"],
+    ["tcp", "network"],
+    ["tcp-remote", "address", { allowTcp: true }],
+    ["netrpc", "protocol"],
+    ["outside-dir", "address"],
+    ["never-ready", "timeout", { startTimeoutMs: 1500 }],
+    ["partial-handshake", "timeout", { startTimeoutMs: 1500 }],
+    ["no-socket", "socket", { startTimeoutMs: 1500 }],
+  ];
+  for (const [mode, reason, extra] of cases) {
+    await t.step(mode, async () => {
+      const before = socketDirs();
+      const error = await startFixture(mode, extra).then(
+        () => assert.fail("start should have failed"),
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof HandshakeError, `got ${error}`);
+      assert.equal(error.reason, reason);
+      assert.equal(error.plugin, `fixture-${mode}`);
+      assert.match(error.message, /^Cannot start plugin "fixture-/);
+      if (!["timeout", "socket"].includes(reason)) {
+        assert.ok(error.line !== undefined && error.message.includes(JSON.stringify(error.line)));
+      }
+      assert.deepEqual(socketDirs(), before, "socket directory left behind");
+    });
+  }
+});
+
+Deno.test("Plugin.start() reports a plugin that exits before its handshake", async (t) => {
+  await t.step("with an exit code and its last stderr lines", async () => {
+    const error = await startFixture("exit-early").catch((e) => e);
+    assert.ok(error instanceof PluginExitedError);
+    assert.deepEqual(error.status, { code: 3, signal: null });
+    assert.deepEqual(error.stderrTail.slice(-1), [
+      "fatal: config file /etc/fixture.toml not found",
+    ]);
+    assert.match(error.message, /exited before its handshake with exit code 3/);
+    assert.match(error.message, /config file \/etc\/fixture.toml not found/);
+  });
+  await t.step("killed by a signal", async () => {
+    const error = await startFixture("segfault-early", { permissions: { unsafeFfi: true } })
+      .catch((e) => e);
+    assert.ok(error instanceof PluginExitedError);
+    assert.equal(error.status.signal, "SIGSEGV");
+    assert.match(error.message, /signal SIGSEGV/);
+  });
+  await t.step("by an uncaught exception", async () => {
+    const error = await startFixture("throw-early").catch((e) => e);
+    assert.ok(error instanceof PluginExitedError);
+    assert.equal(error.status.code, 1);
+    assert.ok(error.stderrTail.some((l: string) => l.includes("fixture failed to initialise")));
+  });
+  await t.step("because it is not a plugin at all", async () => {
+    const error = await Plugin.start({ command: "/bin/true", name: "true", logger: () => {} })
+      .catch((e) => e);
+    assert.ok(error instanceof PluginExitedError);
+    assert.equal(error.status.code, 0);
+  });
+  await t.step("because the command does not exist", async () => {
+    const error = await Plugin.start({ command: "/nonexistent/kv-plugin", logger: () => {} })
+      .catch((e) => e);
+    assert.ok(error instanceof PluginExitedError);
+    assert.equal(error.plugin, "kv-plugin");
+    assert.match(error.message, /cannot run \/nonexistent\/kv-plugin/);
+  });
+});
+
+Deno.test("Plugin refuses to run without the cookie, and with another app's cookie", async () => {
+  const byHand = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", FIXTURE.href, "ok"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(byHand.code, 1);
+  assert.equal(byHand.stdout.length, 0, "nothing on stdout");
+  assert.match(new TextDecoder().decode(byHand.stderr), /meant to be started by its host/);
+
+  const error = await startFixture("ok", { cookie: { key: "OTHER_APP", value: "x" } })
+    .catch((e) => e);
+  assert.ok(error instanceof PluginExitedError);
+  assert.equal(error.status.code, 1);
+  assert.ok(error.stderrTail.some((l: string) => l.includes("magic cookie")));
+});
+
+Deno.test("Plugin.start() honours an AbortSignal", async () => {
+  const controller = new AbortController();
+  const before = socketDirs();
+  const starting = startFixture("never-ready", { signal: controller.signal });
+  setTimeout(() => controller.abort(new Error("changed my mind")), 300);
+  await assert.rejects(starting, /changed my mind/);
+  assert.deepEqual(socketDirs(), before);
+  await assert.rejects(
+    Plugin.start({ module: FIXTURE, signal: AbortSignal.abort(new Error("already")) }),
+    /already/,
+  );
+});
+
+Deno.test("a plugin that dies mid-call fails the call, not the host", async (t) => {
+  for (
+    const [action, expected] of [["segfault", { signal: "SIGSEGV" }], ["exit:7", { code: 7 }], [
+      "throw",
+      { code: 1 },
+    ]] as const
+  ) {
+    await t.step(action, async () => {
+      await using plugin = await startFixture("ok", { permissions: { unsafeFfi: true } });
+      const socketDir = plugin.handshake.address.replace(/\/[^/]+$/, "");
+      const error = await plugin.client(FixtureService).act({ action }).catch((e) => e);
+      assert.ok(error instanceof ConnectError, `got ${error}`);
+      assert.ok(
+        [Code.Unavailable, Code.Canceled, Code.Internal].includes(error.code),
+        String(error),
+      );
+      const status = await plugin.exited;
+      for (const [key, value] of Object.entries(expected)) {
+        assert.equal(status[key as keyof typeof status], value);
+      }
+      assert.equal(plugin.state, "exited");
+      assertCleanedUp(plugin.pid, socketDir);
+      const after = await plugin.client(FixtureService).echo({}).catch((e) => e);
+      assert.ok(after instanceof ConnectError);
+    });
+  }
+});
+
+Deno.test("stop() escalates to SIGKILL for a plugin that ignores Shutdown and SIGTERM", async () => {
+  const plugin = await startFixture("ignore-sigterm", { stopGraceMs: 300 });
+  const fixture = plugin.client(FixtureService);
+  const hung = fixture.act({ action: "busy-hang" }, { timeoutMs: 200 }).catch((e) => e);
+  assert.equal((await hung).code, Code.DeadlineExceeded);
+  const status = await plugin.stop();
+  assert.equal(status.signal, "SIGKILL");
+  assert.equal(isAlive(plugin.pid), false);
+});
