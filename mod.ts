@@ -42,5 +42,7 @@ export {
 export { type PluginService, serve, type ServeOptions, service } from "./src/plugin/serve.ts";
 
 // Shared
+export type { DescService } from "./src/npm/protobuf.ts";
+export type { Client, ServiceImpl } from "./src/npm/connect.ts";
 export { BULKHEAD_COOKIE, type MagicCookie } from "./src/protocol/handshake.ts";
 export { type TransportKind } from "./src/transport/transport.ts";

@@ -29,16 +29,6 @@ export function exists(path: string): boolean {
   }
 }
 
-/** Lists Bulkhead socket directories in the temporary directory. */
-export function socketDirs(): Set<string> {
-  const tmp = Deno.env.get("TMPDIR") || "/tmp";
-  const dirs = new Set<string>();
-  for (const entry of Deno.readDirSync(tmp)) {
-    if (entry.name.startsWith("bulkhead-")) dirs.add(`${tmp}/${entry.name}`);
-  }
-  return dirs;
-}
-
 /** Asserts that a process is gone and a socket directory removed. */
 export function assertCleanedUp(pid: number, socketDir: string): void {
   assert.equal(isAlive(pid), false, `process ${pid} is still alive`);

@@ -38,6 +38,8 @@ export class PluginError extends Error {
   /** The plugin's name. */
   readonly plugin: string;
   /**
+   * Makes an error about a plugin.
+   *
    * @param plugin The plugin's name.
    * @param message The message.
    * @param options Standard error options (`cause`).
@@ -74,6 +76,8 @@ export class HandshakeError extends PluginError {
   /** The last lines the plugin wrote to stderr. */
   readonly stderrTail: readonly string[];
   /**
+   * Makes a handshake error; the message quotes the line and the stderr tail.
+   *
    * @param plugin The plugin's name.
    * @param reason What went wrong.
    * @param detail A human explanation.
@@ -105,6 +109,8 @@ export class PluginExitedError extends PluginError {
   /** The last lines it wrote to stderr. */
   readonly stderrTail: readonly string[];
   /**
+   * Makes an exit error; the message says how it exited and its last stderr lines.
+   *
    * @param plugin The plugin's name.
    * @param when What the host was doing, e.g. `"before its handshake"`.
    * @param status How it exited.

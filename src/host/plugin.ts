@@ -51,6 +51,12 @@ export interface PluginOptions {
   /** Working directory. @default {the host's} */
   cwd?: string;
   /**
+   * Where to make the plugin's private socket directory (socket paths must
+   * stay under 107 bytes).
+   * @default {the system's temporary directory}
+   */
+  socketParent?: string;
+  /**
    * Extra environment variables. Nothing of the host's environment is passed
    * unless named here.
    * @default {{}}
@@ -145,7 +151,10 @@ export interface StopOptions {
 export interface HealthOptions {
   /** The service to ask about. @default {"plugin"} */
   service?: string;
-  /** @default {5000} */
+  /**
+   * How long to wait for the answer, in milliseconds.
+   * @default {5000}
+   */
   timeoutMs?: number;
   /** Aborts the check. */
   signal?: AbortSignal;
@@ -246,7 +255,7 @@ export class Plugin implements AsyncDisposable {
     const cookie = options.cookie ?? BULKHEAD_COOKIE;
     const timeoutMs = options.startTimeoutMs ?? 10_000;
     const logger = options.logger ?? stderrLogger;
-    const { dir, socketPath } = await PluginProcess.makeSocketDir();
+    const { dir, socketPath } = await PluginProcess.makeSocketDir(options.socketParent);
 
     let command = target;
     let args = [...(options.args ?? [])];

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type ExitStatus } from "./errors.ts";
+import type { ExitStatus } from "./errors.ts";
 import { LineTail, readLines } from "./lines.ts";
 import { type Logger, toLogRecord } from "./logger.ts";
 
@@ -103,11 +103,15 @@ export class PluginProcess {
   /**
    * Makes a fresh 0700 directory for a plugin's socket.
    *
+   * @param parent Where to make it; the system's temporary directory by default.
    * @returns The directory and the socket path the host chooses in it.
    * @throws {RangeError} When the socket path would be too long for Linux.
    */
-  static async makeSocketDir(): Promise<{ dir: string; socketPath: string }> {
-    const dir = await Deno.makeTempDir({ prefix: "bulkhead-" });
+  static async makeSocketDir(parent?: string): Promise<{ dir: string; socketPath: string }> {
+    const dir = await Deno.makeTempDir({
+      prefix: "bulkhead-",
+      ...(parent === undefined ? {} : { dir: parent }),
+    });
     await Deno.chmod(dir, 0o700);
     const socketPath = `${dir}/plugin.sock`;
     if (new TextEncoder().encode(socketPath).length > MAX_SOCKET_PATH_BYTES) {

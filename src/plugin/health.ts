@@ -6,7 +6,7 @@
  * @module
  */
 import { Code, ConnectError, type ServiceImpl } from "../npm/connect.ts";
-import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
+import { type Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
 
 const { SERVING, NOT_SERVING } = HealthCheckResponse_ServingStatus;
 

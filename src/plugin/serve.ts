@@ -18,7 +18,6 @@ import {
 } from "../protocol/handshake.ts";
 import {
   connectorFor,
-  type GrpcServer,
   type ServiceRegistration,
   type TransportKind,
 } from "../transport/transport.ts";
@@ -158,9 +157,10 @@ export async function serve(options: ServeOptions): Promise<void> {
   const reflection = reflectionServices([
     ...pluginServices,
     Health,
+    GRPCController,
+    GRPCStdio,
     ReflectionV1,
   ]);
-  let server: GrpcServer | undefined;
   let exitTimer: ReturnType<typeof setTimeout> | undefined;
   const stdinHeld = env(ENV_HOST_STDIN) === "1";
   // Leaving by exit, not by closing the server: a closing server sends
@@ -190,6 +190,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     {
       service: GRPCStdio,
       implementation: {
+        // deno-lint-ignore require-yield
         async *streamStdio(_request, context) {
           // This SDK's stdout and stderr reach the host through the process's
           // pipes, so the stream stays open and quiet until the call ends.
@@ -205,7 +206,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   ];
   const connector = await connectorFor(options.transport);
   const maxBytes = options.maxMessageBytes ?? 4 * 1024 * 1024;
-  server = await connector.listen(
+  const server = await connector.listen(
     socketPath,
     [...options.services as readonly ServiceRegistration[], ...builtins],
     { readMaxBytes: maxBytes, writeMaxBytes: maxBytes },
@@ -225,7 +226,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   options.signal?.addEventListener("abort", async () => {
     stopWatch();
     serving = false;
-    await server?.shutdown();
+    await server.shutdown();
     await Deno.remove(socketPath).catch(() => {});
     stopped();
   }, { once: true });

@@ -2,14 +2,7 @@ import assert from "node:assert/strict";
 import { HandshakeError, Plugin, PluginExitedError } from "../../mod.ts";
 import { Code, ConnectError } from "../../src/npm/connect.ts";
 import { FixtureService } from "../../src/gen/bulkhead/testing/v1/fixture_pb.ts";
-import {
-  assertCleanedUp,
-  exists,
-  FIXTURE,
-  isAlive,
-  memoryLogger,
-  socketDirs,
-} from "../_helpers.ts";
+import { assertCleanedUp, exists, FIXTURE, isAlive, memoryLogger } from "../_helpers.ts";
 
 function startFixture(mode: string, extra: Partial<Parameters<typeof Plugin.start>[0]> = {}) {
   return Plugin.start({
@@ -91,8 +84,8 @@ Deno.test("Plugin.start() refuses bad handshakes with a HandshakeError", async (
   ];
   for (const [mode, reason, extra] of cases) {
     await t.step(mode, async () => {
-      const before = socketDirs();
-      const error = await startFixture(mode, extra).then(
+      const parent = await Deno.makeTempDir({ prefix: "bulkhead-test-" });
+      const error = await startFixture(mode, { ...extra, socketParent: parent }).then(
         () => assert.fail("start should have failed"),
         (e: unknown) => e,
       );
@@ -103,7 +96,8 @@ Deno.test("Plugin.start() refuses bad handshakes with a HandshakeError", async (
       if (!["timeout", "socket"].includes(reason)) {
         assert.ok(error.line !== undefined && error.message.includes(JSON.stringify(error.line)));
       }
-      assert.deepEqual(socketDirs(), before, "socket directory left behind");
+      assert.deepEqual([...Deno.readDirSync(parent)], [], "socket directory left behind");
+      await Deno.remove(parent);
     });
   }
 });
@@ -166,11 +160,12 @@ Deno.test("Plugin refuses to run without the cookie, and with another app's cook
 
 Deno.test("Plugin.start() honours an AbortSignal", async () => {
   const controller = new AbortController();
-  const before = socketDirs();
-  const starting = startFixture("never-ready", { signal: controller.signal });
+  const parent = await Deno.makeTempDir({ prefix: "bulkhead-test-" });
+  const starting = startFixture("never-ready", { signal: controller.signal, socketParent: parent });
   setTimeout(() => controller.abort(new Error("changed my mind")), 300);
   await assert.rejects(starting, /changed my mind/);
-  assert.deepEqual(socketDirs(), before);
+  assert.deepEqual([...Deno.readDirSync(parent)], [], "socket directory left behind");
+  await Deno.remove(parent);
   await assert.rejects(
     Plugin.start({ module: FIXTURE, signal: AbortSignal.abort(new Error("already")) }),
     /already/,
