@@ -6,159 +6,33 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { DescService } from "../npm/protobuf.ts";
-import { type Client, Code, ConnectError, createClient } from "../npm/connect.ts";
-import { connectorFor, type GrpcChannel, type TransportKind } from "../transport/transport.ts";
+import { type Client, createClient } from "../npm/connect.ts";
+import { connectorFor, type GrpcChannel } from "../transport/transport.ts";
 import {
   BULKHEAD_COOKIE,
   ENV_HOST_STDIN,
   ENV_PROTOCOL_VERSIONS,
   ENV_SOCKET_PATH,
   ENV_UNIX_SOCKET_DIR,
-  type MagicCookie,
 } from "../protocol/handshake.ts";
 import { GRPCController } from "../gen/plugin/grpc_controller_pb.ts";
-import { GRPCStdio, StdioData_Channel } from "../gen/plugin/grpc_stdio_pb.ts";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
+import { drainStdio, waitForHandshake, waitForHealth } from "./_readiness.ts";
 import { denoLaunch } from "./deno_command.ts";
-import { type ExitStatus, HandshakeError, PluginExitedError } from "./errors.ts";
-import { type Handshake, validateHandshake } from "./handshake.ts";
-import { type Logger, stderrLogger, toLogRecord } from "./logger.ts";
-import { type Permissions, sandboxEscapes } from "./permissions.ts";
+import { type ExitStatus, PluginExitedError } from "./errors.ts";
+import type { Handshake } from "./handshake.ts";
+import { stderrLogger } from "./logger.ts";
+import { sandboxEscapes } from "./permissions.ts";
 import { PluginProcess } from "./plugin_process.ts";
+import type {
+  HealthOptions,
+  PluginInfo,
+  PluginOptions,
+  PluginState,
+  StopOptions,
+} from "./plugin_options.ts";
 
-/** Where a plugin is in its life. */
-export type PluginState = "starting" | "ready" | "stopping" | "exited";
-
-/** Options for {@linkcode Plugin.start}. Give exactly one of `module` or `command`. */
-export interface PluginOptions {
-  /**
-   * A Deno plugin module (path or URL), run sandboxed by `deno run` with
-   * exactly {@linkcode PluginOptions.permissions}.
-   */
-  module?: string | URL;
-  /** Any other executable, started as it is: not sandboxed. */
-  command?: string;
-  /**
-   * Arguments for the plugin.
-   * @default {[]}
-   */
-  args?: readonly string[];
-  /**
-   * The plugin's name in logs and errors.
-   * @default {the module's or command's file name}
-   */
-  name?: string;
-  /** Working directory. @default {the host's} */
-  cwd?: string;
-  /**
-   * Where to make the plugin's private socket directory (socket paths must
-   * stay under 107 bytes).
-   * @default {the system's temporary directory}
-   */
-  socketParent?: string;
-  /**
-   * Extra environment variables. Nothing of the host's environment is passed
-   * unless named here.
-   * @default {{}}
-   */
-  env?: Record<string, string>;
-  /**
-   * What a Deno plugin may touch (ignored for `command`, which is not sandboxed).
-   * @default {{} (nothing but its own socket)}
-   */
-  permissions?: Permissions;
-  /** Extra `deno run` flags for a Deno plugin, e.g. `--v8-flags=--max-old-space-size=256`. */
-  denoFlags?: readonly string[];
-  /**
-   * The application's magic cookie.
-   * @default {BULKHEAD_COOKIE}
-   */
-  cookie?: MagicCookie;
-  /**
-   * Application protocol versions the host accepts.
-   * @default {[1]}
-   */
-  protocolVersions?: readonly number[];
-  /**
-   * Accept a plugin announcing `tcp` on a loopback address.
-   * @default {false}
-   */
-  allowTcp?: boolean;
-  /**
-   * How long the plugin has to print its handshake and answer its first
-   * health check, in milliseconds.
-   * @default {10000}
-   */
-  startTimeoutMs?: number;
-  /**
-   * How long each stop step waits (Shutdown, then SIGTERM, then SIGKILL), in milliseconds.
-   * @default {2000}
-   */
-  stopGraceMs?: number;
-  /**
-   * Largest gRPC message either way, in bytes.
-   * @default {4194304}
-   */
-  maxMessageBytes?: number;
-  /**
-   * How many stderr lines to keep for error messages.
-   * @default {20}
-   */
-  stderrTailLines?: number;
-  /**
-   * Receives the plugin's log lines.
-   * @default {stderrLogger}
-   */
-  logger?: Logger;
-  /**
-   * The gRPC transport.
-   * @default {"node-http2"}
-   */
-  transport?: TransportKind;
-  /** Aborts the start (the plugin is killed and cleaned up). */
-  signal?: AbortSignal;
-}
-
-/** A snapshot of a plugin for display. */
-export interface PluginInfo {
-  /** Its name. */
-  name: string;
-  /** Its process id. */
-  pid: number;
-  /** Its state. */
-  state: PluginState;
-  /** The validated handshake. */
-  handshake: Handshake;
-  /** Whether Deno's permissions confine it (a Deno module) or not (any other executable). */
-  sandboxed: boolean;
-  /** The Deno flags that grant its permissions (empty when not sandboxed). */
-  permissionFlags: string[];
-  /** Grants that let it leave the sandbox. */
-  sandboxEscapes: string[];
-  /** How it exited, once it has. */
-  exit?: ExitStatus;
-  /** Its last stderr lines. */
-  stderrTail: string[];
-}
-
-/** Options for {@linkcode Plugin.stop}. */
-export interface StopOptions {
-  /** Overrides the plugin's `stopGraceMs` for this stop. */
-  graceMs?: number;
-}
-
-/** Options for {@linkcode Plugin.health}. */
-export interface HealthOptions {
-  /** The service to ask about. @default {"plugin"} */
-  service?: string;
-  /**
-   * How long to wait for the answer, in milliseconds.
-   * @default {5000}
-   */
-  timeoutMs?: number;
-  /** Aborts the check. */
-  signal?: AbortSignal;
-}
+export type { HealthOptions, PluginInfo, PluginOptions, PluginState, StopOptions };
 
 /**
  * A plugin process that has completed its handshake and answered a health
@@ -462,128 +336,6 @@ export class Plugin implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
-}
-
-async function waitForHandshake(
-  name: string,
-  process: PluginProcess,
-  signal: AbortSignal,
-  timeoutMs: number,
-  expect: { versions: readonly number[]; socketDir: string; allowTcp: boolean },
-): Promise<Handshake> {
-  const aborted = abortPromise(signal);
-  try {
-    const first = await Promise.race([
-      process.firstLine().then((line) => ({ line })),
-      process.exited.then((status) => ({ status })),
-      aborted.promise,
-    ]);
-    if ("line" in first && first.line !== undefined) {
-      return validateHandshake(name, first.line, expect, () => process.stderrTail());
-    }
-    // stdout closed or the process exited: wait for the exit to tell why
-    const status = "status" in first
-      ? first.status
-      : await Promise.race([process.exited, aborted.promise]);
-    await process.drained(500);
-    throw new PluginExitedError(name, "before its handshake", status, process.stderrTail());
-  } catch (error) {
-    if (error === aborted.token) {
-      throw new HandshakeError(
-        name,
-        "timeout",
-        signal.reason instanceof DOMException && signal.reason.name === "TimeoutError"
-          ? `no handshake line within ${timeoutMs} ms`
-          : "start was aborted",
-        { stderrTail: process.stderrTail(), cause: signal.reason },
-      );
-    }
-    throw error;
-  } finally {
-    aborted.dispose();
-  }
-}
-
-async function waitForHealth(
-  name: string,
-  process: PluginProcess,
-  channel: GrpcChannel,
-  signal: AbortSignal,
-  timeoutMs: number,
-): Promise<void> {
-  const health = createClient(Health, channel.transport);
-  let lastError: unknown;
-  for (let delay = 5; !signal.aborted; delay = Math.min(delay * 2, 200)) {
-    if (process.exitStatus) {
-      await process.drained(500);
-      throw new PluginExitedError(
-        name,
-        "before it was ready",
-        process.exitStatus,
-        process.stderrTail(),
-      );
-    }
-    try {
-      const response = await health.check({ service: "plugin" }, { signal, timeoutMs: 2000 });
-      if (response.status === HealthCheckResponse_ServingStatus.SERVING) return;
-      lastError = new Error(`health status ${HealthCheckResponse_ServingStatus[response.status]}`);
-    } catch (error) {
-      if (error instanceof ConnectError && error.code === Code.Unimplemented) return;
-      lastError = error;
-    }
-    await new Promise((r) => setTimeout(r, delay));
-  }
-  if (process.exitStatus) {
-    await process.drained(500);
-    throw new PluginExitedError(
-      name,
-      "before it was ready",
-      process.exitStatus,
-      process.stderrTail(),
-    );
-  }
-  const why = lastError instanceof Error ? lastError.message : String(lastError);
-  throw new HandshakeError(
-    name,
-    "socket",
-    `its socket did not answer a health check within ${timeoutMs} ms (${why})`,
-    { stderrTail: process.stderrTail(), cause: lastError },
-  );
-}
-
-/** Streams go-plugin's stdio (a Go plugin's writes block until someone reads them) into the logger. */
-function drainStdio(name: string, channel: GrpcChannel, logger: Logger): void {
-  const stdio = createClient(GRPCStdio, channel.transport);
-  void (async () => {
-    const decoders = { out: new TextDecoder(), err: new TextDecoder() };
-    const pending = { out: "", err: "" };
-    try {
-      for await (const chunk of stdio.streamStdio({})) {
-        const key = chunk.channel === StdioData_Channel.STDOUT ? "out" : "err";
-        pending[key] += decoders[key].decode(chunk.data, { stream: true });
-        const lines = pending[key].split("\n");
-        pending[key] = lines.pop() ?? "";
-        for (const line of lines) logger(toLogRecord(name, line, "stdio"));
-      }
-    } catch {
-      // UNIMPLEMENTED (older go-plugin, or no stdio service) or the plugin is gone
-    }
-    for (const rest of [pending.out, pending.err]) {
-      if (rest) logger(toLogRecord(name, rest, "stdio"));
-    }
-  })();
-}
-
-function abortPromise(signal: AbortSignal) {
-  const token = Symbol("aborted");
-  let onAbort!: () => void;
-  const promise = new Promise<never>((_, reject) => {
-    onAbort = () => reject(token);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
-  });
-  promise.catch(() => {});
-  return { token, promise, dispose: () => signal.removeEventListener("abort", onAbort) };
 }
 
 function moduleSpecifier(module: string | URL, cwd: string | undefined): string {

@@ -1,0 +1,139 @@
+/**
+ * Waiting for a starting plugin to be ready: its handshake line, then a
+ * health check answered on its socket; and draining go-plugin's stdio stream.
+ * Internal to `src/host/`.
+ *
+ * @module
+ */
+import { Code, ConnectError, createClient } from "../npm/connect.ts";
+import type { GrpcChannel } from "../transport/transport.ts";
+import { GRPCStdio, StdioData_Channel } from "../gen/plugin/grpc_stdio_pb.ts";
+import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
+import { HandshakeError, PluginExitedError } from "./errors.ts";
+import { type Handshake, type HandshakeExpectation, validateHandshake } from "./handshake.ts";
+import { type Logger, toLogRecord } from "./logger.ts";
+import type { PluginProcess } from "./plugin_process.ts";
+
+/** Waits for the first stdout line and validates it; fails on exit, abort or timeout. */
+export async function waitForHandshake(
+  name: string,
+  process: PluginProcess,
+  signal: AbortSignal,
+  timeoutMs: number,
+  expect: HandshakeExpectation,
+): Promise<Handshake> {
+  const aborted = abortPromise(signal);
+  try {
+    const first = await Promise.race([
+      process.firstLine().then((line) => ({ line })),
+      process.exited.then((status) => ({ status })),
+      aborted.promise,
+    ]);
+    if ("line" in first && first.line !== undefined) {
+      return validateHandshake(name, first.line, expect, () => process.stderrTail());
+    }
+    // stdout closed or the process exited: wait for the exit to tell why
+    const status = "status" in first
+      ? first.status
+      : await Promise.race([process.exited, aborted.promise]);
+    await process.drained(500);
+    throw new PluginExitedError(name, "before its handshake", status, process.stderrTail());
+  } catch (error) {
+    if (error === aborted.token) {
+      throw new HandshakeError(
+        name,
+        "timeout",
+        signal.reason instanceof DOMException && signal.reason.name === "TimeoutError"
+          ? `no handshake line within ${timeoutMs} ms`
+          : "start was aborted",
+        { stderrTail: process.stderrTail(), cause: signal.reason },
+      );
+    }
+    throw error;
+  } finally {
+    aborted.dispose();
+  }
+}
+
+/** Asks `grpc.health.v1.Health/Check` until SERVING (or UNIMPLEMENTED), backing off. */
+export async function waitForHealth(
+  name: string,
+  process: PluginProcess,
+  channel: GrpcChannel,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<void> {
+  const health = createClient(Health, channel.transport);
+  let lastError: unknown;
+  for (let delay = 5; !signal.aborted; delay = Math.min(delay * 2, 200)) {
+    if (process.exitStatus) {
+      await process.drained(500);
+      throw new PluginExitedError(
+        name,
+        "before it was ready",
+        process.exitStatus,
+        process.stderrTail(),
+      );
+    }
+    try {
+      const response = await health.check({ service: "plugin" }, { signal, timeoutMs: 2000 });
+      if (response.status === HealthCheckResponse_ServingStatus.SERVING) return;
+      lastError = new Error(`health status ${HealthCheckResponse_ServingStatus[response.status]}`);
+    } catch (error) {
+      if (error instanceof ConnectError && error.code === Code.Unimplemented) return;
+      lastError = error;
+    }
+    await new Promise((r) => setTimeout(r, delay));
+  }
+  if (process.exitStatus) {
+    await process.drained(500);
+    throw new PluginExitedError(
+      name,
+      "before it was ready",
+      process.exitStatus,
+      process.stderrTail(),
+    );
+  }
+  const why = lastError instanceof Error ? lastError.message : String(lastError);
+  throw new HandshakeError(
+    name,
+    "socket",
+    `its socket did not answer a health check within ${timeoutMs} ms (${why})`,
+    { stderrTail: process.stderrTail(), cause: lastError },
+  );
+}
+
+/** Streams go-plugin's stdio (a Go plugin's writes block until someone reads them) into the logger. */
+export function drainStdio(name: string, channel: GrpcChannel, logger: Logger): void {
+  const stdio = createClient(GRPCStdio, channel.transport);
+  void (async () => {
+    const decoders = { out: new TextDecoder(), err: new TextDecoder() };
+    const pending = { out: "", err: "" };
+    try {
+      for await (const chunk of stdio.streamStdio({})) {
+        const key = chunk.channel === StdioData_Channel.STDOUT ? "out" : "err";
+        pending[key] += decoders[key].decode(chunk.data, { stream: true });
+        const lines = pending[key].split("\n");
+        pending[key] = lines.pop() ?? "";
+        for (const line of lines) logger(toLogRecord(name, line, "stdio"));
+      }
+    } catch {
+      // UNIMPLEMENTED (older go-plugin, or no stdio service) or the plugin is gone
+    }
+    for (const rest of [pending.out, pending.err]) {
+      if (rest) logger(toLogRecord(name, rest, "stdio"));
+    }
+  })();
+}
+
+function abortPromise(signal: AbortSignal) {
+  const token = Symbol("aborted");
+  let onAbort!: () => void;
+  const promise = new Promise<never>((_, reject) => {
+    onAbort = () => reject(token);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  promise.catch(() => {});
+  return { token, promise, dispose: () => signal.removeEventListener("abort", onAbort) };
+}

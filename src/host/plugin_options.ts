@@ -1,0 +1,144 @@
+/**
+ * The options and snapshots of {@linkcode Plugin}'s public API.
+ *
+ * @module
+ */
+import type { TransportKind } from "../transport/transport.ts";
+import type { MagicCookie } from "../protocol/handshake.ts";
+import type { ExitStatus } from "./errors.ts";
+import type { Handshake } from "./handshake.ts";
+import type { Logger } from "./logger.ts";
+import type { Permissions } from "./permissions.ts";
+
+export type PluginState = "starting" | "ready" | "stopping" | "exited";
+
+/** Options for {@linkcode Plugin.start}. Give exactly one of `module` or `command`. */
+export interface PluginOptions {
+  /**
+   * A Deno plugin module (path or URL), run sandboxed by `deno run` with
+   * exactly {@linkcode PluginOptions.permissions}.
+   */
+  module?: string | URL;
+  /** Any other executable, started as it is: not sandboxed. */
+  command?: string;
+  /**
+   * Arguments for the plugin.
+   * @default {[]}
+   */
+  args?: readonly string[];
+  /**
+   * The plugin's name in logs and errors.
+   * @default {the module's or command's file name}
+   */
+  name?: string;
+  /** Working directory. @default {the host's} */
+  cwd?: string;
+  /**
+   * Where to make the plugin's private socket directory (socket paths must
+   * stay under 107 bytes).
+   * @default {the system's temporary directory}
+   */
+  socketParent?: string;
+  /**
+   * Extra environment variables. Nothing of the host's environment is passed
+   * unless named here.
+   * @default {{}}
+   */
+  env?: Record<string, string>;
+  /**
+   * What a Deno plugin may touch (ignored for `command`, which is not sandboxed).
+   * @default {{} (nothing but its own socket)}
+   */
+  permissions?: Permissions;
+  /** Extra `deno run` flags for a Deno plugin, e.g. `--v8-flags=--max-old-space-size=256`. */
+  denoFlags?: readonly string[];
+  /**
+   * The application's magic cookie.
+   * @default {BULKHEAD_COOKIE}
+   */
+  cookie?: MagicCookie;
+  /**
+   * Application protocol versions the host accepts.
+   * @default {[1]}
+   */
+  protocolVersions?: readonly number[];
+  /**
+   * Accept a plugin announcing `tcp` on a loopback address.
+   * @default {false}
+   */
+  allowTcp?: boolean;
+  /**
+   * How long the plugin has to print its handshake and answer its first
+   * health check, in milliseconds.
+   * @default {10000}
+   */
+  startTimeoutMs?: number;
+  /**
+   * How long each stop step waits (Shutdown, then SIGTERM, then SIGKILL), in milliseconds.
+   * @default {2000}
+   */
+  stopGraceMs?: number;
+  /**
+   * Largest gRPC message either way, in bytes.
+   * @default {4194304}
+   */
+  maxMessageBytes?: number;
+  /**
+   * How many stderr lines to keep for error messages.
+   * @default {20}
+   */
+  stderrTailLines?: number;
+  /**
+   * Receives the plugin's log lines.
+   * @default {stderrLogger}
+   */
+  logger?: Logger;
+  /**
+   * The gRPC transport.
+   * @default {"node-http2"}
+   */
+  transport?: TransportKind;
+  /** Aborts the start (the plugin is killed and cleaned up). */
+  signal?: AbortSignal;
+}
+
+/** A snapshot of a plugin for display. */
+export interface PluginInfo {
+  /** Its name. */
+  name: string;
+  /** Its process id. */
+  pid: number;
+  /** Its state. */
+  state: PluginState;
+  /** The validated handshake. */
+  handshake: Handshake;
+  /** Whether Deno's permissions confine it (a Deno module) or not (any other executable). */
+  sandboxed: boolean;
+  /** The Deno flags that grant its permissions (empty when not sandboxed). */
+  permissionFlags: string[];
+  /** Grants that let it leave the sandbox. */
+  sandboxEscapes: string[];
+  /** How it exited, once it has. */
+  exit?: ExitStatus;
+  /** Its last stderr lines. */
+  stderrTail: string[];
+}
+
+/** Options for {@linkcode Plugin.stop}. */
+export interface StopOptions {
+  /** Overrides the plugin's `stopGraceMs` for this stop. */
+  graceMs?: number;
+}
+
+/** Options for {@linkcode Plugin.health}. */
+export interface HealthOptions {
+  /** The service to ask about. @default {"plugin"} */
+  service?: string;
+  /**
+   * How long to wait for the answer, in milliseconds.
+   * @default {5000}
+   */
+  timeoutMs?: number;
+  /** Aborts the check. */
+  signal?: AbortSignal;
+}
