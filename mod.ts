@@ -34,15 +34,47 @@ export {
   type ExitStatus,
   HandshakeError,
   type HandshakeFailure,
+  PluginCrashedError,
   PluginError,
   PluginExitedError,
+  PluginFailedError,
 } from "./src/host/errors.ts";
+export {
+  type PluginStats,
+  RETRYABLE,
+  type SlotState,
+  Supervisor,
+  type SupervisorEvent,
+  type SupervisorOptions,
+  type SupervisorState,
+} from "./src/host/supervisor.ts";
+export type { RestartPolicy } from "./src/host/restart_policy.ts";
+export { explainExit, type ResourceLimits } from "./src/host/limits.ts";
+export type { CallStatsSnapshot } from "./src/host/call_stats.ts";
+
+export {
+  type CallJsonOptions,
+  callUnaryJson,
+  parseMethodName,
+  type ReflectionCallOptions,
+  ReflectionClient,
+  type ReflectionVersion,
+  type ServiceClients,
+} from "./src/host/reflection_client.ts";
 
 // Plugin side
 export { type PluginService, serve, type ServeOptions, service } from "./src/plugin/serve.ts";
 
 // Shared
-export type { DescService } from "./src/npm/protobuf.ts";
-export type { Client, ServiceImpl } from "./src/npm/connect.ts";
+// Types of protobuf-es and Connect-RPC that appear in Bulkhead's signatures
+export type {
+  DescMethod,
+  DescService,
+  FileRegistry,
+  JsonValue,
+  Registry,
+} from "./src/npm/protobuf.ts";
+export type { FileDescriptorProto } from "./src/npm/protobuf_wkt.ts";
+export type { Client, ContextKey, ServiceImpl, Transport } from "./src/npm/connect.ts";
 export { BULKHEAD_COOKIE, type MagicCookie } from "./src/protocol/handshake.ts";
 export { type TransportKind } from "./src/transport/transport.ts";

@@ -37,6 +37,11 @@ export async function waitForHandshake(
       ? first.status
       : await Promise.race([process.exited, aborted.promise]);
     await process.drained(500);
+    // a line printed just before exiting says more than the exit does
+    const late = await process.firstLine();
+    if (late !== undefined) {
+      validateHandshake(name, late, expect, () => process.stderrTail());
+    }
     throw new PluginExitedError(name, "before its handshake", status, process.stderrTail());
   } catch (error) {
     if (error === aborted.token) {

@@ -54,7 +54,9 @@ export class CallStats {
   snapshot(): CallStatsSnapshot {
     const sorted = this.#latencies.slice(0, this.#filled).sort();
     const at = (q: number) =>
-      sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+      sorted.length === 0
+        ? 0
+        : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
     return { calls: this.#calls, errors: this.#errors, p50Ms: at(0.5), p99Ms: at(0.99) };
   }
 }

@@ -110,7 +110,9 @@ export async function denoLaunch(
       "run",
       ...flags,
       "--cached-only",
-      "--no-remote",
+      // a remote plugin module was cached above; --cached-only alone then
+      // keeps it from fetching anything more
+      ...(/^https?:/.test(module) ? [] : ["--no-remote"]),
       ...(options.denoFlags ?? []),
       module,
       ...(options.args ?? []),

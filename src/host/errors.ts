@@ -126,3 +126,67 @@ export class PluginExitedError extends PluginError {
     this.stderrTail = stderrTail;
   }
 }
+
+/**
+ * A call failed because its plugin crashed (or was killed as hung) while
+ * serving it. The supervisor restarts the plugin; mark a call retryable to
+ * have it sent once more to the restarted plugin instead.
+ */
+export class PluginCrashedError extends PluginError {
+  /** How the plugin exited. */
+  readonly status: ExitStatus;
+  /** Why, in words (names a limit the plugin hit, when one did). */
+  readonly reason: string;
+  /** The plugin's last stderr lines. */
+  readonly stderrTail: readonly string[];
+  /**
+   * Makes a crash error; the message names the plugin, the reason and the stderr tail.
+   *
+   * @param plugin The plugin's name.
+   * @param status How it exited.
+   * @param reason Why, in words.
+   * @param stderrTail Its last stderr lines.
+   * @param options The call's own error as `cause`.
+   */
+  constructor(
+    plugin: string,
+    status: ExitStatus,
+    reason: string,
+    stderrTail: readonly string[],
+    options?: ErrorOptions,
+  ) {
+    super(
+      plugin,
+      withTail(`Plugin "${plugin}" crashed during the call: ${reason}`, stderrTail),
+      options,
+    );
+    this.name = "PluginCrashedError";
+    this.status = status;
+    this.reason = reason;
+    this.stderrTail = stderrTail;
+  }
+}
+
+/**
+ * The plugin crashed more often than its crash budget allows and is no
+ * longer restarted; calls fail fast with this error until
+ * `Supervisor.reset()`.
+ */
+export class PluginFailedError extends PluginError {
+  /** The last crash's reason. */
+  readonly reason: string;
+  /**
+   * Makes a failed-plugin error.
+   *
+   * @param plugin The plugin's name.
+   * @param reason Why it failed (the budget, the last crash).
+   */
+  constructor(plugin: string, reason: string) {
+    super(
+      plugin,
+      `Cannot call plugin "${plugin}": it has failed (${reason}); reset it to try again`,
+    );
+    this.name = "PluginFailedError";
+    this.reason = reason;
+  }
+}

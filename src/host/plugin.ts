@@ -6,7 +6,7 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { DescService } from "../npm/protobuf.ts";
-import { type Client, createClient } from "../npm/connect.ts";
+import { type Client, createClient, type Transport } from "../npm/connect.ts";
 import { connectorFor, type GrpcChannel } from "../transport/transport.ts";
 import {
   BULKHEAD_COOKIE,
@@ -24,6 +24,7 @@ import type { Handshake } from "./handshake.ts";
 import { stderrLogger } from "./logger.ts";
 import { sandboxEscapes } from "./permissions.ts";
 import { PluginProcess } from "./plugin_process.ts";
+import { explainExit, type ResourceLimits, withRlimits } from "./limits.ts";
 import type {
   HealthOptions,
   PluginInfo,
@@ -61,6 +62,7 @@ export class Plugin implements AsyncDisposable {
   readonly #sandboxed: boolean;
   readonly #permissionFlags: string[];
   readonly #escapes: string[];
+  readonly #limits: ResourceLimits;
   #state: PluginState = "ready";
   #stopping: Promise<ExitStatus> | undefined;
   /** The plugin's name. */
@@ -75,7 +77,13 @@ export class Plugin implements AsyncDisposable {
     process: PluginProcess,
     channel: GrpcChannel,
     handshake: Handshake,
-    facts: { graceMs: number; sandboxed: boolean; flags: string[]; escapes: string[] },
+    facts: {
+      graceMs: number;
+      sandboxed: boolean;
+      flags: string[];
+      escapes: string[];
+      limits: ResourceLimits;
+    },
   ) {
     this.name = name;
     this.#process = process;
@@ -85,6 +93,7 @@ export class Plugin implements AsyncDisposable {
     this.#sandboxed = facts.sandboxed;
     this.#permissionFlags = facts.flags;
     this.#escapes = facts.escapes;
+    this.#limits = facts.limits;
     this.exited = process.exited.then(async (status) => {
       this.#state = "exited";
       await this.#channel.close();
@@ -149,7 +158,12 @@ export class Plugin implements AsyncDisposable {
           socketPath,
           envNames: Object.keys(pluginEnv),
           ...(options.permissions ? { permissions: options.permissions } : {}),
-          ...(options.denoFlags ? { denoFlags: options.denoFlags } : {}),
+          denoFlags: [
+            ...(options.limits?.heapMb !== undefined
+              ? [`--v8-flags=--max-old-space-size=${options.limits.heapMb}`]
+              : []),
+            ...(options.denoFlags ?? []),
+          ],
           args,
           ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
           ...(options.signal ? { signal: options.signal } : {}),
@@ -159,6 +173,7 @@ export class Plugin implements AsyncDisposable {
         launchEnv = launch.env;
         flags = launch.args.filter((a) => a.startsWith("--allow-") || a === "--no-prompt");
       }
+      ({ command, args } = withRlimits(options.limits ?? {}, command, args));
     } catch (error) {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
       throw error;
@@ -210,6 +225,7 @@ export class Plugin implements AsyncDisposable {
         sandboxed: options.module !== undefined,
         flags,
         escapes: options.module !== undefined ? sandboxEscapes(options.permissions ?? {}) : [],
+        limits: { ...options.limits },
       });
     } catch (error) {
       await channel?.close();
@@ -242,11 +258,39 @@ export class Plugin implements AsyncDisposable {
       sandboxed: this.#sandboxed,
       permissionFlags: [...this.#permissionFlags],
       sandboxEscapes: [...this.#escapes],
+      limits: { ...this.#limits },
       stderrTail: this.#process.stderrTail(),
     };
     const exit = this.#process.exitStatus;
-    if (exit) info.exit = exit;
+    if (exit) {
+      info.exit = exit;
+      info.exitReason = explainExit(exit, info.stderrTail, this.#limits);
+    }
     return info;
+  }
+
+  /**
+   * The Connect transport to this plugin, for `createClient` or for
+   * wrapping (a supervisor routes calls through it).
+   */
+  get transport(): Transport {
+    return this.#channel.transport;
+  }
+
+  /**
+   * Kills the plugin's process group at once with `signal` (a hung plugin
+   * cannot answer Shutdown). The host still reaps it and cleans up;
+   * {@linkcode Plugin.exited} resolves as usual. Does nothing once it has exited.
+   *
+   * @param signal The signal.
+   * @example
+   * ```ts ignore
+   * plugin.kill();
+   * await plugin.exited;
+   * ```
+   */
+  kill(signal: Deno.Signal = "SIGKILL"): void {
+    this.#process.kill(signal);
   }
 
   /**

@@ -9,7 +9,9 @@ import type { ExitStatus } from "./errors.ts";
 import type { Handshake } from "./handshake.ts";
 import type { Logger } from "./logger.ts";
 import type { Permissions } from "./permissions.ts";
+import type { ResourceLimits } from "./limits.ts";
 
+/** Where a plugin is in its life. */
 export type PluginState = "starting" | "ready" | "stopping" | "exited";
 
 /** Options for {@linkcode Plugin.start}. Give exactly one of `module` or `command`. */
@@ -52,6 +54,12 @@ export interface PluginOptions {
   permissions?: Permissions;
   /** Extra `deno run` flags for a Deno plugin, e.g. `--v8-flags=--max-old-space-size=256`. */
   denoFlags?: readonly string[];
+  /**
+   * Resource limits for the plugin process. Hitting one is a contained
+   * crash whose reason names the limit.
+   * @default {{} (none)}
+   */
+  limits?: ResourceLimits;
   /**
    * The application's magic cookie.
    * @default {BULKHEAD_COOKIE}
@@ -118,8 +126,12 @@ export interface PluginInfo {
   permissionFlags: string[];
   /** Grants that let it leave the sandbox. */
   sandboxEscapes: string[];
+  /** Its resource limits. */
+  limits: ResourceLimits;
   /** How it exited, once it has. */
   exit?: ExitStatus;
+  /** Why it exited, in words, naming a limit it hit (e.g. `"exceeded its 256 MiB heap (signal SIGTRAP)"`). */
+  exitReason?: string;
   /** Its last stderr lines. */
   stderrTail: string[];
 }

@@ -3,6 +3,14 @@
  * process (in a process group of its own), its stdin held open, and the
  * pumps that read its stdout and stderr. Knows nothing of gRPC.
  *
+ * No plugin outlives its host, even a host killed by SIGKILL and a plugin
+ * that does not cooperate: beside each plugin runs a watchdog, a `/bin/sh`
+ * that reads its stdin (a pipe only the host holds) and, at EOF — the
+ * host is gone — kills the plugin's whole process group. (`prctl`'s
+ * parent-death signal would cover only the direct child, and fires when the
+ * host *thread* that spawned it exits, which in a threaded runtime is not
+ * the host's death.) On a normal stop the host kills the watchdog first.
+ *
  * @module
  */
 import type { ExitStatus } from "./errors.ts";
@@ -33,6 +41,7 @@ export interface SpawnSpec {
 /** A spawned plugin process and the resources that belong to it. */
 export class PluginProcess {
   readonly #child: Deno.ChildProcess;
+  readonly #watchdog: Deno.ChildProcess | undefined;
   readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
   readonly #tail: LineTail;
   readonly #firstLine: Promise<string | undefined>;
@@ -43,8 +52,14 @@ export class PluginProcess {
   readonly exited: Promise<ExitStatus>;
   #exit: ExitStatus | undefined;
 
-  private constructor(child: Deno.ChildProcess, socketDir: string, spec: SpawnSpec) {
+  private constructor(
+    child: Deno.ChildProcess,
+    watchdog: Deno.ChildProcess | undefined,
+    socketDir: string,
+    spec: SpawnSpec,
+  ) {
     this.#child = child;
+    this.#watchdog = watchdog;
     this.socketDir = socketDir;
     this.#tail = new LineTail(spec.tailLines);
     this.#stdin = child.stdin.getWriter();
@@ -97,7 +112,25 @@ export class PluginProcess {
       stderr: "piped",
       detached: true,
     }).spawn();
-    return new PluginProcess(child, socketDir, spec);
+    let watchdog: Deno.ChildProcess | undefined;
+    try {
+      watchdog = new Deno.Command("/bin/sh", {
+        args: [
+          "-c",
+          'read -r _; kill -9 -"$1" 2>/dev/null',
+          "bulkhead-watchdog",
+          String(child.pid),
+        ],
+        clearEnv: true,
+        stdin: "piped",
+        stdout: "null",
+        stderr: "null",
+        detached: true,
+      }).spawn();
+    } catch {
+      // no /bin/sh: the plugin's own host watch (Deno SDK) still applies
+    }
+    return new PluginProcess(child, watchdog, socketDir, spec);
   }
 
   /**
@@ -185,6 +218,15 @@ export class PluginProcess {
    */
   async cleanup(): Promise<void> {
     await this.exited;
+    if (this.#watchdog) {
+      try {
+        this.#watchdog.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+      await this.#watchdog.status;
+      await this.#watchdog.stdin.close().catch(() => {});
+    }
     try {
       Deno.kill(-this.#child.pid, "SIGKILL");
     } catch {

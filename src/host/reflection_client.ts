@@ -9,6 +9,7 @@
  */
 import {
   createFileRegistry,
+  createRegistry,
   type DescFile,
   type DescMethod,
   type DescService,
@@ -18,9 +19,11 @@ import {
   type JsonValue,
   type Message,
   type MessageInitShape,
+  type Registry,
   toJson,
 } from "../npm/protobuf.ts";
 import * as wkt from "../npm/protobuf_wkt.ts";
+import type { FileDescriptorProto } from "../npm/protobuf_wkt.ts";
 import { type Client, Code, ConnectError } from "../npm/connect.ts";
 import {
   ServerReflection as ReflectionV1,
@@ -51,7 +54,6 @@ export interface ReflectionCallOptions {
 
 /** The requests this client makes (extensions are not asked about). */
 type Ask = { case: "listServices" | "fileByFilename" | "fileContainingSymbol"; value: string };
-type FileDescriptorProto = wkt.FileDescriptorProto;
 
 /** The well-known types' files, for servers that leave them out of a response. */
 const WELL_KNOWN_FILES = new Map<string, DescFile>(
@@ -83,6 +85,8 @@ export class ReflectionClient {
   #version: ReflectionVersion | undefined;
 
   /**
+   * Makes a reflection client for one plugin. Makes no call until asked.
+   *
    * @param clients Makes clients for the plugin's services (a `Plugin` does).
    */
   constructor(clients: ServiceClients) {
@@ -173,7 +177,7 @@ export class ReflectionClient {
     const byName = new Map<string, FileDescriptorProto | DescFile>();
     for (const file of files) if (!byName.has(file.name)) byName.set(file.name, file);
     const missing = (file: FileDescriptorProto | DescFile) => {
-      const deps = "kind" in file ? file.dependencies.map((d) => d.name) : file.dependency;
+      const deps = "kind" in file ? file.dependencies.map((d) => d.proto.name) : file.dependency;
       return deps.filter((name) => !byName.has(name));
     };
     const queue = files.flatMap(missing);
@@ -211,11 +215,23 @@ export class ReflectionClient {
    * ```
    */
   async service(name: string, options: ReflectionCallOptions = {}): Promise<DescService> {
-    const registry = await this.registryFor(name, options);
-    const service = registry.getService(name);
-    if (!service) {
-      throw new ConnectError(`Cannot find service "${name}": no such service`, Code.NotFound);
+    const notFound = (cause?: unknown) =>
+      new ConnectError(
+        `Cannot find service "${name}": the plugin does not serve it`,
+        Code.NotFound,
+        undefined,
+        undefined,
+        cause,
+      );
+    let registry: FileRegistry;
+    try {
+      registry = await this.registryFor(name, options);
+    } catch (error) {
+      if (error instanceof ConnectError && error.code === Code.NotFound) throw notFound(error);
+      throw error;
     }
+    const service = registry.getService(name);
+    if (!service) throw notFound();
     return service;
   }
 
@@ -354,8 +370,11 @@ export interface CallJsonOptions {
   signal?: AbortSignal;
   /** The call's deadline, in milliseconds. @default {no deadline} */
   timeoutMs?: number;
-  /** Resolves `google.protobuf.Any` contents in the request and response. */
-  registry?: FileRegistry;
+  /**
+   * Resolves `google.protobuf.Any` contents in the request and response.
+   * @default {the method's file and everything it imports}
+   */
+  registry?: Registry;
 }
 
 /**
@@ -390,7 +409,7 @@ export async function callUnaryJson(
       }, not unary`,
     );
   }
-  const registryOption = options.registry ? { registry: options.registry } : {};
+  const registryOption = { registry: options.registry ?? registryOf(method.parent.file) };
   let input: Message;
   try {
     input = fromJson(method.input, request, registryOption);
@@ -413,6 +432,17 @@ export async function callUnaryJson(
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
   });
   return toJson(method.output, response, registryOption);
+}
+
+function registryOf(file: DescFile): Registry {
+  const files = new Map<string, DescFile>();
+  const visit = (f: DescFile) => {
+    if (files.has(f.name)) return;
+    files.set(f.name, f);
+    f.dependencies.forEach(visit);
+  };
+  visit(file);
+  return createRegistry(...files.values());
 }
 
 function unexpected(kind: string | undefined): ConnectError {

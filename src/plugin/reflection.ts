@@ -29,8 +29,8 @@ function answer(
 ): ResponseInit {
   const files = new Map<string, DescFile>();
   const addFile = (file: DescFile) => {
-    if (files.has(file.name)) return;
-    files.set(file.name, file);
+    if (files.has(file.proto.name)) return;
+    files.set(file.proto.name, file);
     for (const dep of file.dependencies) addFile(dep);
   };
   for (const service of services) addFile(service.file);
@@ -49,8 +49,8 @@ function answer(
     const out: Uint8Array[] = [];
     const seen = new Set<string>();
     const visit = (f: DescFile) => {
-      if (seen.has(f.name)) return;
-      seen.add(f.name);
+      if (seen.has(f.proto.name)) return;
+      seen.add(f.proto.name);
       out.push(toBinary(FileDescriptorProtoSchema, f.proto));
       for (const dep of f.dependencies) visit(dep);
     };

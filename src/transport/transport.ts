@@ -11,8 +11,11 @@
 import type { DescService } from "../npm/protobuf.ts";
 import type { Transport } from "../npm/connect.ts";
 
-/** Names an HTTP/2 implementation. `"node-http2"` is Connect on Deno's `node:http2`. */
-export type TransportKind = "node-http2";
+/**
+ * Names an HTTP/2 implementation. `"node-http2"` is Connect on Deno's
+ * `node:http2`; `"native"` is Bulkhead's own HTTP/2 on Deno Unix sockets.
+ */
+export type TransportKind = "node-http2" | "native";
 
 /** The transport used when none is named. */
 export const DEFAULT_TRANSPORT: TransportKind = "node-http2";
@@ -114,6 +117,10 @@ export async function connectorFor(
     case "node-http2": {
       const { nodeHttp2Connector } = await import("./node_http2.ts");
       return nodeHttp2Connector;
+    }
+    case "native": {
+      const { nativeConnector } = await import("./h2/native.ts");
+      return nativeConnector;
     }
     default:
       throw new RangeError(`Cannot use transport "${kind}": unknown transport`);

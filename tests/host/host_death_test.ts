@@ -14,20 +14,43 @@ function runHost(script: string, args: string[]) {
   return child;
 }
 
-Deno.test("Deno plugins exit within 2 s when their host is SIGKILLed", async (t) => {
+/** Every live process whose process group is one of `groups`. */
+function groupMembers(groups: number[]): number[] {
+  const members: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (fields[0] !== "Z" && groups.includes(Number(fields[2]))) members.push(Number(entry.name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return members;
+}
+
+Deno.test("no plugin, Deno or not, nor its children, outlives a SIGKILLed host by 2 s", async (t) => {
   for (let round = 1; round <= 3; round++) {
     await t.step(`round ${round}`, async () => {
       const host = runHost("orphan_host.ts", ["2"]);
       const lines = readLines(host.stdout);
       const first = await lines.next();
-      const pids = JSON.parse(String(first.value)) as number[];
-      assert.equal(pids.length, 2);
+      const plugins = JSON.parse(String(first.value)) as number[];
+      assert.equal(plugins.length, 3);
+      // the sh plugin's sleep and Deno children start a moment after its handshake
+      await waitFor(() => groupMembers(plugins).length >= 5, 5000);
+      const pids = groupMembers(plugins);
+      assert.ok(pids.length >= 5, `expected plugins and grandchildren, got ${pids}`);
       assert.ok(pids.every(isAlive));
       host.kill("SIGKILL");
       await host.status;
       const gone = await waitFor(() => !pids.some(isAlive), 2000);
+      const survivors = pids.filter(isAlive).map((pid) =>
+        `${pid} ${Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ")}`
+      );
       for (const pid of pids.filter(isAlive)) Deno.kill(pid, "SIGKILL");
-      assert.ok(gone, `plugins still alive 2 s after their host died: ${pids.filter(isAlive)}`);
+      assert.ok(gone, `still alive 2 s after their host died:\n${survivors.join("\n")}`);
       await lines.return(undefined);
       await host.stderr.cancel();
     });

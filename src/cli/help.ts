@@ -1,0 +1,153 @@
+/**
+ * The `bulkhead` command's help texts and exit codes.
+ *
+ * @module
+ */
+import type { Subcommand } from "./args.ts";
+
+/** Exit codes, documented in the top-level help. */
+export const ExitCode = {
+  /** Success. */
+  ok: 0,
+  /** The RPC returned an error, or the plugin is not SERVING. */
+  failed: 1,
+  /** The command line is wrong. */
+  usage: 2,
+  /** The plugin failed to start: handshake refused or timed out, or it exited early. */
+  startFailed: 3,
+  /** The plugin exited while the command was using it. */
+  pluginExited: 4,
+  /** Interrupted by SIGINT or SIGTERM; the plugin was stopped. */
+  interrupted: 130,
+} as const;
+
+const EXIT_CODES = `Exit codes:
+  0    success
+  1    the RPC returned an error (its gRPC code is printed), or the plugin is not SERVING
+  2    usage error: a bad option, method name or request, or a method that is not unary
+  3    the plugin failed to start: not found, refused or timed out in the handshake, or exited early
+  4    the plugin exited while the command was using it
+  130  interrupted (SIGINT or SIGTERM); the plugin was stopped first`;
+
+const PLUGIN = `The plugin is the command after --. When its first word ends in .ts, .js, .mts
+(or .mjs, .tsx, .jsx, .cts, .cjs) or is a file:/https: URL, it runs as a Deno
+module in Deno's sandbox with exactly the permissions given below; anything else
+runs as an executable (any go-plugin gRPC plugin), which is not sandboxed.`;
+
+const OPTIONS = `Plugin options:
+  --exec                     Run the plugin as an executable even if it looks like a module
+  --name NAME                The plugin's name in logs and errors
+  --cookie KEY=VALUE         The application's magic cookie (default: Bulkhead's), so
+                             go-plugin plugins of any application can be started
+  --protocol-versions 1,2    Application protocol versions to offer (default: 1)
+  --env KEY=VALUE            Set a variable in the plugin's environment (repeatable);
+                             --env KEY passes this environment's value
+  --allow-tcp                Accept a plugin that listens on loopback TCP
+  --timeout MS               How long the plugin has to start (default: 10000)
+  --rpc-timeout MS           Deadline of each RPC this command makes (default: 10000)
+  -q, --quiet                Do not show the plugin's log lines
+  --json                     Print one JSON object
+  -h, --help                 Show this help
+
+Permissions of a Deno plugin (default: nothing but its own socket):
+  --allow-read[=PATH,...]    --allow-write[=PATH,...]    --allow-net[=HOST,...]
+  --allow-env[=NAME,...]     --allow-sys[=API,...]
+  --unsafe-allow-run[=PROGRAM,...]   Lets it run programs: they are NOT sandboxed
+  --unsafe-allow-ffi[=PATH,...]      Lets it load native code: it is NOT sandboxed`;
+
+const TOP = `bulkhead — start a plugin and talk to it over gRPC
+
+Usage:
+  bulkhead health  [options] -- <plugin> [args...]
+  bulkhead inspect [options] -- <plugin> [args...]
+  bulkhead call    [options] <package.Service/Method> [<json>] -- <plugin> [args...]
+  bulkhead version
+
+Commands:
+  health    Print the plugin's health status; exit 0 only when SERVING
+  inspect   Print the handshake, services, methods, permissions and health
+  call      Make one unary call from JSON and print the JSON response
+  version   Print Bulkhead's version
+
+${PLUGIN}
+
+Run "bulkhead <command> --help" for a command's options.
+
+${EXIT_CODES}
+`;
+
+const HELP: Record<Subcommand, string> = {
+  health: `bulkhead health — print a plugin's health status, like grpc_health_probe
+
+Usage:
+  bulkhead health [options] -- <plugin> [args...]
+
+Starts the plugin, asks grpc.health.v1.Health/Check, prints the status (e.g.
+SERVING) and stops the plugin. Exits 0 only when the status is SERVING.
+
+Options:
+  --service NAME             The service to ask about (default: plugin)
+
+${OPTIONS}
+
+${PLUGIN}
+
+${EXIT_CODES}
+`,
+  inspect: `bulkhead inspect — show what a plugin is and what it may do
+
+Usage:
+  bulkhead inspect [options] -- <plugin> [args...]
+
+Starts the plugin and prints its handshake line and fields, its protocol
+version, its services and their methods (found through gRPC reflection,
+grpc.reflection.v1 or v1alpha), its permissions with a warning for each way out
+of the sandbox, and its health; then stops it.
+
+${OPTIONS}
+
+${PLUGIN}
+
+${EXIT_CODES}
+`,
+  call: `bulkhead call — make one unary call, like grpcurl
+
+Usage:
+  bulkhead call [options] <package.Service/Method> [<json>] -- <plugin> [args...]
+
+Starts the plugin, finds the method through gRPC reflection, sends the request
+(proto3 JSON; default {}; "-" reads it from stdin, "@FILE" from a file), prints
+the response as JSON and stops the plugin. Service.Method works as well as
+Service/Method. Only unary methods can be called.
+
+Example:
+  bulkhead call bulkhead.examples.greeter.v1.GreeterService/Greet '{"name":"Ada"}' \\
+    -- examples/greeter/plugin.ts
+
+${OPTIONS}
+
+${PLUGIN}
+
+${EXIT_CODES}
+`,
+  version: `bulkhead version — print Bulkhead's version
+
+Usage:
+  bulkhead version
+`,
+};
+
+/**
+ * Returns the help text for the command line or one subcommand.
+ *
+ * @param topic The subcommand, or `undefined` for the top level.
+ * @returns The text, ending in a newline.
+ * @example
+ * ```ts
+ * import { helpText } from "./help.ts";
+ * if (!helpText("call").includes("Usage:")) throw new Error();
+ * ```
+ */
+export function helpText(topic: Subcommand | undefined): string {
+  return topic === undefined ? TOP : HELP[topic];
+}

@@ -1,0 +1,204 @@
+/**
+ * `bulkhead inspect`: what a running plugin is, serves and may touch, as a
+ * report for people or as JSON.
+ *
+ * @module
+ */
+import type { Handshake, Plugin } from "../../mod.ts";
+import { ReflectionClient, type ReflectionVersion } from "../host/reflection_client.ts";
+import { describeRpcError, type RpcErrorReport } from "./errors.ts";
+
+/** One method of a service. */
+export interface MethodReport {
+  /** The method's name. */
+  name: string;
+  /** `unary`, `server_streaming`, `client_streaming` or `bidi_streaming`. */
+  kind: string;
+  /** The input message's full name. */
+  input: string;
+  /** The output message's full name. */
+  output: string;
+}
+
+/** One service the plugin serves. */
+export interface ServiceReport {
+  /** The service's full name. */
+  name: string;
+  /** Whether Bulkhead or go-plugin provides it rather than the plugin's author. */
+  builtin: boolean;
+  /** Its methods, when its descriptors could be read. */
+  methods?: MethodReport[];
+  /** Why its descriptors could not be read. */
+  error?: RpcErrorReport;
+}
+
+/** Everything `bulkhead inspect` shows. */
+export interface InspectReport {
+  /** The plugin's name. */
+  name: string;
+  /** Its process id. */
+  pid: number;
+  /** The handshake it printed, validated. */
+  handshake: Handshake;
+  /** The application protocol version it chose. */
+  protocolVersion: number;
+  /** Its permissions. */
+  permissions: {
+    /** Whether Deno's sandbox confines it. */
+    sandboxed: boolean;
+    /** The `deno run` flags that grant its permissions. */
+    flags: string[];
+    /** Grants that let it leave the sandbox. */
+    sandboxEscapes: string[];
+  };
+  /** Its services, through reflection. */
+  reflection:
+    | { version: ReflectionVersion | undefined; services: ServiceReport[] }
+    | { error: RpcErrorReport };
+  /** Its health status for service `plugin`, or why it could not be asked. */
+  health: { status: string } | { error: RpcErrorReport };
+}
+
+const BUILTIN = /^(grpc\.health\.v1\.|grpc\.reflection\.|plugin\.GRPC)/;
+
+/**
+ * Gathers the report for a running plugin.
+ *
+ * @param plugin The plugin.
+ * @param options The deadline of each RPC, and a signal that aborts them.
+ * @returns The report; RPC failures are recorded in it, not thrown.
+ * @example
+ * ```ts ignore
+ * const report = await inspectPlugin(plugin, { timeoutMs: 5000 });
+ * ```
+ */
+export async function inspectPlugin(
+  plugin: Plugin,
+  options: { timeoutMs: number; signal?: AbortSignal },
+): Promise<InspectReport> {
+  const info = plugin.info();
+  const reflection = new ReflectionClient(plugin);
+  const call = {
+    timeoutMs: options.timeoutMs,
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+  let services: InspectReport["reflection"];
+  try {
+    const names = await reflection.listServices(call);
+    const reports = await Promise.all(names.map(async (name): Promise<ServiceReport> => {
+      const builtin = BUILTIN.test(name);
+      try {
+        const service = await reflection.service(name, call);
+        return {
+          name,
+          builtin,
+          methods: service.methods.map((m) => ({
+            name: m.name,
+            kind: m.methodKind,
+            input: m.input.typeName,
+            output: m.output.typeName,
+          })),
+        };
+      } catch (error) {
+        return { name, builtin, error: describeRpcError(error) };
+      }
+    }));
+    services = { version: reflection.version, services: reports };
+  } catch (error) {
+    services = { error: describeRpcError(error) };
+  }
+  let health: InspectReport["health"];
+  try {
+    health = { status: await plugin.health(call) };
+  } catch (error) {
+    health = { error: describeRpcError(error) };
+  }
+  options.signal?.throwIfAborted();
+  return {
+    name: info.name,
+    pid: info.pid,
+    handshake: info.handshake,
+    protocolVersion: info.handshake.appVersion,
+    permissions: {
+      sandboxed: info.sandboxed,
+      flags: info.permissionFlags,
+      sandboxEscapes: info.sandboxEscapes,
+    },
+    reflection: services,
+    health,
+  };
+}
+
+/**
+ * Formats the report for people.
+ *
+ * @param report The report.
+ * @returns Lines of text, ending in a newline.
+ * @example
+ * ```ts ignore
+ * console.log(formatInspect(await inspectPlugin(plugin, { timeoutMs: 5000 })));
+ * ```
+ */
+export function formatInspect(report: InspectReport): string {
+  const hs = report.handshake;
+  const lines = [
+    `Plugin ${report.name} (pid ${report.pid})`,
+    "",
+    `Handshake: ${hs.line}`,
+    `  core version       ${hs.coreVersion}`,
+    `  protocol version   ${hs.appVersion}`,
+    `  network            ${hs.network}`,
+    `  address            ${hs.address}`,
+    `  protocol           ${hs.protocol}`,
+    `  server cert        ${
+      hs.serverCert === "" ? "(none: no mTLS)" : `${hs.serverCert.length} base64 chars`
+    }`,
+    `  mux                ${hs.mux}`,
+    "",
+  ];
+  if ("error" in report.reflection) {
+    lines.push(`Services: unknown (${formatError(report.reflection.error)})`);
+  } else {
+    const { version, services } = report.reflection;
+    const via = version ? ` (via grpc.reflection.${version})` : "";
+    for (
+      const [title, builtin] of [[`Services${via}`, false], ["Built-in services", true]] as const
+    ) {
+      const group = services.filter((s) => s.builtin === builtin);
+      lines.push(`${title}:${group.length === 0 ? " none" : ""}`);
+      for (const service of group) {
+        lines.push(`  ${service.name}`);
+        if (service.error) lines.push(`    (cannot describe: ${formatError(service.error)})`);
+        for (const m of service.methods ?? []) {
+          const input = m.kind === "client_streaming" || m.kind === "bidi_streaming"
+            ? "stream "
+            : "";
+          const output = m.kind === "server_streaming" || m.kind === "bidi_streaming"
+            ? "stream "
+            : "";
+          lines.push(`    rpc ${m.name}(${input}${m.input}) returns (${output}${m.output})`);
+        }
+      }
+    }
+  }
+  lines.push("");
+  const { sandboxed, flags, sandboxEscapes } = report.permissions;
+  if (sandboxed) {
+    lines.push("Permissions: sandboxed by Deno with");
+    for (const flag of flags) lines.push(`  ${flag}`);
+    for (const escape of sandboxEscapes) lines.push(`  WARNING: escapes the sandbox: ${escape}`);
+  } else {
+    lines.push("Permissions: not sandboxed (an executable runs with all of this user's rights)");
+  }
+  lines.push("");
+  lines.push(
+    "error" in report.health
+      ? `Health: unknown (${formatError(report.health.error)})`
+      : `Health: ${report.health.status}`,
+  );
+  return lines.join("\n") + "\n";
+}
+
+function formatError(error: RpcErrorReport): string {
+  return `${error.code}: ${error.message}`;
+}
