@@ -74,6 +74,7 @@ Deno.test("cli inspect shows the handshake, services, methods, permissions and h
   assert.match(out, /--allow-read=\S+plugin\.sock,\/tmp/);
   assert.doesNotMatch(out, /WARNING/);
   assert.match(out, /^Health: SERVING$/m);
+  assert.match(out, /^Process: ready in \d+ ms; RSS \d+\.\d MiB; limits: /m);
 });
 
 Deno.test("cli inspect warns about each sandbox escape", async () => {
@@ -361,4 +362,13 @@ Deno.test("cli version prints the version from deno.json", async () => {
   const result = await cli(["version"]);
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.stdout, `bulkhead ${denoJson.version}\n`);
+});
+
+Deno.test("cli inspect applies and shows resource limits", async () => {
+  const result = await cli(["inspect", "--heap-mb", "128", "--open-files", "256", "--", GREETER]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /limits: heap 128 MiB, 256 open files$/m);
+  const bad = await cli(["inspect", "--heap-mb", "lots", "--", GREETER]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--heap-mb must be a positive whole number/);
 });

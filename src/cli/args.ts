@@ -59,6 +59,10 @@ const COMMON = {
   "allow-tcp": { type: "boolean" },
   timeout: { type: "string" },
   "rpc-timeout": { type: "string" },
+  "heap-mb": { type: "string" },
+  "data-mb": { type: "string" },
+  "cpu-seconds": { type: "string" },
+  "open-files": { type: "string" },
   env: { type: "string", multiple: true },
   name: { type: "string" },
   quiet: { type: "boolean", short: "q" },
@@ -178,6 +182,19 @@ export function parseCli(
     start.startTimeoutMs = parseMs("--timeout", values.timeout, command);
   }
   if (Array.isArray(values.env)) start.env = parseEnv(values.env, env, command);
+  const limits: NonNullable<PluginOptions["limits"]> = {};
+  for (
+    const [flag, key] of [
+      ["heap-mb", "heapMb"],
+      ["data-mb", "dataMb"],
+      ["cpu-seconds", "cpuSeconds"],
+      ["open-files", "openFiles"],
+    ] as const
+  ) {
+    const text = values[flag];
+    if (typeof text === "string") limits[key] = parseCount(`--${flag}`, text, command);
+  }
+  if (Object.keys(limits).length > 0) start.limits = limits;
   if (isModule && permissionFlags.length > 0) start.permissions = permissions;
 
   const plugin: PluginInvocation = {
@@ -257,6 +274,13 @@ function parseMs(flag: string, text: string, command: Subcommand): number {
       `${flag} must be a positive number of milliseconds, got "${text}"`,
       command,
     );
+  }
+  return Number(text);
+}
+
+function parseCount(flag: string, text: string, command: Subcommand): number {
+  if (!/^[1-9][0-9]*$/.test(text)) {
+    throw new UsageError(`${flag} must be a positive whole number, got "${text}"`, command);
   }
   return Number(text);
 }

@@ -45,6 +45,10 @@ const OPTIONS = `Plugin options:
   --allow-tcp                Accept a plugin that listens on loopback TCP
   --timeout MS               How long the plugin has to start (default: 10000)
   --rpc-timeout MS           Deadline of each RPC this command makes (default: 10000)
+  --heap-mb N                JavaScript heap limit of a Deno plugin, in MiB
+  --data-mb N                Data segment limit (RLIMIT_DATA), in MiB (Deno needs ~640+)
+  --cpu-seconds N            CPU time limit (RLIMIT_CPU), in seconds
+  --open-files N             Open file limit (RLIMIT_NOFILE)
   -q, --quiet                Do not show the plugin's log lines
   --json                     Print one JSON object
   -h, --help                 Show this help

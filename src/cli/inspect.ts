@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Handshake, Plugin } from "../../mod.ts";
+import type { Handshake, Plugin, PluginInfo } from "../../mod.ts";
 import { ReflectionClient, type ReflectionVersion } from "../host/reflection_client.ts";
 import { describeRpcError, type RpcErrorReport } from "./errors.ts";
 
@@ -57,6 +57,8 @@ export interface InspectReport {
     | { error: RpcErrorReport };
   /** Its health status for service `plugin`, or why it could not be asked. */
   health: { status: string } | { error: RpcErrorReport };
+  /** Its process: time to ready, resident memory, limits. */
+  process: { readyInMs: number; rssBytes?: number; limits: PluginInfo["limits"] };
 }
 
 const BUILTIN = /^(grpc\.health\.v1\.|grpc\.reflection\.|plugin\.GRPC)/;
@@ -126,6 +128,11 @@ export async function inspectPlugin(
     },
     reflection: services,
     health,
+    process: {
+      readyInMs: info.readyInMs,
+      ...(info.rssBytes === undefined ? {} : { rssBytes: info.rssBytes }),
+      limits: info.limits,
+    },
   };
 }
 
@@ -191,6 +198,19 @@ export function formatInspect(report: InspectReport): string {
     lines.push("Permissions: not sandboxed (an executable runs with all of this user's rights)");
   }
   lines.push("");
+  const { readyInMs, rssBytes, limits } = report.process;
+  const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  const limitText = [
+    limits.heapMb !== undefined ? `heap ${limits.heapMb} MiB` : "",
+    limits.dataMb !== undefined ? `data ${limits.dataMb} MiB` : "",
+    limits.cpuSeconds !== undefined ? `CPU ${limits.cpuSeconds} s` : "",
+    limits.openFiles !== undefined ? `${limits.openFiles} open files` : "",
+  ].filter(Boolean).join(", ") || "none";
+  lines.push(
+    `Process: ready in ${readyInMs} ms; RSS ${
+      rssBytes === undefined ? "unknown" : mib(rssBytes)
+    }; limits: ${limitText}`,
+  );
   lines.push(
     "error" in report.health
       ? `Health: unknown (${formatError(report.health.error)})`

@@ -24,6 +24,7 @@ import type { Handshake } from "./handshake.ts";
 import { stderrLogger } from "./logger.ts";
 import { sandboxEscapes } from "./permissions.ts";
 import { PluginProcess } from "./plugin_process.ts";
+import { readRss } from "./call_stats.ts";
 import { explainExit, type ResourceLimits, withRlimits } from "./limits.ts";
 import type {
   HealthOptions,
@@ -63,6 +64,7 @@ export class Plugin implements AsyncDisposable {
   readonly #permissionFlags: string[];
   readonly #escapes: string[];
   readonly #limits: ResourceLimits;
+  readonly #readyInMs: number;
   #state: PluginState = "ready";
   #stopping: Promise<ExitStatus> | undefined;
   /** The plugin's name. */
@@ -83,6 +85,7 @@ export class Plugin implements AsyncDisposable {
       flags: string[];
       escapes: string[];
       limits: ResourceLimits;
+      readyInMs: number;
     },
   ) {
     this.name = name;
@@ -94,6 +97,7 @@ export class Plugin implements AsyncDisposable {
     this.#permissionFlags = facts.flags;
     this.#escapes = facts.escapes;
     this.#limits = facts.limits;
+    this.#readyInMs = facts.readyInMs;
     this.exited = process.exited.then(async (status) => {
       this.#state = "exited";
       await this.#channel.close();
@@ -181,6 +185,7 @@ export class Plugin implements AsyncDisposable {
 
     const env = { ...launchEnv, ...pluginEnv };
     let process: PluginProcess;
+    const spawnedAt = performance.now();
     try {
       process = PluginProcess.spawn({
         name,
@@ -226,6 +231,7 @@ export class Plugin implements AsyncDisposable {
         flags,
         escapes: options.module !== undefined ? sandboxEscapes(options.permissions ?? {}) : [],
         limits: { ...options.limits },
+        readyInMs: performance.now() - spawnedAt,
       });
     } catch (error) {
       await channel?.close();
@@ -259,8 +265,11 @@ export class Plugin implements AsyncDisposable {
       permissionFlags: [...this.#permissionFlags],
       sandboxEscapes: [...this.#escapes],
       limits: { ...this.#limits },
+      readyInMs: Math.round(this.#readyInMs),
       stderrTail: this.#process.stderrTail(),
     };
+    const rss = this.#process.exitStatus ? undefined : readRss(this.pid);
+    if (rss !== undefined) info.rssBytes = rss;
     const exit = this.#process.exitStatus;
     if (exit) {
       info.exit = exit;

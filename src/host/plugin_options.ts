@@ -128,6 +128,10 @@ export interface PluginInfo {
   sandboxEscapes: string[];
   /** Its resource limits. */
   limits: ResourceLimits;
+  /** Milliseconds from spawn to ready (handshake validated, health answered). */
+  readyInMs: number;
+  /** Its resident set size now, in bytes, when it can be read. */
+  rssBytes?: number;
   /** How it exited, once it has. */
   exit?: ExitStatus;
   /** Why it exited, in words, naming a limit it hit (e.g. `"exceeded its 256 MiB heap (signal SIGTRAP)"`). */
