@@ -149,6 +149,9 @@ export class Plugin implements AsyncDisposable {
     let launchEnv: Record<string, string> = {};
     let flags: string[] = [];
     const pluginEnv: Record<string, string> = {
+      // Older go-plugin (≤ 1.4, e.g. Debian's 1.0.1) ignores PLUGIN_UNIX_SOCKET_DIR
+      // and makes its socket in the temporary directory: point that at ours.
+      ...(options.module === undefined ? { TMPDIR: dir } : {}),
       ...options.env,
       [cookie.key]: cookie.value,
       [ENV_PROTOCOL_VERSIONS]: versions.join(","),

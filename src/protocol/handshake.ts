@@ -14,6 +14,9 @@
  *   listen on, so a Deno plugin can be granted exactly that path;
  * - `BULKHEAD_HOST_STDIN=1`: (Bulkhead hosts) the host holds the plugin's
  *   stdin open for as long as it lives; EOF on stdin means the host is gone.
+ * - `TMPDIR`: (Bulkhead hosts, executables only) the socket directory again,
+ *   since go-plugin before 1.5 ignores `PLUGIN_UNIX_SOCKET_DIR` and makes its
+ *   socket in the temporary directory.
  *
  * ## The handshake line
  *
