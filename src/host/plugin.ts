@@ -400,6 +400,20 @@ function moduleSpecifier(module: string | URL, cwd: string | undefined): string 
   return pathToFileURL(resolve(cwd ?? Deno.cwd(), module)).href;
 }
 
+/**
+ * The name a plugin gets when its options name none: the module's or
+ * command's file name (or its folder's, for `plugin.ts`, `main.ts`, …).
+ *
+ * @param options The plugin's options.
+ * @returns The name.
+ */
+export function defaultPluginName(options: Pick<PluginOptions, "module" | "command">): string {
+  const target = options.module !== undefined
+    ? String(options.module instanceof URL ? options.module.href : options.module)
+    : options.command ?? "plugin";
+  return baseName(target);
+}
+
 function baseName(target: string): string {
   const parts = target.replace(/\/+$/, "").split("/");
   const file = (parts.pop() ?? target).replace(/\.(ts|js|mjs|mts|py)$/, "");

@@ -19,7 +19,7 @@ import {
 import { CallStats, type CallStatsSnapshot, readRss } from "./call_stats.ts";
 import { type ExitStatus, PluginCrashedError, PluginError, PluginFailedError } from "./errors.ts";
 import { explainExit } from "./limits.ts";
-import { Plugin } from "./plugin.ts";
+import { defaultPluginName, Plugin } from "./plugin.ts";
 import type { PluginOptions } from "./plugin_options.ts";
 import { CrashBudget, type RestartPolicy } from "./restart_policy.ts";
 
@@ -208,8 +208,7 @@ export class Supervisor implements AsyncDisposable {
    * ```
    */
   static async start(options: SupervisorOptions): Promise<Supervisor> {
-    const name = options.name ??
-      String(options.module ?? options.command ?? "plugin").split("/").pop()!.replace(/\.ts$/, "");
+    const name = options.name ?? defaultPluginName(options);
     const supervisor = new Supervisor(name, options);
     try {
       await Promise.all(supervisor.#slots.map((slot) => supervisor.#launch(slot)));
@@ -324,7 +323,13 @@ export class Supervisor implements AsyncDisposable {
 
   async #launch(slot: Slot): Promise<void> {
     slot.state = "starting";
-    const plugin = await Plugin.start({ ...this.#options, name: slot.name });
+    // the caller's start signal governs the first start only, not restarts
+    const { signal, ...options } = this.#options;
+    const plugin = await Plugin.start({
+      ...options,
+      ...(signal && this.#state === "starting" ? { signal } : {}),
+      name: slot.name,
+    });
     if (this.#state === "stopped") {
       await plugin.stop();
       return;

@@ -134,18 +134,22 @@ export class OutputBuffer {
   /** Appends a frame header; the caller appends `length` payload bytes next. */
   frameHeader(length: number, type: number, flags: number, streamId: number): void {
     this.ensure(FRAME_HEADER_LENGTH + length);
+    this.patchFrameHeader(this.length, length, type, flags, streamId);
+    this.length += FRAME_HEADER_LENGTH;
+  }
+
+  /** Writes a frame header at `pos`, over bytes already reserved. */
+  patchFrameHeader(pos: number, length: number, type: number, flags: number, id: number): void {
     const b = this.buf;
-    const p = this.length;
-    b[p] = length >>> 16;
-    b[p + 1] = length >>> 8;
-    b[p + 2] = length;
-    b[p + 3] = type;
-    b[p + 4] = flags;
-    b[p + 5] = streamId >>> 24 & 0x7f;
-    b[p + 6] = streamId >>> 16;
-    b[p + 7] = streamId >>> 8;
-    b[p + 8] = streamId;
-    this.length = p + FRAME_HEADER_LENGTH;
+    b[pos] = length >>> 16;
+    b[pos + 1] = length >>> 8;
+    b[pos + 2] = length;
+    b[pos + 3] = type;
+    b[pos + 4] = flags;
+    b[pos + 5] = id >>> 24 & 0x7f;
+    b[pos + 6] = id >>> 16;
+    b[pos + 7] = id >>> 8;
+    b[pos + 8] = id;
   }
 
   /** Appends raw bytes. */

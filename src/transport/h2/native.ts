@@ -1,0 +1,170 @@
+/**
+ * Bulkhead's own gRPC transport: HTTP/2 written here, on Deno Unix sockets
+ * (`Deno.connect` / `Deno.listen`), exposed as a {@linkcode GrpcConnector}.
+ *
+ * A channel dials lazily on its first call and dials again on the next call
+ * after its connection died or received GOAWAY. `close()` tears everything
+ * down at once (calls in flight fail with CANCELED). A server's `close()`
+ * drops connections without GOAWAY (their calls see UNAVAILABLE and their
+ * handlers' signals abort); `shutdown()` sends GOAWAY, lets calls in flight
+ * finish, then closes. Both remove the socket file, not its directory.
+ *
+ * @module
+ */
+import { Code, ConnectError } from "../../npm/connect.ts";
+import type {
+  DialOptions,
+  GrpcChannel,
+  GrpcConnector,
+  GrpcServer,
+  ListenOptions,
+  ServiceRegistration,
+} from "../transport.ts";
+import { type ConnectionProvider, createH2Transport } from "./client.ts";
+import { Connection } from "./connection.ts";
+import { GrpcDispatcher } from "./server.ts";
+
+const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
+
+class Channel implements ConnectionProvider {
+  #path: string;
+  #current: Connection | undefined;
+  #dialing: Promise<Connection> | undefined;
+  #all = new Set<Connection>();
+  #closed = false;
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  current(): Connection | undefined {
+    const conn = this.#current;
+    return conn !== undefined && conn.accepting ? conn : undefined;
+  }
+
+  connect(): Promise<Connection> {
+    if (this.#closed) {
+      return Promise.reject(new ConnectError("Cannot call: the channel is closed", Code.Canceled));
+    }
+    return this.#dialing ??= this.#dial().finally(() => this.#dialing = undefined);
+  }
+
+  async #dial(): Promise<Connection> {
+    let socket: Deno.Conn;
+    try {
+      socket = await Deno.connect({ transport: "unix", path: this.#path });
+    } catch (error) {
+      throw new ConnectError(
+        `Cannot connect to ${this.#path}: ${(error as Error).message}`,
+        Code.Unavailable,
+        undefined,
+        undefined,
+        error,
+      );
+    }
+    if (this.#closed) {
+      socket.close();
+      throw new ConnectError("Cannot call: the channel is closed", Code.Canceled);
+    }
+    const conn = new Connection(socket, { role: "client" });
+    this.#all.add(conn);
+    conn.onDrain = () => {
+      if (this.#current === conn) this.#current = undefined;
+    };
+    void conn.closed.then(() => this.#all.delete(conn));
+    conn.start();
+    this.#current = conn;
+    return conn;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#dialing?.catch(() => {});
+    this.#current = undefined;
+    const error = new ConnectError("The channel was closed", Code.Canceled);
+    await Promise.all([...this.#all].map((conn) => conn.close(error)));
+  }
+}
+
+function dial(path: string, options: DialOptions = {}): GrpcChannel {
+  const channel = new Channel(path);
+  const transport = createH2Transport(channel, {
+    readMaxBytes: options.readMaxBytes ?? DEFAULT_MAX_BYTES,
+    writeMaxBytes: options.writeMaxBytes ?? DEFAULT_MAX_BYTES,
+  });
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => closing ??= channel.close();
+  return { transport, close, [Symbol.asyncDispose]: close };
+}
+
+// deno-lint-ignore require-await
+async function listen(
+  path: string,
+  services: readonly ServiceRegistration[],
+  options: ListenOptions = {},
+): Promise<GrpcServer> {
+  const dispatcher = new GrpcDispatcher(services, {
+    readMaxBytes: options.readMaxBytes ?? DEFAULT_MAX_BYTES,
+    writeMaxBytes: options.writeMaxBytes ?? DEFAULT_MAX_BYTES,
+  });
+  const listener = Deno.listen({ transport: "unix", path });
+  const conns = new Set<Connection>();
+  let stopped = false;
+  const accepting = (async () => {
+    try {
+      for await (const socket of listener) {
+        if (stopped) {
+          socket.close();
+          continue;
+        }
+        const conn: Connection = new Connection(socket, {
+          role: "server",
+          onStream: (stream, fields, endStream) =>
+            dispatcher.handle(conn, stream, fields, endStream),
+        });
+        conns.add(conn);
+        void conn.closed.then(() => conns.delete(conn));
+        conn.start();
+      }
+    } catch {
+      // The listener was closed.
+    }
+  })();
+  const stopListening = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      listener.close();
+    } catch {
+      // Already closed.
+    }
+    await accepting;
+    await Deno.remove(path).catch(() => {});
+  };
+  let closing: Promise<void> | undefined;
+  let shuttingDown: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    closing ??= (async () => {
+      await stopListening();
+      await Promise.all([...conns].map((conn) => conn.close()));
+      await shuttingDown;
+    })();
+  const shutdown = (): Promise<void> =>
+    shuttingDown ??= closing ?? (async () => {
+      await stopListening();
+      for (const conn of conns) conn.goaway();
+      await Promise.all([...conns].map((conn) => conn.closed));
+    })();
+  return { path, close, shutdown, [Symbol.asyncDispose]: close };
+}
+
+/**
+ * Bulkhead's own HTTP/2 gRPC transport on Deno Unix sockets.
+ *
+ * @example
+ * ```ts ignore
+ * import { nativeConnector } from "./native.ts";
+ * await using channel = nativeConnector.dial("/tmp/x/plugin.sock");
+ * ```
+ */
+export const nativeConnector: GrpcConnector = { kind: "native", dial, listen };
