@@ -103,7 +103,7 @@ export interface PluginOptions {
   logger?: Logger;
   /**
    * The gRPC transport.
-   * @default {"node-http2"}
+   * @default {"native"}
    */
   transport?: TransportKind;
   /** Aborts the start (the plugin is killed and cleaned up). */

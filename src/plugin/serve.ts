@@ -75,7 +75,7 @@ export interface ServeOptions {
   maxMessageBytes?: number;
   /**
    * The gRPC transport.
-   * @default {"node-http2"}
+   * @default {"native"}
    */
   transport?: TransportKind;
   /**

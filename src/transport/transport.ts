@@ -18,7 +18,7 @@ import type { Transport } from "../npm/connect.ts";
 export type TransportKind = "node-http2" | "native";
 
 /** The transport used when none is named. */
-export const DEFAULT_TRANSPORT: TransportKind = "node-http2";
+export const DEFAULT_TRANSPORT: TransportKind = "native";
 
 /** One service and its implementation, as Connect defines them. */
 export interface ServiceRegistration {
