@@ -209,3 +209,16 @@ Deno.test("stop() escalates to SIGKILL for a plugin that ignores Shutdown and SI
   assert.equal(status.signal, "SIGKILL");
   assert.equal(isAlive(plugin.pid), false);
 });
+
+Deno.test("oversized messages either way are refused with RESOURCE_EXHAUSTED, the plugin lives on", async () => {
+  await using plugin = await startFixture("ok", { maxMessageBytes: 4096 });
+  const fixture = plugin.client(FixtureService);
+  const tooBigRequest = await fixture.echo({ payload: new Uint8Array(8192) }).catch((e) => e);
+  assert.ok(tooBigRequest instanceof ConnectError);
+  assert.equal(tooBigRequest.code, Code.ResourceExhausted);
+  const tooBigResponse = await fixture.act({ action: "big:8192" }).catch((e) => e);
+  assert.ok(tooBigResponse instanceof ConnectError);
+  assert.equal(tooBigResponse.code, Code.ResourceExhausted);
+  assert.equal((await fixture.act({ action: "big:100" })).result.length, 100);
+  assert.equal(plugin.state, "ready");
+});
