@@ -1,0 +1,33 @@
+#!/bin/sh
+# Builds the Go programs of the interop tests, offline, with Debian's Go
+# toolchain and libraries (golang-go, golang-github-hashicorp-go-plugin-dev,
+# golang-google-grpc-dev) in GOPATH mode:
+#
+#   OUT_DIR/kv-go           examples/kv-go, the go-plugin KV plugin
+#   OUT_DIR/go_host         tests/interop/go_host, a go-plugin KV host
+#   OUT_DIR/netrpc_plugin   tests/interop/netrpc_plugin, a net/rpc go-plugin plugin
+#
+# The repository's examples/ is linked into a private GOPATH as
+# bulkhead/examples, so examples/kv-go/kv imports as bulkhead/examples/kv-go/kv.
+#
+# Usage: tests/interop/build.sh OUT_DIR
+set -eu
+[ $# -eq 1 ] || { echo "usage: $0 OUT_DIR" >&2; exit 2; }
+root=$(cd "$(dirname "$0")/../.." && pwd)
+mkdir -p "$1"
+out=$(cd "$1" && pwd)
+gopath="$out/gopath"
+mkdir -p "$gopath/src/bulkhead"
+ln -sfn "$root/examples" "$gopath/src/bulkhead/examples"
+
+export GO111MODULE=off GOFLAGS= GOPROXY=off CGO_ENABLED=0
+export GOPATH="$gopath:/usr/share/gocode"
+if [ -z "${GOCACHE:-}" ]; then
+  GOCACHE=$(go env GOCACHE 2>/dev/null || true)
+  case "$GOCACHE" in /*) ;; *) GOCACHE="$out/gocache" ;; esac
+  export GOCACHE
+fi
+
+cd "$gopath/src/bulkhead/examples/kv-go" && go build -o "$out/kv-go" .
+cd "$root/tests/interop/go_host" && go build -o "$out/go_host" .
+cd "$root/tests/interop/netrpc_plugin" && go build -o "$out/netrpc_plugin" .

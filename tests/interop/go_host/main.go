@@ -1,0 +1,99 @@
+// Command go_host is a go-plugin 1.0.1 host of the KV application: it starts
+// the plugin command given as its arguments with plugin.NewClient (gRPC
+// only), dispenses "kv", puts, gets and lists through go-plugin's gRPC
+// client, then Kill()s the plugin (GRPCController.Shutdown, then a kill
+// after 2 s if it has not exited). It prints one result per line on stdout
+// for tests/interop/go_host_test.ts; go-plugin's own logs go to stderr.
+//
+// Usage: go_host [-socket PATH] <plugin command> [args...]
+//
+// -socket passes BULKHEAD_PLUGIN_SOCKET=PATH in the plugin's environment
+// (go-plugin keeps what the host puts in Cmd.Env), so a Bulkhead Deno plugin
+// listens exactly there and can be granted that one path.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"bulkhead/examples/kv-go/kv"
+
+	hclog "github.com/hashicorp/go-hclog"
+	plugin "github.com/hashicorp/go-plugin"
+)
+
+func main() {
+	socket := flag.String("socket", "", "the socket path to pass as BULKHEAD_PLUGIN_SOCKET")
+	flag.Parse()
+	if flag.NArg() < 1 {
+		fmt.Fprintln(os.Stderr, "usage: go_host [-socket PATH] <plugin command> [args...]")
+		os.Exit(2)
+	}
+	cmd := exec.Command(flag.Arg(0), flag.Args()[1:]...)
+	if *socket != "" {
+		cmd.Env = []string{"BULKHEAD_PLUGIN_SOCKET=" + *socket}
+	}
+	if err := run(cmd); err != nil {
+		fmt.Printf("error %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(cmd *exec.Cmd) error {
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  kv.Handshake,
+		Plugins:          kv.PluginMap,
+		Cmd:              cmd,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		StartTimeout:     30 * time.Second,
+		Logger: hclog.New(&hclog.LoggerOptions{
+			Name:   "go-host",
+			Output: os.Stderr,
+			Level:  hclog.Debug,
+		}),
+	})
+	defer client.Kill()
+
+	rpc, err := client.Client()
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	fmt.Printf("protocol %s\n", client.Protocol())
+	fmt.Printf("pid %d\n", client.ReattachConfig().Pid)
+	if err := rpc.Ping(); err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	fmt.Println("ping ok")
+	raw, err := rpc.Dispense("kv")
+	if err != nil {
+		return fmt.Errorf("dispense: %w", err)
+	}
+	store := raw.(kv.KV)
+	for _, kv := range [][2]string{{"a", "1"}, {"b", "2"}, {"c", "3"}} {
+		if err := store.Put(kv[0], kv[1]); err != nil {
+			return fmt.Errorf("put %s: %w", kv[0], err)
+		}
+	}
+	fmt.Println("put ok")
+	for _, key := range []string{"b", "missing"} {
+		value, found, err := store.Get(key)
+		if err != nil {
+			return fmt.Errorf("get %s: %w", key, err)
+		}
+		fmt.Printf("get %s = %q found=%t\n", key, value, found)
+	}
+	keys, err := store.List("")
+	if err != nil {
+		return fmt.Errorf("list: %w", err)
+	}
+	fmt.Printf("list %s\n", strings.Join(keys, ","))
+
+	start := time.Now()
+	client.Kill()
+	fmt.Printf("killed exited=%t graceful=%t\n", client.Exited(), time.Since(start) < 2*time.Second)
+	return nil
+}
