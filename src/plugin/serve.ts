@@ -85,6 +85,11 @@ export interface ServeOptions {
   signal?: AbortSignal;
 }
 
+async function removeSocket(path: string, ownDir: string | undefined): Promise<void> {
+  await Deno.remove(path).catch(() => {});
+  if (ownDir) await Deno.remove(ownDir, { recursive: true }).catch(() => {});
+}
+
 function refuse(message: string): never {
   const text = `${message}\n`;
   Deno.stderr.writeSync(new TextEncoder().encode(text));
@@ -147,8 +152,10 @@ export async function serve(options: ServeOptions): Promise<void> {
   const appVersion = Math.max(...common);
 
   let socketPath = env(ENV_SOCKET_PATH);
+  let ownDir: string | undefined; // a directory serve() made, removed with the socket
   if (!socketPath) {
-    const dir = env(ENV_UNIX_SOCKET_DIR) || await Deno.makeTempDir({ prefix: "plugin" });
+    let dir = env(ENV_UNIX_SOCKET_DIR);
+    if (!dir) ownDir = dir = await Deno.makeTempDir({ prefix: "plugin" });
     socketPath = `${dir}/plugin${crypto.randomUUID().slice(0, 8)}.sock`;
   }
 
@@ -167,7 +174,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   // GOAWAY, which some HTTP/2 clients handle badly (denoland/deno#36788).
   const exit = async (code: number) => {
     serving = false;
-    await Deno.remove(socketPath).catch(() => {});
+    await removeSocket(socketPath, ownDir);
     Deno.exit(code);
   };
   const builtins: ServiceRegistration[] = [
@@ -227,7 +234,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     stopWatch();
     serving = false;
     await server.shutdown();
-    await Deno.remove(socketPath).catch(() => {});
+    await removeSocket(socketPath, ownDir);
     stopped();
   }, { once: true });
   await done;
