@@ -19,6 +19,7 @@ import { type CliCommand, parseCli, type PluginInvocation, UsageError } from "./
 import { describeRpcError } from "./src/cli/errors.ts";
 import { ExitCode, helpText } from "./src/cli/help.ts";
 import { formatInspect, inspectPlugin } from "./src/cli/inspect.ts";
+import { runCommand } from "./src/cli/run.ts";
 
 /** Options for {@linkcode main}. */
 export interface MainOptions {
@@ -34,7 +35,8 @@ export interface MainOptions {
  * @param argv The arguments after the program name.
  * @param options A signal that interrupts the command (the plugin is still stopped).
  * @returns The exit code: 0 ok, 1 RPC error or not SERVING, 2 usage, 3 the
- *   plugin failed to start, 4 the plugin exited while in use, 130 interrupted.
+ *   plugin failed to start, 4 the plugin exited while in use, 130 interrupted
+ *   (`run` has its own, see `RunExitCode`).
  * @example
  * ```ts ignore
  * import { main } from "./cli.ts";
@@ -64,6 +66,18 @@ export async function main(
     case "version":
       print(`bulkhead ${denoJson.version}\n`);
       return ExitCode.ok;
+    case "run":
+      try {
+        return await runCommand(command.argv, signal, {
+          out: print,
+          err: (text) => writeAll(Deno.stderr, text),
+          isTerminal: Deno.stderr.isTerminal(),
+        });
+      } catch (error) {
+        if (!(error instanceof UsageError)) throw error;
+        fail(`${error.message}\nRun "bulkhead run --help" for usage.`);
+        return ExitCode.usage;
+      }
   }
 
   const invocation = command.plugin;

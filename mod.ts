@@ -27,6 +27,7 @@ export {
   type StopOptions,
 } from "./src/host/plugin.ts";
 export { type Handshake } from "./src/host/handshake.ts";
+export { type HandshakeMode, type PluginCall, REDPANDA_ADDRESS_ENV } from "./src/host/plugin.ts";
 export { type Permissions } from "./src/host/permissions.ts";
 export { type Logger, type LogLevel, type LogRecord, stderrLogger } from "./src/host/logger.ts";
 export {
@@ -62,8 +63,46 @@ export {
   type ServiceClients,
 } from "./src/host/reflection_client.ts";
 
+// Pipelines
+export {
+  type InputConfig,
+  type LaunchMode,
+  loadPipelineConfig,
+  type OutputConfig,
+  type ParseConfigOptions,
+  parsePipelineConfig,
+  type PipelineConfig,
+  type PluginComponentConfig,
+  type ProcessFunction,
+  type ProcessorConfig,
+} from "./src/pipeline/config.ts";
+export { type ConfigIssue, PipelineConfigError } from "./src/pipeline/config_error.ts";
+export { type BatchPolicy } from "./src/pipeline/batch_policy.ts";
+export {
+  type PipelineProgress,
+  type PipelineSummary,
+  runPipeline,
+  type RunPipelineOptions,
+} from "./src/pipeline/engine.ts";
+export { type StageStats } from "./src/pipeline/processor_stage.ts";
+export { formatProgressLine, formatSummary } from "./src/pipeline/progress.ts";
+
 // Plugin side
 export { type PluginService, serve, type ServeOptions, service } from "./src/plugin/serve.ts";
+export { BatchMessage, type PlainValue } from "./src/plugin/batch_message.ts";
+export {
+  type BatchContext,
+  type BatchServeOptions,
+  type ProcessBatch,
+  serveProcessor,
+  type ServeProcessorOptions,
+} from "./src/plugin/serve_processor.ts";
+export { type ReadBatch, serveInput, type ServeInputOptions } from "./src/plugin/serve_input.ts";
+export {
+  serveOutput,
+  type ServeOutputOptions,
+  type WriteBatch,
+} from "./src/plugin/serve_output.ts";
 
 // Shared
 // Types of protobuf-es and Connect-RPC that appear in Bulkhead's signatures

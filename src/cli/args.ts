@@ -12,7 +12,7 @@ import { parseMethodName } from "../host/reflection_client.ts";
 export type PluginCommand = "health" | "inspect" | "call";
 
 /** The subcommands. */
-export type Subcommand = PluginCommand | "version";
+export type Subcommand = PluginCommand | "run" | "version";
 
 /** A command line the user got wrong. */
 export class UsageError extends Error {
@@ -47,11 +47,12 @@ export interface PluginInvocation {
 export type CliCommand =
   | { kind: "help"; topic: Subcommand | undefined }
   | { kind: "version" }
+  | { kind: "run"; argv: string[] }
   | { kind: "health"; plugin: PluginInvocation; service: string }
   | { kind: "inspect"; plugin: PluginInvocation }
   | { kind: "call"; plugin: PluginInvocation; method: string; request: string };
 
-const SUBCOMMANDS: readonly Subcommand[] = ["health", "inspect", "call", "version"];
+const SUBCOMMANDS: readonly Subcommand[] = ["run", "health", "inspect", "call", "version"];
 
 const COMMON = {
   cookie: { type: "string" },
@@ -123,6 +124,7 @@ export function parseCli(
   const own = split < 0 ? rest : rest.slice(0, split);
   const pluginArgv = split < 0 ? [] : rest.slice(split + 1);
   if (own.includes("-h") || own.includes("--help")) return { kind: "help", topic: command };
+  if (command === "run") return { kind: "run", argv: rest }; // parsed by src/cli/run.ts
 
   if (command === "version") {
     if (rest.length > 0) throw new UsageError(`Unexpected argument ${rest[0]}`, command);

@@ -59,15 +59,17 @@ Permissions of a Deno plugin (default: nothing but its own socket):
   --unsafe-allow-run[=PROGRAM,...]   Lets it run programs: they are NOT sandboxed
   --unsafe-allow-ffi[=PATH,...]      Lets it load native code: it is NOT sandboxed`;
 
-const TOP = `bulkhead — start a plugin and talk to it over gRPC
+const TOP = `bulkhead — start a plugin and talk to it over gRPC, or run a pipeline of plugins
 
 Usage:
+  bulkhead run     [--quiet] [--json] <pipeline.yaml>
   bulkhead health  [options] -- <plugin> [args...]
   bulkhead inspect [options] -- <plugin> [args...]
   bulkhead call    [options] <package.Service/Method> [<json>] -- <plugin> [args...]
   bulkhead version
 
 Commands:
+  run       Run a pipeline: input → batches → processor plugins → output
   health    Print the plugin's health status; exit 0 only when SERVING
   inspect   Print the handshake, services, methods, permissions and health
   call      Make one unary call from JSON and print the JSON response
@@ -78,9 +80,41 @@ ${PLUGIN}
 Run "bulkhead <command> --help" for a command's options.
 
 ${EXIT_CODES}
+(bulkhead run has its own exit codes: see "bulkhead run --help".)
 `;
 
 const HELP: Record<Subcommand, string> = {
+  run: `bulkhead run — run a pipeline: input → batches → processor plugins → output
+
+Usage:
+  bulkhead run [--quiet] [--json] <pipeline.yaml>
+
+Reads the pipeline's YAML configuration (every problem is reported as
+file:line: field: problem), starts its processor plugins (a pool of processes
+each, restarted when they crash), and moves every message from the input
+through the processors to the output. A batch in flight when its plugin
+crashes is sent again; a batch that keeps crashing it is split until the
+messages at fault are found, and those go to the dead-letter output with the
+reason. The input is acknowledged only after the output has written.
+
+On a terminal, a live line on stderr shows messages in/out per second,
+per-stage latency and restarts; a summary follows at the end. SIGINT or
+SIGTERM stops reading and drains the batches in flight; a second one exits
+at once.
+
+Options:
+  -q, --quiet                No progress line and no summary
+  --json                     Print the summary as one JSON object: on stdout, or on
+                             stderr when the pipeline's output is stdout
+  -h, --help                 Show this help
+
+Exit codes:
+  0    the input ended and every message was written or dead-lettered
+  1    the pipeline failed while running (a plugin spent its crash budget, an output failed)
+  2    usage or configuration error
+  3    a plugin failed to start
+  130  stopped by SIGINT or SIGTERM after draining the batches in flight
+`,
   health: `bulkhead health — print a plugin's health status, like grpc_health_probe
 
 Usage:

@@ -18,23 +18,37 @@ import {
 import { GRPCController } from "../gen/plugin/grpc_controller_pb.ts";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
 import { drainStdio, waitForHandshake, waitForHealth } from "./_readiness.ts";
+import { healthProbe, waitForAddress } from "./_address_readiness.ts";
 import { denoLaunch } from "./deno_command.ts";
 import { type ExitStatus, PluginExitedError } from "./errors.ts";
 import type { Handshake } from "./handshake.ts";
-import { stderrLogger } from "./logger.ts";
+import { stderrLogger, toLogRecord } from "./logger.ts";
 import { sandboxEscapes } from "./permissions.ts";
 import { PluginProcess } from "./plugin_process.ts";
 import { readRss } from "./call_stats.ts";
 import { explainExit, type ResourceLimits, withRlimits } from "./limits.ts";
 import type {
+  HandshakeMode,
   HealthOptions,
+  PluginCall,
   PluginInfo,
   PluginOptions,
   PluginState,
   StopOptions,
 } from "./plugin_options.ts";
 
-export type { HealthOptions, PluginInfo, PluginOptions, PluginState, StopOptions };
+export type {
+  HandshakeMode,
+  HealthOptions,
+  PluginCall,
+  PluginInfo,
+  PluginOptions,
+  PluginState,
+  StopOptions,
+};
+
+/** The environment variable that carries the socket address with `handshake: "none"`. */
+export const REDPANDA_ADDRESS_ENV = "REDPANDA_CONNECT_PLUGIN_ADDRESS";
 
 /**
  * A plugin process that has completed its handshake and answered a health
@@ -65,11 +79,12 @@ export class Plugin implements AsyncDisposable {
   readonly #escapes: string[];
   readonly #limits: ResourceLimits;
   readonly #readyInMs: number;
+  readonly #shutdown: PluginCall | undefined;
   #state: PluginState = "ready";
   #stopping: Promise<ExitStatus> | undefined;
   /** The plugin's name. */
   readonly name: string;
-  /** The validated handshake. */
+  /** The validated handshake (with `handshake: "none"`: the socket the host chose, `line` empty). */
   readonly handshake: Handshake;
   /** Resolves with the exit status once the process has exited and been cleaned up; never rejects. */
   readonly exited: Promise<ExitStatus>;
@@ -86,6 +101,7 @@ export class Plugin implements AsyncDisposable {
       escapes: string[];
       limits: ResourceLimits;
       readyInMs: number;
+      shutdown: PluginCall | undefined;
     },
   ) {
     this.name = name;
@@ -98,6 +114,7 @@ export class Plugin implements AsyncDisposable {
     this.#escapes = facts.escapes;
     this.#limits = facts.limits;
     this.#readyInMs = facts.readyInMs;
+    this.#shutdown = facts.shutdown;
     this.exited = process.exited.then(async (status) => {
       this.#state = "exited";
       await this.#channel.close();
@@ -108,7 +125,8 @@ export class Plugin implements AsyncDisposable {
 
   /**
    * Starts a plugin and waits until it is ready: handshake validated,
-   * health check answered.
+   * health check answered (with `handshake: "none"`: the `ready` probe
+   * answered on the socket the host chose).
    *
    * @param options What to run and how.
    * @returns The ready plugin.
@@ -132,7 +150,7 @@ export class Plugin implements AsyncDisposable {
     const target = options.module !== undefined
       ? moduleSpecifier(options.module, options.cwd)
       : options.command!;
-    const name = options.name ?? baseName(target);
+    const name = options.name ?? defaultPluginName(options);
     const versions = options.protocolVersions ?? [1];
     if (versions.length === 0 || versions.some((v) => !Number.isInteger(v) || v < 1)) {
       throw new RangeError(
@@ -142,23 +160,35 @@ export class Plugin implements AsyncDisposable {
     const cookie = options.cookie ?? BULKHEAD_COOKIE;
     const timeoutMs = options.startTimeoutMs ?? 10_000;
     const logger = options.logger ?? stderrLogger;
+    const bare = options.handshake === "none";
+    if (!bare && options.handshake !== undefined && options.handshake !== "go-plugin") {
+      throw new RangeError(
+        `Cannot start plugin "${name}": unknown handshake mode "${options.handshake}"`,
+      );
+    }
     const { dir, socketPath } = await PluginProcess.makeSocketDir(options.socketParent);
 
     let command = target;
     let args = [...(options.args ?? [])];
     let launchEnv: Record<string, string> = {};
     let flags: string[] = [];
-    const pluginEnv: Record<string, string> = {
-      // Older go-plugin (≤ 1.4, e.g. Debian's 1.0.1) ignores PLUGIN_UNIX_SOCKET_DIR
-      // and makes its socket in the temporary directory: point that at ours.
-      ...(options.module === undefined ? { TMPDIR: dir } : {}),
-      ...options.env,
-      [cookie.key]: cookie.value,
-      [ENV_PROTOCOL_VERSIONS]: versions.join(","),
-      [ENV_UNIX_SOCKET_DIR]: dir,
-      [ENV_SOCKET_PATH]: socketPath,
-      [ENV_HOST_STDIN]: "1",
-    };
+    const pluginEnv: Record<string, string> = bare
+      ? {
+        ...options.env,
+        [options.addressEnv ?? REDPANDA_ADDRESS_ENV]: `unix:${socketPath}`,
+        [ENV_HOST_STDIN]: "1",
+      }
+      : {
+        // Older go-plugin (≤ 1.4, e.g. Debian's 1.0.1) ignores PLUGIN_UNIX_SOCKET_DIR
+        // and makes its socket in the temporary directory: point that at ours.
+        ...(options.module === undefined ? { TMPDIR: dir } : {}),
+        ...options.env,
+        [cookie.key]: cookie.value,
+        [ENV_PROTOCOL_VERSIONS]: versions.join(","),
+        [ENV_UNIX_SOCKET_DIR]: dir,
+        [ENV_SOCKET_PATH]: socketPath,
+        [ENV_HOST_STDIN]: "1",
+      };
     try {
       if (options.module !== undefined) {
         const launch = await denoLaunch(target, {
@@ -215,19 +245,49 @@ export class Plugin implements AsyncDisposable {
       ? AbortSignal.any([options.signal, deadline.signal])
       : deadline.signal;
     let channel: GrpcChannel | undefined;
+    const dialOptions = {
+      readMaxBytes: options.maxMessageBytes ?? 4 * 1024 * 1024,
+      writeMaxBytes: options.maxMessageBytes ?? 4 * 1024 * 1024,
+    };
     try {
-      const handshake = await waitForHandshake(name, process, signal, timeoutMs, {
-        versions,
-        socketDir: dir,
-        allowTcp: options.allowTcp ?? false,
-      });
+      let handshake: Handshake;
       const connector = await connectorFor(options.transport);
-      channel = connector.dial(handshake.address, {
-        readMaxBytes: options.maxMessageBytes ?? 4 * 1024 * 1024,
-        writeMaxBytes: options.maxMessageBytes ?? 4 * 1024 * 1024,
-      });
-      await waitForHealth(name, process, channel, signal, timeoutMs);
-      drainStdio(name, channel, logger);
+      if (bare) {
+        // no handshake line: the first stdout line is a log line like the rest
+        void process.firstLine().then((line) => {
+          if (line !== undefined) logger(toLogRecord(name, line, "stdout"));
+        });
+        channel = await waitForAddress(
+          name,
+          process,
+          connector,
+          socketPath,
+          dialOptions,
+          options.ready ?? healthProbe,
+          signal,
+          timeoutMs,
+        );
+        handshake = {
+          coreVersion: 1,
+          appVersion: 1,
+          network: "unix",
+          address: socketPath,
+          protocol: "grpc",
+          serverCert: "",
+          mux: false,
+          line: "",
+        };
+      } else {
+        handshake = await waitForHandshake(name, process, signal, timeoutMs, {
+          versions,
+          socketDir: dir,
+          allowTcp: options.allowTcp ?? false,
+        });
+        channel = connector.dial(handshake.address, dialOptions);
+        await waitForHealth(name, process, channel, signal, timeoutMs);
+        drainStdio(name, channel, logger);
+        await options.ready?.(channel.transport, signal);
+      }
       return new Plugin(name, process, channel, handshake, {
         graceMs: options.stopGraceMs ?? 2000,
         sandboxed: options.module !== undefined,
@@ -235,6 +295,7 @@ export class Plugin implements AsyncDisposable {
         escapes: options.module !== undefined ? sandboxEscapes(options.permissions ?? {}) : [],
         limits: { ...options.limits },
         readyInMs: performance.now() - spawnedAt,
+        shutdown: options.shutdown,
       });
     } catch (error) {
       await channel?.close();
@@ -343,7 +404,8 @@ export class Plugin implements AsyncDisposable {
   }
 
   /**
-   * Stops the plugin: `plugin.GRPCController/Shutdown`, then SIGTERM to its
+   * Stops the plugin: `plugin.GRPCController/Shutdown` (or the `shutdown`
+   * option's call, e.g. Redpanda Connect's `Close`), then SIGTERM to its
    * process group after the grace period, then SIGKILL after another. Closes
    * the host's connection before the plugin closes its server, reaps the
    * process and removes the socket directory. Safe to call many times and
@@ -374,7 +436,17 @@ export class Plugin implements AsyncDisposable {
         }
       };
       try {
-        await this.client(GRPCController).shutdown({}, { timeoutMs: graceMs });
+        if (this.#shutdown) {
+          const late = new AbortController();
+          const timer = setTimeout(() => late.abort(), graceMs);
+          try {
+            await this.#shutdown(this.#channel.transport, late.signal);
+          } finally {
+            clearTimeout(timer);
+          }
+        } else {
+          await this.client(GRPCController).shutdown({}, { timeoutMs: graceMs });
+        }
       } catch {
         // UNAVAILABLE is success for go-plugin (it drops the connection in the handler)
       }
@@ -407,12 +479,20 @@ function moduleSpecifier(module: string | URL, cwd: string | undefined): string 
  * @param options The plugin's options.
  * @returns The name.
  */
-export function defaultPluginName(options: Pick<PluginOptions, "module" | "command">): string {
-  const target = options.module !== undefined
-    ? String(options.module instanceof URL ? options.module.href : options.module)
-    : options.command ?? "plugin";
-  return baseName(target);
+export function defaultPluginName(
+  options: Pick<PluginOptions, "module" | "command" | "args">,
+): string {
+  if (options.module !== undefined) {
+    return baseName(options.module instanceof URL ? options.module.href : options.module);
+  }
+  const command = options.command ?? "plugin";
+  // an interpreter running a script is named after the script
+  const script = options.args?.find((a) => !a.startsWith("-") && /[./]/.test(a));
+  if (script && INTERPRETERS.test(baseName(command))) return baseName(script);
+  return baseName(command);
 }
+
+const INTERPRETERS = /^(python[0-9.]*|node|deno|bun|ruby|perl|php|bash|sh|dash)$/;
 
 function baseName(target: string): string {
   const parts = target.replace(/\/+$/, "").split("/");

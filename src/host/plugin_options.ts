@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { Transport } from "../npm/connect.ts";
 import type { TransportKind } from "../transport/transport.ts";
 import type { MagicCookie } from "../protocol/handshake.ts";
 import type { ExitStatus } from "./errors.ts";
@@ -13,6 +14,24 @@ import type { ResourceLimits } from "./limits.ts";
 
 /** Where a plugin is in its life. */
 export type PluginState = "starting" | "ready" | "stopping" | "exited";
+
+/**
+ * How a plugin is launched and says it is ready:
+ *
+ * - `"go-plugin"`: go-plugin's handshake line on stdout, then a health check.
+ * - `"none"`: Redpanda Connect's launch. No handshake line (the first stdout
+ *   line is logged like any other); the host passes the socket it chose in
+ *   {@linkcode PluginOptions.addressEnv} as `unix:<path>` and calls
+ *   {@linkcode PluginOptions.ready} on a fresh connection per attempt, with
+ *   backoff, until it succeeds.
+ */
+export type HandshakeMode = "go-plugin" | "none";
+
+/**
+ * A call on a plugin's connection: a readiness probe (`ready`) or a
+ * graceful stop request (`shutdown`). Rejecting means "not (yet)".
+ */
+export type PluginCall = (transport: Transport, signal: AbortSignal) => Promise<void>;
 
 /** Options for {@linkcode Plugin.start}. Give exactly one of `module` or `command`. */
 export interface PluginOptions {
@@ -108,6 +127,38 @@ export interface PluginOptions {
   transport?: TransportKind;
   /** Aborts the start (the plugin is killed and cleaned up). */
   signal?: AbortSignal;
+  /**
+   * How the plugin is launched and says it is ready. With `"none"` the
+   * magic cookie, `PLUGIN_*` variables and health checks do not apply:
+   * {@linkcode Plugin.health} asks `grpc.health.v1`, which such plugins
+   * rarely serve, so supervise them with `healthIntervalMs: 0`.
+   * @default {"go-plugin"}
+   */
+  handshake?: HandshakeMode;
+  /**
+   * With `handshake: "none"`: the environment variable that carries the
+   * socket address, as `unix:<path>`.
+   * @default {"REDPANDA_CONNECT_PLUGIN_ADDRESS"}
+   */
+  addressEnv?: string;
+  /**
+   * A call that makes the plugin ready (e.g. Redpanda Connect's `Init` with
+   * the component's configuration). With `handshake: "none"` it is the
+   * readiness probe: called on a fresh connection per attempt, with backoff,
+   * while it rejects with a `ConnectError`; any other rejection (the plugin
+   * answered and refused) fails the start at once. With `"go-plugin"` it is
+   * called once after the health check. Runs again after every restart by a
+   * supervisor.
+   * @default {none ("none" mode: a grpc.health.v1 check of service "plugin")}
+   */
+  ready?: PluginCall;
+  /**
+   * The graceful stop request, in place of go-plugin's
+   * `plugin.GRPCController/Shutdown` (e.g. Redpanda Connect's `Close`).
+   * Given `stopGraceMs`; SIGTERM and SIGKILL follow as usual.
+   * @default {go-plugin's Shutdown}
+   */
+  shutdown?: PluginCall;
 }
 
 /** A snapshot of a plugin for display. */

@@ -1,0 +1,83 @@
+/**
+ * Readiness of a plugin launched without a handshake line (Redpanda
+ * Connect's launch, `handshake: "none"`): the host chose the socket, so it
+ * dials it and calls a probe — a fresh connection per attempt, with
+ * exponential backoff — until the probe succeeds, the plugin exits, or the
+ * start is aborted. Internal to `src/host/`.
+ *
+ * @module
+ */
+import { ConnectError, createClient } from "../npm/connect.ts";
+import type { DialOptions, GrpcChannel, GrpcConnector } from "../transport/transport.ts";
+import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
+import { HandshakeError, PluginExitedError } from "./errors.ts";
+import type { PluginCall } from "./plugin_options.ts";
+import type { PluginProcess } from "./plugin_process.ts";
+
+/** The default probe: `grpc.health.v1.Health/Check` of service `plugin` answers SERVING. */
+export const healthProbe: PluginCall = async (transport, signal) => {
+  const response = await createClient(Health, transport).check({ service: "plugin" }, {
+    signal,
+    timeoutMs: 2000,
+  });
+  if (response.status !== HealthCheckResponse_ServingStatus.SERVING) {
+    throw new Error(`health status ${HealthCheckResponse_ServingStatus[response.status]}`);
+  }
+};
+
+/**
+ * Dials `socketPath` and calls `probe` until it resolves; returns the
+ * channel it succeeded on (the caller owns it). A probe that rejects with a
+ * `ConnectError` (nobody listening yet, connection dropped) is retried; any
+ * other rejection means the plugin answered and refused, and is rethrown. The probe sets its own call
+ * deadline; `signal` ends the whole wait.
+ *
+ * @throws {PluginExitedError} When the plugin exits first.
+ * @throws {HandshakeError} `timeout` when `signal` aborts first (reason: start timeout).
+ */
+export async function waitForAddress(
+  name: string,
+  process: PluginProcess,
+  connector: GrpcConnector,
+  socketPath: string,
+  dialOptions: DialOptions,
+  probe: PluginCall,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<GrpcChannel> {
+  let lastError: unknown;
+  for (let delay = 5; !signal.aborted; delay = Math.min(delay * 2, 250)) {
+    if (process.exitStatus) break;
+    const channel = connector.dial(socketPath, dialOptions);
+    try {
+      await probe(channel.transport, signal);
+      return channel;
+    } catch (error) {
+      await channel.close();
+      // the plugin answered and refused (e.g. an Init error): no point retrying
+      if (!(error instanceof ConnectError) && !signal.aborted) throw error;
+      lastError = error;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([new Promise((r) => timer = setTimeout(r, delay)), process.exited]);
+    clearTimeout(timer);
+  }
+  if (process.exitStatus) {
+    await process.drained(500);
+    throw new PluginExitedError(
+      name,
+      "before it was ready",
+      process.exitStatus,
+      process.stderrTail(),
+    );
+  }
+  const why = lastError instanceof Error ? lastError.message : String(lastError ?? "aborted");
+  throw new HandshakeError(
+    name,
+    "timeout",
+    signal.reason instanceof DOMException && signal.reason.name === "TimeoutError"
+      ? `its socket did not answer its readiness call within ${timeoutMs} ms (${why})`
+      : "start was aborted",
+    { stderrTail: process.stderrTail(), cause: lastError },
+  );
+}

@@ -1,0 +1,182 @@
+/**
+ * The built-in inputs: `stdin` and `file` (one message per line) and
+ * `generate` (numbered messages from templates, with an optional count and
+ * rate).
+ *
+ * @module
+ */
+import { create } from "../npm/protobuf.ts";
+import { type Message, MessageSchema } from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
+import type { InputChunk, PipelineInput } from "./input.ts";
+
+const encoder = new TextEncoder();
+const noAck = () => Promise.resolve();
+
+function message(bytes: Uint8Array): Message {
+  return create(MessageSchema, { payload: { case: "bytes", value: bytes } });
+}
+
+/** Options of {@linkcode generateInput}. */
+export interface GenerateOptions {
+  /** How many messages; unlimited when undefined. */
+  count: number | undefined;
+  /** Messages per second; unlimited when undefined. */
+  rate: number | undefined;
+  /** Templates, cycled; `${i}` becomes the message's number (from 1). */
+  messages: readonly string[];
+  /** Largest chunk. @default {1000} */
+  chunk?: number;
+}
+
+/**
+ * Generates numbered messages.
+ *
+ * @param options Count, rate and templates.
+ * @returns The input.
+ * @example
+ * ```ts
+ * import { generateInput } from "./builtin_inputs.ts";
+ * const input = generateInput({ count: 3, rate: undefined, messages: ["m${i}"] });
+ * const chunk = await input.read(new AbortController().signal);
+ * if (chunk?.messages.length !== 3) throw new Error();
+ * ```
+ */
+export function generateInput(options: GenerateOptions): PipelineInput {
+  const templates = options.messages.map((t) => t.split("${i}"));
+  const chunk = options.chunk ?? 1000;
+  let next = 1;
+  let startedAt: number | undefined;
+  return {
+    name: "generate",
+    async read(signal) {
+      if (signal.aborted) return null;
+      const left = options.count === undefined ? chunk : options.count - next + 1;
+      if (left <= 0) return null;
+      let take = Math.min(chunk, left);
+      if (options.rate !== undefined) {
+        startedAt ??= performance.now();
+        // the message numbered `next` is due at startedAt + (next - 1) / rate
+        const dueAt = startedAt + ((next - 1) / options.rate) * 1000;
+        const wait = dueAt - performance.now();
+        if (wait > 0 && !await sleep(wait, signal)) return null;
+        const elapsed = (performance.now() - startedAt) / 1000;
+        take = Math.max(1, Math.min(take, Math.floor(elapsed * options.rate) - next + 2));
+      }
+      const messages: Message[] = [];
+      for (let k = 0; k < take; k++, next++) {
+        const parts = templates[(next - 1) % templates.length]!;
+        messages.push(message(encoder.encode(parts.join(String(next)))));
+      }
+      return { messages, ack: noAck };
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(true), ms);
+    const onAbort = () => done(false);
+    signal.addEventListener("abort", onAbort, { once: true });
+    function done(ok: boolean) {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+      resolve(ok);
+    }
+  });
+}
+
+/**
+ * Reads lines (one message each, without the newline) from a byte stream:
+ * every chunk holds the complete lines of one read, at most `chunk` of them.
+ *
+ * @param name The input's name.
+ * @param open Opens the stream on the first read.
+ * @param chunk The largest chunk.
+ * @returns The input.
+ * @example
+ * ```ts
+ * import { linesInput } from "./builtin_inputs.ts";
+ * const input = linesInput("test", () => Promise.resolve(ReadableStream.from([new TextEncoder().encode("a\nb\n")])));
+ * const chunk = await input.read(new AbortController().signal);
+ * if (chunk?.messages.length !== 2) throw new Error();
+ * await input.close();
+ * ```
+ */
+export function linesInput(
+  name: string,
+  open: () => Promise<ReadableStream<Uint8Array>>,
+  chunk = 1000,
+): PipelineInput {
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
+  let rest = new Uint8Array();
+  const lines: Uint8Array[] = [];
+  let ended = false;
+  let closed = false;
+  const split = (bytes: Uint8Array) => {
+    let start = 0;
+    for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, start)) {
+      let end = i;
+      if (end > start && bytes[end - 1] === 13) end--; // CRLF
+      lines.push(bytes.slice(start, end));
+      start = i + 1;
+    }
+    return bytes.slice(start);
+  };
+  return {
+    name,
+    async read(signal): Promise<InputChunk | null> {
+      while (lines.length === 0 && !ended) {
+        if (signal.aborted || closed) return null;
+        reader ??= (await open()).getReader();
+        pending ??= reader.read();
+        let onAbort!: () => void;
+        const aborted = new Promise<"aborted">((resolve) => {
+          onAbort = () => resolve("aborted");
+          signal.addEventListener("abort", onAbort, { once: true });
+        });
+        const result = await Promise.race([pending, aborted]);
+        signal.removeEventListener("abort", onAbort);
+        if (result === "aborted") return null;
+        pending = undefined;
+        if (result.done) {
+          ended = true;
+          if (rest.length > 0) lines.push(rest);
+          break;
+        }
+        const joined = new Uint8Array(rest.length + result.value.length);
+        joined.set(rest);
+        joined.set(result.value, rest.length);
+        rest = split(joined);
+      }
+      if (lines.length === 0) return null;
+      const taken = lines.splice(0, chunk);
+      return { messages: taken.map(message), ack: noAck };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await reader?.cancel().catch(() => {});
+    },
+  };
+}
+
+/**
+ * Reads lines from a file.
+ *
+ * @param path The file.
+ * @returns The input.
+ */
+export function fileInput(path: string): PipelineInput {
+  return linesInput(`file ${path}`, async () => (await Deno.open(path)).readable);
+}
+
+/**
+ * Reads lines from standard input.
+ *
+ * @returns The input.
+ */
+export function stdinInput(): PipelineInput {
+  return linesInput("stdin", () => Promise.resolve(Deno.stdin.readable));
+}

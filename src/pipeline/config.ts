@@ -1,0 +1,435 @@
+/**
+ * A pipeline's configuration: its YAML form, read into typed, validated
+ * settings. Every problem is reported at once, each as
+ * `file:line: field: problem` (see {@linkcode PipelineConfigError}).
+ *
+ * ```yaml
+ * input:
+ *   generate: { count: 1000, message: "hello ${i}" }
+ * batching: { count: 100, period: 50ms }
+ * max_in_flight: 4
+ * processors:
+ *   - plugin:
+ *       module: ./plugin.ts        # or command: ./plugin.py
+ *       launch: bulkhead           # or redpanda (REDPANDA_CONNECT_PLUGIN_ADDRESS)
+ *       processes: 2
+ * output:
+ *   file: { path: out.txt }
+ * dead_letter:
+ *   file: { path: dead.jsonl }
+ * ```
+ *
+ * @module
+ */
+import { dirname, isAbsolute, resolve } from "node:path";
+import type { Permissions } from "../host/permissions.ts";
+import type { ResourceLimits } from "../host/limits.ts";
+import type { RestartPolicy } from "../host/restart_policy.ts";
+import { ConfigReader, type Field } from "./_config_reader.ts";
+import { PipelineConfigError } from "./config_error.ts";
+import type { BatchPolicy } from "./batch_policy.ts";
+
+/** Where messages come from. */
+export type InputConfig =
+  | { kind: "stdin" }
+  | { kind: "file"; path: string }
+  | {
+    kind: "generate";
+    /** How many messages; unlimited when undefined. */
+    count: number | undefined;
+    /** Messages per second; unlimited when undefined. */
+    rate: number | undefined;
+    /** Templates cycled through; `${i}` becomes the message's number (from 1). */
+    messages: string[];
+  }
+  | { kind: "plugin"; plugin: PluginComponentConfig };
+
+/** Where messages go. Written as lines (payload, newline); the dead-letter output as JSON lines. */
+export type OutputConfig =
+  | { kind: "stdout" }
+  | { kind: "stderr" }
+  | { kind: "file"; path: string }
+  | { kind: "drop" }
+  | { kind: "plugin"; plugin: PluginComponentConfig };
+
+/** How a plugin component is launched (see `HandshakeMode`): our handshake or Redpanda Connect's. */
+export type LaunchMode = "bulkhead" | "redpanda";
+
+/** A plugin used as an input, processor or output. */
+export interface PluginComponentConfig {
+  /** Its name in logs, progress and dead letters. */
+  name: string;
+  /** A Deno module (absolute path or URL). */
+  module?: string;
+  /** An executable (absolute path, or a name looked up in PATH). */
+  command?: string;
+  /** Its arguments. */
+  args: string[];
+  /** Its working directory: the configuration file's. */
+  cwd: string;
+  /** How it is launched. */
+  launch: LaunchMode;
+  /** How many processes (processors only). */
+  processes: number;
+  /** What a Deno module may touch. */
+  permissions: Permissions;
+  /** Its environment (nothing else is passed). */
+  env: Record<string, string>;
+  /** Resource limits per process. */
+  limits: ResourceLimits;
+  /** Sent to its `Init`. */
+  config: unknown;
+  /** Backoff and crash budget. */
+  restart: RestartPolicy;
+  /** Deadline of each call, in milliseconds. */
+  timeoutMs: number;
+  /** How long it has to start, in milliseconds. */
+  startTimeoutMs: number;
+}
+
+/** An in-process processor (for comparison and tests): maps a batch of payloads. */
+export type ProcessFunction = (batch: Uint8Array[]) => Uint8Array[] | Promise<Uint8Array[]>;
+
+/** One processor stage. */
+export type ProcessorConfig =
+  | { kind: "plugin"; name: string; plugin: PluginComponentConfig }
+  | { kind: "function"; name: string; fn: ProcessFunction };
+
+/** A validated pipeline configuration. */
+export interface PipelineConfig {
+  /** The configuration file, as given (for messages). */
+  file: string;
+  /** Where messages come from. */
+  input: InputConfig;
+  /** When a batch is complete. */
+  batching: BatchPolicy;
+  /** How many batches may be between input and output at once. */
+  maxInFlight: number;
+  /** Processor stages, in order. */
+  processors: ProcessorConfig[];
+  /** Where processed messages go. */
+  output: OutputConfig;
+  /** Where messages that could not be processed go, with the reason. */
+  deadLetter: OutputConfig;
+}
+
+const INPUTS = ["stdin", "file", "generate", "plugin"] as const;
+const OUTPUTS = ["stdout", "stderr", "file", "drop", "plugin"] as const;
+const PLUGIN_FIELDS = [
+  "name",
+  "module",
+  "command",
+  "args",
+  "launch",
+  "processes",
+  "permissions",
+  "env",
+  "limits",
+  "config",
+  "restart",
+  "timeout",
+  "start_timeout",
+] as const;
+
+/**
+ * Reads a pipeline configuration file.
+ *
+ * @param path The YAML file.
+ * @returns The validated configuration.
+ * @throws {PipelineConfigError} Listing every problem as `file:line: field: problem`.
+ * @example
+ * ```ts ignore
+ * const config = await loadPipelineConfig("examples/uppercase/pipeline.yaml");
+ * ```
+ */
+export async function loadPipelineConfig(path: string): Promise<PipelineConfig> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new PipelineConfigError([{
+      file: path,
+      field: "",
+      message: `cannot read: ${error instanceof Error ? error.message : String(error)}`,
+    }], { cause: error });
+  }
+  return parsePipelineConfig(text, { file: path, dir: dirname(resolve(path)) });
+}
+
+/** Where a configuration text came from. */
+export interface ParseConfigOptions {
+  /** The file name for messages. @default {"pipeline.yaml"} */
+  file?: string;
+  /** The directory relative paths are resolved against. @default {the current directory} */
+  dir?: string;
+}
+
+/**
+ * Parses and validates a pipeline configuration text.
+ *
+ * @param text YAML.
+ * @param options The file name for messages and the base directory.
+ * @returns The validated configuration.
+ * @throws {PipelineConfigError} Listing every problem as `file:line: field: problem`.
+ * @example
+ * ```ts
+ * import { parsePipelineConfig } from "./config.ts";
+ * const config = parsePipelineConfig("input: { generate: { count: 3 } }\noutput: drop\n");
+ * if (config.input.kind !== "generate" || config.input.count !== 3) throw new Error();
+ * ```
+ */
+export function parsePipelineConfig(
+  text: string,
+  options: ParseConfigOptions = {},
+): PipelineConfig {
+  const file = options.file ?? "pipeline.yaml";
+  const dir = options.dir ?? Deno.cwd();
+  const r = new ConfigReader(file, text);
+  const root = r.root;
+  if (r.issues.length === 0 && !r.has(root)) r.fail(root, "the file is empty");
+  r.map(root, ["input", "batching", "max_in_flight", "processors", "output", "dead_letter"]);
+
+  const input = readInput(r, r.child(root, "input"), dir);
+  const batching = readBatching(r, r.child(root, "batching"));
+  const maxInFlight = r.integer(r.child(root, "max_in_flight"), 1) ?? 4;
+  const processors: ProcessorConfig[] = [];
+  for (const item of r.list(r.child(root, "processors")) ?? []) {
+    const kind = r.oneOf(item, ["plugin"]);
+    if (!kind) continue;
+    const plugin = readPlugin(r, kind[1], dir, `processor${processors.length + 1}`);
+    if (plugin) processors.push({ kind: "plugin", name: plugin.name, plugin });
+  }
+  const output = readOutput(r, r.child(root, "output"), dir, true);
+  const deadLetterField = r.child(root, "dead_letter");
+  const deadLetter = r.has(deadLetterField)
+    ? readOutput(r, deadLetterField, dir, false)
+    : { kind: "stderr" as const };
+
+  if (r.issues.length > 0) throw new PipelineConfigError(r.issues);
+  return {
+    file,
+    input: input!,
+    batching,
+    maxInFlight,
+    processors,
+    output: output!,
+    deadLetter: deadLetter!,
+  };
+}
+
+function readInput(r: ConfigReader, field: Field, dir: string): InputConfig | undefined {
+  const choice = r.oneOf(field, INPUTS);
+  if (!choice) return undefined;
+  const [kind, at] = choice;
+  switch (kind) {
+    case "stdin":
+      r.map(at, []);
+      return { kind };
+    case "file": {
+      r.map(at, ["path"]);
+      const path = requirePath(r, r.child(at, "path"), dir, true);
+      return path === undefined ? undefined : { kind, path };
+    }
+    case "generate": {
+      r.map(at, ["count", "rate", "message", "messages"]);
+      const messages = r.strings(r.child(at, "messages")) ??
+        r.strings(r.child(at, "message")) ?? ["message ${i}"];
+      if (messages.length === 0) r.fail(r.child(at, "messages"), "must not be empty");
+      const rate = r.number(r.child(at, "rate"));
+      return {
+        kind,
+        count: r.integer(r.child(at, "count"), 0),
+        rate: rate === 0 ? undefined : rate,
+        messages,
+      };
+    }
+    default: {
+      const plugin = readPlugin(r, at, dir, "input");
+      return plugin && { kind: "plugin", plugin };
+    }
+  }
+}
+
+function readOutput(
+  r: ConfigReader,
+  field: Field,
+  dir: string,
+  required: boolean,
+): OutputConfig | undefined {
+  if (!required && !r.has(field)) return undefined;
+  const choice = r.oneOf(field, OUTPUTS);
+  if (!choice) return undefined;
+  const [kind, at] = choice;
+  switch (kind) {
+    case "stdout":
+    case "stderr":
+    case "drop":
+      r.map(at, []);
+      return { kind };
+    case "file": {
+      r.map(at, ["path"]);
+      const path = requirePath(r, r.child(at, "path"), dir, false);
+      return path === undefined ? undefined : { kind, path };
+    }
+    default: {
+      const plugin = readPlugin(r, at, dir, field.path);
+      return plugin && { kind: "plugin", plugin };
+    }
+  }
+}
+
+function readBatching(r: ConfigReader, field: Field): BatchPolicy {
+  r.map(field, ["count", "bytes", "period"]);
+  const policy: BatchPolicy = { count: r.integer(r.child(field, "count"), 1) ?? 100 };
+  const bytes = r.size(r.child(field, "bytes"));
+  if (bytes !== undefined) policy.bytes = bytes;
+  const period = r.duration(r.child(field, "period"));
+  if (period !== undefined) policy.periodMs = period;
+  return policy;
+}
+
+function requirePath(r: ConfigReader, field: Field, dir: string, mustExist: boolean) {
+  const path = r.string(field);
+  if (path === undefined) return r.has(field) ? undefined : r.fail(field, "missing");
+  const full = isAbsolute(path) ? path : resolve(dir, path);
+  if (mustExist && !isFile(full)) return r.fail(field, `not found: ${path}`);
+  return full;
+}
+
+function readPlugin(
+  r: ConfigReader,
+  field: Field,
+  dir: string,
+  fallbackName: string,
+): PluginComponentConfig | undefined {
+  if (!r.has(field)) return r.fail(field, "missing (give module or command)");
+  const keys = r.map(field, PLUGIN_FIELDS);
+  if (keys === undefined) return undefined;
+  const before = r.issues.length;
+  const moduleField = r.child(field, "module");
+  const commandField = r.child(field, "command");
+  let module = r.string(moduleField);
+  let command = r.string(commandField);
+  if ((module === undefined) === (command === undefined)) {
+    r.fail(
+      field,
+      module === undefined
+        ? "missing: give module or command"
+        : "give only one of module or command",
+    );
+  }
+  if (module !== undefined && !/^[a-z][a-z0-9+.-]*:/i.test(module)) {
+    const full = isAbsolute(module) ? module : resolve(dir, module);
+    if (!isFile(full)) r.fail(moduleField, `not found: ${module}`);
+    module = full;
+  }
+  if (command !== undefined) {
+    const found = findCommand(command, dir);
+    if (found === undefined) r.fail(commandField, `not found: ${command}`);
+    command = found;
+  }
+  const launchField = r.child(field, "launch");
+  const launch = r.string(launchField) ?? "bulkhead";
+  if (launch !== "bulkhead" && launch !== "redpanda") {
+    r.fail(launchField, `must be bulkhead or redpanda, got ${launch}`);
+  }
+  const name = r.string(r.child(field, "name")) ??
+    baseName(module ?? command ?? "") ?? fallbackName;
+  const restart = readRestart(r, r.child(field, "restart"));
+  const permissions = readPermissions(r, r.child(field, "permissions"));
+  const limits = readLimits(r, r.child(field, "limits"));
+  if (r.issues.length > before) return undefined;
+  return {
+    name,
+    ...(module === undefined ? {} : { module }),
+    ...(command === undefined ? {} : { command }),
+    args: r.strings(r.child(field, "args")) ?? [],
+    cwd: dir,
+    launch: launch as LaunchMode,
+    processes: r.integer(r.child(field, "processes"), 1) ?? 1,
+    permissions,
+    env: r.stringMap(r.child(field, "env")) ?? {},
+    limits,
+    config: r.plain(r.child(field, "config")) ?? {},
+    restart,
+    timeoutMs: r.duration(r.child(field, "timeout")) ?? 30_000,
+    startTimeoutMs: r.duration(r.child(field, "start_timeout")) ?? 10_000,
+  };
+}
+
+function readRestart(r: ConfigReader, field: Field): RestartPolicy {
+  r.map(field, ["initial_delay", "max_delay", "max_crashes", "window"]);
+  return {
+    initialDelayMs: r.duration(r.child(field, "initial_delay")) ?? 50,
+    maxDelayMs: r.duration(r.child(field, "max_delay")) ?? 5000,
+    maxCrashes: r.integer(r.child(field, "max_crashes"), 1) ?? 20,
+    windowMs: r.duration(r.child(field, "window")) ?? 60_000,
+  };
+}
+
+const PERMISSIONS: Record<string, keyof Permissions> = {
+  read: "read",
+  write: "write",
+  net: "net",
+  env: "env",
+  sys: "sys",
+  unsafe_run: "unsafeRun",
+  unsafe_ffi: "unsafeFfi",
+};
+
+function readPermissions(r: ConfigReader, field: Field): Permissions {
+  const out: Record<string, readonly string[] | boolean> = {};
+  for (const key of r.map(field, Object.keys(PERMISSIONS)) ?? []) {
+    const at = r.child(field, key);
+    const value = r.has(at) && typeof r.plain(at) === "boolean" ? r.boolean(at) : r.strings(at);
+    if (value !== undefined) out[PERMISSIONS[key]!] = value;
+  }
+  return out as Permissions;
+}
+
+function readLimits(r: ConfigReader, field: Field): ResourceLimits {
+  const limits: ResourceLimits = {};
+  const names = {
+    heap_mb: "heapMb",
+    data_mb: "dataMb",
+    cpu_seconds: "cpuSeconds",
+    open_files: "openFiles",
+  } as const;
+  for (const key of r.map(field, Object.keys(names)) ?? []) {
+    const value = r.integer(r.child(field, key), 1);
+    if (value !== undefined) limits[names[key as keyof typeof names]] = value;
+  }
+  return limits;
+}
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+function findCommand(command: string, dir: string): string | undefined {
+  if (command.includes("/")) {
+    const full = isAbsolute(command) ? command : resolve(dir, command);
+    return isFile(full) ? full : undefined;
+  }
+  let path = "";
+  try {
+    path = Deno.env.get("PATH") ?? "";
+  } catch {
+    // no env permission: search nothing
+  }
+  for (const entry of path.split(":")) {
+    if (entry && isFile(`${entry}/${command}`)) return `${entry}/${command}`;
+  }
+  return undefined;
+}
+
+function baseName(target: string): string | undefined {
+  const parts = target.replace(/\/+$/, "").split("/");
+  const file = (parts.pop() ?? "").replace(/\.(ts|js|mjs|mts|py)$/, "");
+  const generic = ["plugin", "main", "mod", "index"].includes(file);
+  return (generic ? parts.pop() : file) || undefined;
+}

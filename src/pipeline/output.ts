@@ -1,0 +1,124 @@
+/**
+ * What the engine writes to: an output takes a batch and resolves once it
+ * is written (the engine then acknowledges the input). Built-in outputs
+ * ({@linkcode lineOutput}, {@linkcode dropOutput}) and plugin outputs look
+ * the same to the engine.
+ *
+ * @module
+ */
+import type { Message } from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
+import { fromValue } from "./_value.ts";
+
+/** A sink of messages. */
+export interface PipelineOutput {
+  /** Its name, for progress and errors. */
+  readonly name: string;
+  /** Writes a batch; resolves once it is written. */
+  write(messages: readonly Message[]): Promise<void>;
+  /** Flushes and releases the output. Idempotent. */
+  close(): Promise<void>;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A message's payload as bytes (a structured payload as JSON). */
+export function payloadBytes(message: Message): Uint8Array {
+  const payload = message.payload;
+  if (payload.case === "bytes") return payload.value;
+  if (payload.case === "structured") {
+    return encoder.encode(JSON.stringify(fromValue(payload.value), jsonSafe));
+  }
+  return new Uint8Array();
+}
+
+/** A message's payload as text. */
+export function payloadText(message: Message): string {
+  return decoder.decode(payloadBytes(message));
+}
+
+function jsonSafe(_key: string, value: unknown): unknown {
+  if (typeof value === "bigint") return value.toString();
+  if (value instanceof Uint8Array) return decoder.decode(value);
+  return value;
+}
+
+/**
+ * Writes each message's payload and a newline to a byte sink, one write per batch.
+ *
+ * @param name The output's name.
+ * @param sink Where the bytes go.
+ * @param close Closes the sink.
+ * @returns The output.
+ * @example
+ * ```ts
+ * import { lineOutput } from "./output.ts";
+ * const chunks: Uint8Array[] = [];
+ * const output = lineOutput("memory", (bytes) => { chunks.push(bytes); return Promise.resolve(); });
+ * await output.write([]);
+ * await output.close();
+ * ```
+ */
+export function lineOutput(
+  name: string,
+  sink: (bytes: Uint8Array) => Promise<void>,
+  close: () => Promise<void> = () => Promise.resolve(),
+): PipelineOutput {
+  let closing: Promise<void> | undefined;
+  return {
+    name,
+    async write(messages) {
+      if (messages.length === 0) return;
+      const parts = messages.map(payloadBytes);
+      let total = parts.length;
+      for (const part of parts) total += part.length;
+      const bytes = new Uint8Array(total);
+      let at = 0;
+      for (const part of parts) {
+        bytes.set(part, at);
+        at += part.length;
+        bytes[at++] = 10;
+      }
+      await sink(bytes);
+    },
+    close: () => closing ??= close(),
+  };
+}
+
+async function writeAll(writer: { write(p: Uint8Array): Promise<number> }, bytes: Uint8Array) {
+  while (bytes.length > 0) bytes = bytes.subarray(await writer.write(bytes));
+}
+
+/**
+ * Writes lines to standard output (or standard error).
+ *
+ * @param stream Which one.
+ * @returns The output.
+ */
+export function stdioOutput(stream: "stdout" | "stderr"): PipelineOutput {
+  const target = stream === "stdout" ? Deno.stdout : Deno.stderr;
+  return lineOutput(stream, (bytes) => writeAll(target, bytes));
+}
+
+/**
+ * Writes lines to a file, created or truncated when opened.
+ *
+ * @param path The file.
+ * @returns The output.
+ */
+export async function fileOutput(path: string): Promise<PipelineOutput> {
+  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+  return lineOutput(`file ${path}`, (bytes) => writeAll(file, bytes), async () => {
+    await file.syncData().catch(() => {});
+    file.close();
+  });
+}
+
+/**
+ * Discards every message (counted as delivered).
+ *
+ * @returns The output.
+ */
+export function dropOutput(): PipelineOutput {
+  return { name: "drop", write: () => Promise.resolve(), close: () => Promise.resolve() };
+}

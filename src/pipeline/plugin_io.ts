@@ -1,0 +1,173 @@
+/**
+ * Plugin inputs and outputs: Redpanda Connect's `BatchInputService` and
+ * `BatchOutputService` behind the engine's input and output interfaces,
+ * each one supervised process (restarted when it crashes, then initialised
+ * and connected again).
+ *
+ * An input plugin's batch is acknowledged (`Ack`) once all its messages are
+ * written; batches read from an input process that then crashed cannot be
+ * acknowledged to it (its replacement does not know them). An output batch
+ * whose plugin crashed is sent again to the restarted plugin, so an output
+ * plugin may see a batch twice.
+ *
+ * @module
+ */
+import { Code, ConnectError } from "../npm/connect.ts";
+import { BatchInputService } from "../gen/redpanda/runtime/v1alpha1/input_pb.ts";
+import { BatchOutputService } from "../gen/redpanda/runtime/v1alpha1/output_pb.ts";
+import { PluginCrashedError } from "../host/errors.ts";
+import { Supervisor } from "../host/supervisor.ts";
+import type { PluginComponentConfig } from "./config.ts";
+import type { InputChunk, PipelineInput } from "./input.ts";
+import type { PipelineOutput } from "./output.ts";
+import { type ComponentKind, componentSupervisorOptions } from "./plugin_launch.ts";
+import type { StageOptions } from "./processor_stage.ts";
+
+const MAX_FAILURES = 5;
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+  });
+}
+
+/** Whether a call failed because the plugin went away (it is being restarted). */
+function transient(error: unknown): boolean {
+  return error instanceof PluginCrashedError ||
+    (error instanceof ConnectError && error.code !== Code.Unimplemented);
+}
+
+async function startOne(
+  plugin: PluginComponentConfig,
+  kind: ComponentKind,
+  options: StageOptions,
+  onInit?: (r: { maxInFlight?: number }) => void,
+) {
+  return await Supervisor.start(componentSupervisorOptions(plugin, kind, {
+    name: plugin.name,
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    ...(onInit ? { onInit } : {}),
+  }));
+}
+
+/**
+ * Starts an input plugin.
+ *
+ * @param plugin The component.
+ * @param options Logger and events.
+ * @returns The input.
+ * @throws {Error} When it fails to start.
+ */
+export async function pluginInput(
+  plugin: PluginComponentConfig,
+  options: StageOptions = {},
+): Promise<PipelineInput> {
+  const supervisor = await startOne(plugin, "input", options);
+  const client = supervisor.client(BatchInputService);
+  let connected = false;
+  let closing: Promise<void> | undefined;
+  const connect = async (signal: AbortSignal) => {
+    for (let delay = 50; !signal.aborted; delay = Math.min(delay * 2, 1000)) {
+      try {
+        const response = await client.connect({}, { signal });
+        if (!response.error?.message) return true;
+      } catch (error) {
+        if (signal.aborted) return false;
+        if (!transient(error)) throw error;
+      }
+      await sleep(delay, signal);
+    }
+    return false;
+  };
+  return {
+    name: plugin.name,
+    async read(signal): Promise<InputChunk | null> {
+      let failures = 0;
+      while (!signal.aborted) {
+        if (!connected && !(connected = await connect(signal))) return null;
+        try {
+          const response = await client.readBatch({}, { signal, timeoutMs: 2 ** 31 - 1 });
+          const error = response.error;
+          if (error?.detail.case === "endOfInput") return null;
+          if (error?.detail.case === "notConnected") {
+            connected = false;
+            continue;
+          }
+          if (error?.message) throw new Error(`input "${plugin.name}": ${error.message}`);
+          const id = response.batchId;
+          return {
+            messages: response.batch?.messages ?? [],
+            ack: async (reason) => {
+              await client.ack({ batchId: id, ...(reason ? { error: { message: reason } } : {}) })
+                .catch(() => {}); // a restarted input no longer knows the batch
+            },
+          };
+        } catch (error) {
+          if (signal.aborted) return null;
+          if (!transient(error) || ++failures >= MAX_FAILURES) throw error;
+          connected = false; // a restarted plugin must connect again
+          await sleep(100 * failures, signal);
+        }
+      }
+      return null;
+    },
+    close: () => closing ??= supervisor.stop(),
+  };
+}
+
+/**
+ * Starts an output plugin.
+ *
+ * @param plugin The component.
+ * @param options Logger and events.
+ * @returns The output.
+ * @throws {Error} When it fails to start.
+ */
+export async function pluginOutput(
+  plugin: PluginComponentConfig,
+  options: StageOptions = {},
+): Promise<PipelineOutput> {
+  const supervisor = await startOne(plugin, "output", options);
+  const client = supervisor.client(BatchOutputService);
+  let connected = false;
+  let closing: Promise<void> | undefined;
+  return {
+    name: plugin.name,
+    async write(messages) {
+      if (messages.length === 0) return;
+      let failures = 0;
+      while (true) {
+        try {
+          if (!connected) {
+            const response = await client.connect({});
+            if (response.error?.message) {
+              throw new Error(`output "${plugin.name}" cannot connect: ${response.error.message}`);
+            }
+            connected = true;
+          }
+          const response = await client.send({ batch: { messages: [...messages] } });
+          if (response.error?.detail.case === "notConnected") {
+            connected = false;
+            continue;
+          }
+          if (response.error?.message) {
+            throw new Error(`output "${plugin.name}": ${response.error.message}`);
+          }
+          return;
+        } catch (error) {
+          if (++failures >= MAX_FAILURES) throw error;
+          if (transient(error)) connected = false;
+          await sleep(100 * failures);
+        }
+      }
+    },
+    close: () => closing ??= supervisor.stop(),
+  };
+}

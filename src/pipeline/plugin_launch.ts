@@ -1,0 +1,100 @@
+/**
+ * How a pipeline starts a plugin component: supervisor options for either
+ * launch mode, with Redpanda Connect's `Init` (carrying the component's
+ * configuration) as the readiness call and `Close` as the graceful stop.
+ *
+ * @module
+ */
+import { createClient, type Transport } from "../npm/connect.ts";
+import type { Error as PbError } from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
+import { BatchProcessorService } from "../gen/redpanda/runtime/v1alpha1/processor_pb.ts";
+import { BatchInputService } from "../gen/redpanda/runtime/v1alpha1/input_pb.ts";
+import { BatchOutputService } from "../gen/redpanda/runtime/v1alpha1/output_pb.ts";
+import type { Logger } from "../host/logger.ts";
+import type { SupervisorEvent, SupervisorOptions } from "../host/supervisor.ts";
+import type { PluginComponentConfig } from "./config.ts";
+import { toValue } from "./_value.ts";
+
+/** Which batch service a plugin component serves. */
+export type ComponentKind = "processor" | "input" | "output";
+
+/** A plugin that answered `Init` with an error: its configuration was refused. */
+export class ComponentInitError extends Error {
+  /**
+   * @param component The component's name.
+   * @param reason What the plugin said.
+   */
+  constructor(component: string, reason: string) {
+    super(`Cannot start "${component}": it refused its configuration: ${reason}`);
+    this.name = "ComponentInitError";
+  }
+}
+
+/** Throws when a response carries an error. */
+export function check(error: PbError | undefined, what: string): void {
+  if (error?.message) throw new Error(`${what}: ${error.message}`);
+}
+
+const SERVICES = {
+  processor: BatchProcessorService,
+  input: BatchInputService,
+  output: BatchOutputService,
+} as const;
+
+/**
+ * Supervisor options for one process of a plugin component.
+ *
+ * @param plugin The component's configuration.
+ * @param kind Which service it serves.
+ * @param options Its name (with `#slot` in a pool), logger, events, and
+ *   what `Init` answered (an output's `max_in_flight`).
+ * @returns Options for `Supervisor.start` (`size` 1; pools are built by the caller).
+ */
+export function componentSupervisorOptions(
+  plugin: PluginComponentConfig,
+  kind: ComponentKind,
+  options: {
+    name: string;
+    logger?: Logger;
+    onEvent?: (event: SupervisorEvent) => void;
+    onInit?: (response: { maxInFlight?: number }) => void;
+  },
+): SupervisorOptions {
+  const config = toValue(plugin.config as never);
+  const service = SERVICES[kind];
+  const ready = async (transport: Transport, signal: AbortSignal) => {
+    const client = createClient(service, transport) as ReturnType<
+      typeof createClient<typeof BatchOutputService>
+    >;
+    const response = await client.init({ config }, { signal, timeoutMs: 5000 });
+    if (response.error?.message) throw new ComponentInitError(plugin.name, response.error.message);
+    options.onInit?.(response);
+  };
+  const shutdown = async (transport: Transport, signal: AbortSignal) => {
+    await (createClient(service, transport) as ReturnType<
+      typeof createClient<typeof BatchOutputService>
+    >).close({}, { signal });
+  };
+  return {
+    ...(plugin.module === undefined ? { command: plugin.command! } : { module: plugin.module }),
+    args: plugin.args,
+    name: options.name,
+    cwd: plugin.cwd,
+    env: plugin.env,
+    permissions: plugin.permissions,
+    limits: plugin.limits,
+    handshake: plugin.launch === "redpanda" ? "none" : "go-plugin",
+    ready,
+    shutdown,
+    restart: plugin.restart,
+    callTimeoutMs: plugin.timeoutMs,
+    startTimeoutMs: plugin.startTimeoutMs,
+    // a missed deadline means a hung plugin: kill it, so the batch can be retried
+    maxMissedDeadlines: 1,
+    // Redpanda Connect plugins serve no grpc.health; a crash is noticed by its exit
+    healthIntervalMs: plugin.launch === "redpanda" ? 0 : 5000,
+    stopGraceMs: 2000,
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+  };
+}

@@ -1,0 +1,385 @@
+/**
+ * One processor stage: a pool of plugin processes (each kept alive by its
+ * own {@linkcode Supervisor}) that processes batches, and what makes a crash
+ * cost a restart rather than a message.
+ *
+ * A batch whose plugin crashes (or hangs past its deadline) is sent again,
+ * alone, to a process with nothing else in flight — so a second crash there
+ * is the batch's own doing. A batch that crashes its plugin twice when
+ * alone is bisected, and each half is handled the same way, until single
+ * messages remain: those go to the dead-letter output with the reason; the
+ * rest flows on. A batch the plugin fails with an error in its response is
+ * bisected at once, its failing messages dead-lettered with that error; a
+ * message the plugin flags (`Message.error`) is dead-lettered too.
+ *
+ * @module
+ */
+import { type Client, Code, ConnectError } from "../npm/connect.ts";
+import { create } from "../npm/protobuf.ts";
+import {
+  type Message,
+  MessageBatchSchema,
+  MessageSchema,
+} from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
+import { BatchProcessorService } from "../gen/redpanda/runtime/v1alpha1/processor_pb.ts";
+import { CallStats, type CallStatsSnapshot } from "../host/call_stats.ts";
+import { PluginCrashedError, PluginError, PluginFailedError } from "../host/errors.ts";
+import type { Logger } from "../host/logger.ts";
+import { Supervisor, type SupervisorEvent } from "../host/supervisor.ts";
+import type { ProcessFunction, ProcessorConfig } from "./config.ts";
+import { payloadBytes } from "./output.ts";
+import { componentSupervisorOptions } from "./plugin_launch.ts";
+
+/** A message that could not be processed, and why. */
+export interface DeadLetter {
+  /** The message as it entered the stage. */
+  message: Message;
+  /** The stage that gave up on it. */
+  stage: string;
+  /** Why, e.g. `crashed plugin "crashy" 2 times when alone: signal SIGSEGV`. */
+  reason: string;
+}
+
+/** What a stage made of a batch. */
+export interface StageResult {
+  /** Messages for the next stage (or the output). */
+  messages: Message[];
+  /** Messages given up on. */
+  dead: DeadLetter[];
+}
+
+/** A stage's numbers. */
+export interface StageStats extends CallStatsSnapshot {
+  /** The stage's name. */
+  name: string;
+  /** Processes in the pool (0 for an in-process stage). */
+  processes: number;
+  /** Plugin restarts so far. */
+  restarts: number;
+  /** Batches sent again after a crash or a hang. */
+  retries: number;
+  /** Times a batch was split to find the messages at fault. */
+  bisections: number;
+}
+
+/** A processor stage, plugin or in-process. */
+export interface ProcessorStage {
+  /** Its name. */
+  readonly name: string;
+  /**
+   * Processes one batch.
+   *
+   * @throws {StageFailedError} When the stage cannot go on (crash budget spent, stopped).
+   */
+  process(messages: Message[]): Promise<StageResult>;
+  /** Its numbers. */
+  stats(): StageStats;
+  /** Stops its processes (gracefully, then by force). Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** A stage that cannot go on: its plugin spent its crash budget, or it was stopped. */
+export class StageFailedError extends Error {
+  /** The stage. */
+  readonly stage: string;
+  /**
+   * @param stage The stage.
+   * @param message What happened.
+   * @param options The cause.
+   */
+  constructor(stage: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StageFailedError";
+    this.stage = stage;
+  }
+}
+
+/** Options for {@linkcode startProcessorStage}. */
+export interface StageOptions {
+  /** Receives plugin log lines. */
+  logger?: Logger;
+  /** Receives supervisor events of every process. */
+  onEvent?: (event: SupervisorEvent) => void;
+}
+
+/**
+ * Starts a processor stage: every process of a plugin's pool, each ready
+ * (initialised with the stage's configuration), or an in-process function.
+ *
+ * @param config The stage.
+ * @param options Logger and events.
+ * @returns The running stage.
+ * @throws {Error} When a process fails to start (the others are stopped).
+ * @example
+ * ```ts ignore
+ * const stage = await startProcessorStage(config.processors[0]!);
+ * const { messages, dead } = await stage.process(batch);
+ * await stage.stop();
+ * ```
+ */
+export async function startProcessorStage(
+  config: ProcessorConfig,
+  options: StageOptions = {},
+): Promise<ProcessorStage> {
+  if (config.kind === "function") return new FunctionStage(config.name, config.fn);
+  const plugin = config.plugin;
+  const size = plugin.processes;
+  const started = await Promise.allSettled(
+    Array.from(
+      { length: size },
+      (_, index) =>
+        Supervisor.start(componentSupervisorOptions(plugin, "processor", {
+          name: size > 1 ? `${plugin.name}#${index}` : plugin.name,
+          ...(options.logger ? { logger: options.logger } : {}),
+          ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+        })),
+    ),
+  );
+  const supervisors = started.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
+  const failed = started.find((r) => r.status === "rejected");
+  if (failed) {
+    await Promise.all(supervisors.map((s) => s.stop()));
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  return new PluginStage(plugin.name, supervisors);
+}
+
+const CONFIRMING_CRASHES = 2;
+
+interface Slot {
+  supervisor: Supervisor;
+  client: Client<typeof BatchProcessorService>;
+  inFlight: number;
+  /** Held by a batch that runs alone, or reserved for one (no new work). */
+  reserved: boolean;
+}
+
+type Attempt =
+  | { ok: true; messages: Message[]; dead: DeadLetter[] }
+  | { ok: false; kind: "crash" | "error"; reason: string };
+
+class PluginStage implements ProcessorStage {
+  readonly name: string;
+  readonly #slots: Slot[];
+  readonly #waiters = new Set<() => void>();
+  readonly #latency = new CallStats();
+  #retries = 0;
+  #bisections = 0;
+  #stopping: Promise<void> | undefined;
+
+  constructor(name: string, supervisors: Supervisor[]) {
+    this.name = name;
+    this.#slots = supervisors.map((supervisor) => ({
+      supervisor,
+      client: supervisor.client(BatchProcessorService),
+      inFlight: 0,
+      reserved: false,
+    }));
+  }
+
+  async process(messages: Message[]): Promise<StageResult> {
+    const first = await this.#attempt(messages, false);
+    if (first.ok) return first;
+    if (first.kind === "error") return await this.#isolate(messages, first.reason);
+    this.#retries++;
+    return await this.#suspect(messages, first.reason);
+  }
+
+  /** A batch under suspicion: run alone until it passes or crashes its plugin twice. */
+  async #suspect(messages: Message[], lastReason: string): Promise<StageResult> {
+    let crashes = 0;
+    let reason = lastReason;
+    while (crashes < CONFIRMING_CRASHES) {
+      const attempt = await this.#attempt(messages, true);
+      if (attempt.ok) return attempt;
+      if (attempt.kind === "error") return await this.#isolate(messages, attempt.reason);
+      crashes++;
+      reason = attempt.reason;
+    }
+    const why = `crashed plugin "${this.name}" ${crashes} times when alone: ${reason}`;
+    if (messages.length === 1) {
+      return { messages: [], dead: [{ message: messages[0]!, stage: this.name, reason: why }] };
+    }
+    this.#bisections++;
+    const half = Math.ceil(messages.length / 2);
+    const left = await this.#suspect(messages.slice(0, half), why);
+    const right = await this.#suspect(messages.slice(half), why);
+    return {
+      messages: [...left.messages, ...right.messages],
+      dead: [...left.dead, ...right.dead],
+    };
+  }
+
+  /** A batch the plugin failed with an error: bisect to the messages that fail. */
+  async #isolate(messages: Message[], reason: string): Promise<StageResult> {
+    if (messages.length === 1) {
+      return { messages: [], dead: [{ message: messages[0]!, stage: this.name, reason }] };
+    }
+    this.#bisections++;
+    const half = Math.ceil(messages.length / 2);
+    const parts: StageResult[] = [];
+    for (const part of [messages.slice(0, half), messages.slice(half)]) {
+      const attempt = await this.#attempt(part, false);
+      if (attempt.ok) parts.push(attempt);
+      else if (attempt.kind === "error") parts.push(await this.#isolate(part, attempt.reason));
+      else parts.push(await this.#suspect(part, attempt.reason));
+    }
+    return {
+      messages: parts.flatMap((p) => p.messages),
+      dead: parts.flatMap((p) => p.dead),
+    };
+  }
+
+  async #attempt(messages: Message[], alone: boolean): Promise<Attempt> {
+    const slot = await this.#acquire(alone);
+    const started = performance.now();
+    try {
+      const response = await slot.client.processBatch({
+        batch: create(MessageBatchSchema, { messages }),
+      });
+      this.#latency.record(performance.now() - started, false);
+      if (response.error?.message) {
+        return { ok: false, kind: "error", reason: `${this.name}: ${response.error.message}` };
+      }
+      const out: Message[] = [];
+      const dead: DeadLetter[] = [];
+      for (const batch of response.batches) {
+        for (const message of batch.messages) {
+          if (message.error?.message) {
+            dead.push({
+              message: create(MessageSchema, { ...message, error: undefined }),
+              stage: this.name,
+              reason: message.error.message,
+            });
+          } else out.push(message);
+        }
+      }
+      return { ok: true, messages: out, dead };
+    } catch (error) {
+      this.#latency.record(performance.now() - started, true);
+      if (error instanceof PluginFailedError) {
+        throw new StageFailedError(this.name, error.message, { cause: error });
+      }
+      if (error instanceof PluginCrashedError) {
+        return { ok: false, kind: "crash", reason: error.reason };
+      }
+      if (error instanceof PluginError) {
+        throw new StageFailedError(this.name, error.message, { cause: error });
+      }
+      if (error instanceof ConnectError) {
+        const reason = error.code === Code.DeadlineExceeded
+          ? `missed its deadline (${error.rawMessage})`
+          : `call failed (${Code[error.code]}: ${error.rawMessage})`;
+        return { ok: false, kind: "crash", reason };
+      }
+      throw error;
+    } finally {
+      this.#release(slot, alone);
+    }
+  }
+
+  async #acquire(alone: boolean): Promise<Slot> {
+    let reservedSlot: Slot | undefined;
+    while (true) {
+      if (this.#stopping) {
+        if (reservedSlot) reservedSlot.reserved = false;
+        throw new StageFailedError(this.name, `Cannot process: stage "${this.name}" was stopped`);
+      }
+      if (alone) {
+        if (!reservedSlot) {
+          let best: Slot | undefined;
+          for (const slot of this.#slots) {
+            if (!slot.reserved && (!best || slot.inFlight < best.inFlight)) best = slot;
+          }
+          if (best) {
+            best.reserved = true;
+            reservedSlot = best;
+          }
+        }
+        if (reservedSlot && reservedSlot.inFlight === 0) {
+          reservedSlot.inFlight++;
+          return reservedSlot;
+        }
+      } else {
+        let best: Slot | undefined;
+        for (const slot of this.#slots) {
+          if (!slot.reserved && (!best || slot.inFlight < best.inFlight)) best = slot;
+        }
+        if (best) {
+          best.inFlight++;
+          return best;
+        }
+      }
+      await new Promise<void>((resolve) => this.#waiters.add(resolve));
+    }
+  }
+
+  #release(slot: Slot, alone: boolean): void {
+    slot.inFlight--;
+    if (alone) slot.reserved = false;
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const wake of waiters) wake();
+  }
+
+  stats(): StageStats {
+    let restarts = 0;
+    for (const slot of this.#slots) {
+      for (const s of slot.supervisor.stats()) restarts += s.restarts;
+    }
+    return {
+      name: this.name,
+      processes: this.#slots.length,
+      restarts,
+      retries: this.#retries,
+      bisections: this.#bisections,
+      ...this.#latency.snapshot(),
+    };
+  }
+
+  stop(): Promise<void> {
+    return this.#stopping ??= (async () => {
+      for (const wake of this.#waiters) wake();
+      this.#waiters.clear();
+      await Promise.all(this.#slots.map((slot) => slot.supervisor.stop()));
+    })();
+  }
+}
+
+class FunctionStage implements ProcessorStage {
+  readonly name: string;
+  readonly #fn: ProcessFunction;
+  readonly #latency = new CallStats();
+
+  constructor(name: string, fn: ProcessFunction) {
+    this.name = name;
+    this.#fn = fn;
+  }
+
+  async process(messages: Message[]): Promise<StageResult> {
+    const started = performance.now();
+    const out = await this.#fn(messages.map(payloadBytes));
+    this.#latency.record(performance.now() - started, false);
+    return {
+      messages: out.map((bytes) =>
+        create(MessageSchema, { payload: { case: "bytes", value: bytes } })
+      ),
+      dead: [],
+    };
+  }
+
+  stats(): StageStats {
+    return {
+      name: this.name,
+      processes: 0,
+      restarts: 0,
+      retries: 0,
+      bisections: 0,
+      ...this.#latency.snapshot(),
+    };
+  }
+
+  stop(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * How a running pipeline shows itself: a one-line live status for a
+ * terminal and a summary at the end.
+ *
+ * @module
+ */
+import type { PipelineProgress, PipelineSummary } from "./engine.ts";
+
+const number = new Intl.NumberFormat("en-US");
+
+function ms(value: number): string {
+  return value < 10 ? value.toFixed(2) : value.toFixed(0);
+}
+
+/**
+ * Formats the live status line: totals, rates since the last line, per-stage
+ * latency, restarts.
+ *
+ * @param now The current progress.
+ * @param before The previous progress (for rates), if any.
+ * @returns One line without a newline.
+ * @example
+ * ```ts
+ * import { formatProgressLine } from "./progress.ts";
+ * const p = { elapsedMs: 1000, messagesIn: 10, messagesOut: 8, deadLetters: 0, batches: 1, inFlight: 1, stages: [] };
+ * if (!formatProgressLine(p).includes("out 8")) throw new Error();
+ * ```
+ */
+export function formatProgressLine(now: PipelineProgress, before?: PipelineProgress): string {
+  const seconds = Math.max(0.001, (now.elapsedMs - (before?.elapsedMs ?? 0)) / 1000);
+  const rateIn = (now.messagesIn - (before?.messagesIn ?? 0)) / seconds;
+  const rateOut = (now.messagesOut - (before?.messagesOut ?? 0)) / seconds;
+  const parts = [
+    `in ${number.format(now.messagesIn)} (${number.format(Math.round(rateIn))}/s)`,
+    `out ${number.format(now.messagesOut)} (${number.format(Math.round(rateOut))}/s)`,
+  ];
+  for (const stage of now.stages) {
+    parts.push(`${stage.name} p50 ${ms(stage.p50Ms)} ms, restarts ${stage.restarts}`);
+  }
+  if (now.deadLetters > 0) parts.push(`dead ${number.format(now.deadLetters)}`);
+  return parts.join(" · ");
+}
+
+/**
+ * Formats the summary at the end of a run.
+ *
+ * @param summary The run's summary.
+ * @returns Lines ending in a newline.
+ * @example
+ * ```ts
+ * import { formatSummary } from "./progress.ts";
+ * const text = formatSummary({
+ *   file: "p.yaml", status: "completed", elapsedMs: 2000, messagesIn: 10, messagesOut: 10,
+ *   deadLetters: 0, batches: 1, inFlight: 0, stages: [], messagesPerSecond: 5,
+ * });
+ * if (!text.startsWith("p.yaml: completed")) throw new Error(text);
+ * ```
+ */
+export function formatSummary(summary: PipelineSummary): string {
+  const lines = [
+    `${summary.file}: ${summary.status} in ${(summary.elapsedMs / 1000).toFixed(2)} s` +
+    (summary.error ? ` — ${summary.error}` : ""),
+    `  messages: ${number.format(summary.messagesIn)} in, ${
+      number.format(summary.messagesOut)
+    } out` +
+    `, ${number.format(summary.deadLetters)} dead-lettered, ${
+      number.format(summary.batches)
+    } batches` +
+    ` (${number.format(summary.messagesPerSecond)} messages/s)`,
+  ];
+  for (const stage of summary.stages) {
+    lines.push(
+      `  ${stage.name}: ${stage.processes} process${stage.processes === 1 ? "" : "es"}, ` +
+        `${number.format(stage.calls)} calls, p50 ${ms(stage.p50Ms)} ms, p99 ${
+          ms(stage.p99Ms)
+        } ms, ` +
+        `${stage.restarts} restarts, ${stage.retries} retried batches, ${stage.bisections} bisections`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}

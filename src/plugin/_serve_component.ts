@@ -1,0 +1,101 @@
+/**
+ * Serves one batch component service in whichever way the host launched
+ * the plugin: Redpanda Connect's way (`REDPANDA_CONNECT_PLUGIN_ADDRESS` set:
+ * listen there, print nothing) or go-plugin's (handshake through
+ * {@linkcode serve}). Internal to `src/plugin/`.
+ *
+ * @module
+ */
+import { ENV_HOST_STDIN } from "../protocol/handshake.ts";
+import { connectorFor, type TransportKind } from "../transport/transport.ts";
+import { watchHost } from "./host_watch.ts";
+import { type PluginService, serve } from "./serve.ts";
+
+/** Options every batch component's `serve…` function takes. */
+export interface BatchServeOptions {
+  /**
+   * Largest gRPC message either way, in bytes.
+   * @default {4194304}
+   */
+  maxMessageBytes?: number;
+  /**
+   * The gRPC transport.
+   * @default {"native"}
+   */
+  transport?: TransportKind;
+  /** Stops serving when aborted; the `serve…` call then resolves. */
+  signal?: AbortSignal;
+}
+
+/** The variable a Redpanda Connect host (or a Bulkhead host in that mode) sets. */
+export const ADDRESS_ENV = "REDPANDA_CONNECT_PLUGIN_ADDRESS";
+
+function readEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined; // not granted: not set, as far as we are concerned
+  }
+}
+
+/** Parses `unix:<path>` or `unix://<path>`. */
+export function parseAddress(address: string): string {
+  const match = /^unix:(?:\/\/)?(\/.*|[^/].*)$/.exec(address);
+  if (!match) {
+    throw new RangeError(
+      `Cannot listen on ${ADDRESS_ENV}="${address}": only unix:<path> addresses are supported`,
+    );
+  }
+  return match[1]!;
+}
+
+/**
+ * After `Close`: a Bulkhead host closes stdin next and a Redpanda Connect
+ * host sends SIGTERM; leave on our own if neither comes.
+ */
+export function exitSoonAfterClose(): void {
+  const timer = setTimeout(() => Deno.exit(0), 2000);
+  Deno.unrefTimer(timer);
+}
+
+/** Serves `component` until the host stops the plugin (or `options.signal` aborts). */
+export async function serveComponent(
+  component: PluginService,
+  options: BatchServeOptions,
+): Promise<void> {
+  const address = readEnv(ADDRESS_ENV);
+  if (address === undefined) {
+    await serve({
+      services: [component],
+      ...(options.maxMessageBytes === undefined
+        ? {}
+        : { maxMessageBytes: options.maxMessageBytes }),
+      ...(options.transport === undefined ? {} : { transport: options.transport }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    return;
+  }
+  const path = parseAddress(address);
+  const maxBytes = options.maxMessageBytes ?? 4 * 1024 * 1024;
+  const connector = await connectorFor(options.transport);
+  const server = await connector.listen(path, [component], {
+    readMaxBytes: maxBytes,
+    writeMaxBytes: maxBytes,
+  });
+  const leave = async () => {
+    await Deno.remove(path).catch(() => {});
+    Deno.exit(0);
+  };
+  const stopWatch = watchHost({
+    stdinHeldByHost: readEnv(ENV_HOST_STDIN) === "1",
+    onHostGone: () => void leave(),
+  });
+  await new Promise<void>((resolve) => {
+    options.signal?.addEventListener("abort", async () => {
+      stopWatch();
+      await server.shutdown();
+      await Deno.remove(path).catch(() => {});
+      resolve();
+    }, { once: true });
+  });
+}

@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { loadPipelineConfig, parsePipelineConfig, PipelineConfigError } from "../../mod.ts";
+
+function issuesOf(text: string): string[] {
+  try {
+    parsePipelineConfig(text, { file: "pipeline.yaml", dir: "/nonexistent-dir" });
+  } catch (error) {
+    assert.ok(error instanceof PipelineConfigError, String(error));
+    return error.message.split("\n").slice(error.issues.length === 1 ? 0 : 1);
+  }
+  assert.fail("expected a PipelineConfigError");
+}
+
+Deno.test("parsePipelineConfig() names file, line and field of every problem", async (t) => {
+  await t.step("a processor's command that does not exist", () => {
+    const text = [
+      "input:",
+      "  generate: { count: 3 }",
+      "processors:",
+      "  - plugin:",
+      "      command: /bin/sh",
+      "  - plugin:",
+      "      command: ./no-such-plugin",
+      "output: drop",
+    ].join("\n");
+    const [issue] = issuesOf(text);
+    assert.match(issue!, /pipeline\.yaml:7: processors\[1\]\.plugin\.command: not found/);
+  });
+  await t.step("wrong types, unknown fields and bad durations, all at once", () => {
+    const text = [
+      "input:",
+      "  generate:",
+      "    count: -1",
+      "batching:",
+      "  period: soon",
+      "max_in_flight: 0",
+      "output: stdout",
+      "colour: blue",
+    ].join("\n");
+    assert.deepEqual(
+      issuesOf(text).sort(),
+      [
+        "pipeline.yaml:3: input.generate.count: must be a whole number of at least 0",
+        "pipeline.yaml:5: batching.period: must be a duration such as 250ms, 2s or 1m, got soon",
+        "pipeline.yaml:6: max_in_flight: must be a whole number of at least 1",
+        "pipeline.yaml:8: colour: unknown field (expected one of: input, batching, max_in_flight, processors, output, dead_letter)",
+      ].sort(),
+    );
+  });
+  await t.step("missing input and output", () => {
+    const issues = issuesOf("batching: { count: 5 }\n");
+    assert.ok(issues.some((i) => /^pipeline\.yaml:1: input: missing/.test(i)), issues.join("\n"));
+    assert.ok(issues.some((i) => /^pipeline\.yaml:1: output: missing/.test(i)), issues.join("\n"));
+  });
+  await t.step("two inputs, a bad launch mode, module and command together", () => {
+    const text = [
+      "input:",
+      "  stdin: {}",
+      "  generate: {}",
+      "processors:",
+      "  - plugin:",
+      "      module: https://example.com/p.ts",
+      "      command: /bin/sh",
+      "      launch: sideways",
+      "output: drop",
+    ].join("\n");
+    const issues = issuesOf(text);
+    assert.ok(
+      issues.includes("pipeline.yaml:2: input: give only one of: stdin, generate"),
+      issues.join("\n"),
+    );
+    assert.ok(
+      issues.includes("pipeline.yaml:6: processors[0].plugin: give only one of module or command"),
+      issues.join("\n"),
+    );
+    assert.ok(
+      issues.includes(
+        "pipeline.yaml:8: processors[0].plugin.launch: must be bulkhead or redpanda, got sideways",
+      ),
+      issues.join("\n"),
+    );
+  });
+  await t.step("invalid YAML", () => {
+    const [issue] = issuesOf("input: [unclosed\n");
+    assert.match(issue!, /^pipeline\.yaml:\d+: invalid YAML/);
+  });
+});
+
+Deno.test("parsePipelineConfig() fills defaults and resolves paths against the file's folder", () => {
+  const config = parsePipelineConfig(
+    [
+      "input: { file: { path: crashy/pipeline.yaml } }",
+      "processors:",
+      "  - plugin: { module: uppercase/plugin.ts, launch: redpanda, processes: 2 }",
+      "output: drop",
+    ].join("\n"),
+    { dir: new URL("../../examples", import.meta.url).pathname },
+  );
+  assert.equal(config.maxInFlight, 4);
+  assert.deepEqual(config.batching, { count: 100 });
+  assert.equal(config.deadLetter.kind, "stderr");
+  const [stage] = config.processors;
+  assert.ok(stage?.kind === "plugin");
+  assert.equal(stage.name, "uppercase");
+  assert.equal(stage.plugin.launch, "redpanda");
+  assert.equal(stage.plugin.processes, 2);
+  assert.ok(stage.plugin.module?.endsWith("/examples/uppercase/plugin.ts"));
+});
+
+Deno.test("loadPipelineConfig() reports a missing file as a configuration error", async () => {
+  const error = await loadPipelineConfig("/nonexistent/pipeline.yaml").catch((e) => e);
+  assert.ok(error instanceof PipelineConfigError);
+  assert.match(error.message, /\/nonexistent\/pipeline\.yaml: cannot read/);
+});
