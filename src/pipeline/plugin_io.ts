@@ -5,10 +5,13 @@
  * and connected again).
  *
  * An input plugin's batch is acknowledged (`Ack`) once all its messages are
- * written; batches read from an input process that then crashed cannot be
- * acknowledged to it (its replacement does not know them). An output batch
+ * written; batches read from an input process that then crashed are not
+ * acknowledged at all: its replacement does not know them, and its own batch
+ * ids start again, so an old id would acknowledge one of its batches instead.
+ * A durable source sends such batches again (at-least-once). An output batch
  * whose plugin crashed is sent again to the restarted plugin, so an output
- * plugin may see a batch twice.
+ * plugin may see a batch twice. After a restart, input and output are
+ * connected again (`Connect`) before their next call.
  *
  * @module
  */
@@ -24,6 +27,15 @@ import { type ComponentKind, componentSupervisorOptions } from "./plugin_launch.
 import type { StageOptions } from "./processor_stage.ts";
 
 const MAX_FAILURES = 5;
+
+/**
+ * The deadline of `ReadBatch`, which may wait long for data: about 23 days,
+ * the longest whose `grpc-timeout` (`2000000S`) still fits a 32-bit timer at
+ * the plugin's end. (2³¹−1 ms is sent as `2147484S`, which overflows there
+ * and expires at once: the plugin was then killed as hung on every read
+ * that waited.)
+ */
+const READ_TIMEOUT_MS = 2_000_000_000;
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -43,18 +55,30 @@ function transient(error: unknown): boolean {
     (error instanceof ConnectError && error.code !== Code.Unimplemented);
 }
 
+/** A supervised component and which process of it is current. */
+interface Started {
+  supervisor: Supervisor;
+  /** Changes whenever the process is replaced (crash, kill, restart). */
+  generation(): number;
+}
+
 async function startOne(
   plugin: PluginComponentConfig,
   kind: ComponentKind,
   options: StageOptions,
-  onInit?: (r: { maxInFlight?: number }) => void,
-) {
-  return await Supervisor.start(componentSupervisorOptions(plugin, kind, {
+): Promise<Started> {
+  let generation = 0;
+  const supervisor = await Supervisor.start(componentSupervisorOptions(plugin, kind, {
     name: plugin.name,
     ...(options.logger ? { logger: options.logger } : {}),
-    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-    ...(onInit ? { onInit } : {}),
+    onEvent: (event) => {
+      if (event.type === "started" || event.type === "crashed" || event.type === "killed") {
+        generation++;
+      }
+      options.onEvent?.(event);
+    },
   }));
+  return { supervisor, generation: () => generation };
 }
 
 /**
@@ -69,15 +93,19 @@ export async function pluginInput(
   plugin: PluginComponentConfig,
   options: StageOptions = {},
 ): Promise<PipelineInput> {
-  const supervisor = await startOne(plugin, "input", options);
+  const { supervisor, generation } = await startOne(plugin, "input", options);
   const client = supervisor.client(BatchInputService);
-  let connected = false;
+  let connectedIn: number | undefined; // the generation the input was connected in
   let closing: Promise<void> | undefined;
   const connect = async (signal: AbortSignal) => {
     for (let delay = 50; !signal.aborted; delay = Math.min(delay * 2, 1000)) {
+      const current = generation();
       try {
         const response = await client.connect({}, { signal });
-        if (!response.error?.message) return true;
+        if (!response.error?.message) {
+          connectedIn = current;
+          return true;
+        }
       } catch (error) {
         if (signal.aborted) return false;
         if (!transient(error)) throw error;
@@ -91,13 +119,14 @@ export async function pluginInput(
     async read(signal): Promise<InputChunk | null> {
       let failures = 0;
       while (!signal.aborted) {
-        if (!connected && !(connected = await connect(signal))) return null;
+        if (connectedIn !== generation() && !await connect(signal)) return null;
+        const readIn = generation();
         try {
-          const response = await client.readBatch({}, { signal, timeoutMs: 2 ** 31 - 1 });
+          const response = await client.readBatch({}, { signal, timeoutMs: READ_TIMEOUT_MS });
           const error = response.error;
           if (error?.detail.case === "endOfInput") return null;
           if (error?.detail.case === "notConnected") {
-            connected = false;
+            connectedIn = undefined;
             continue;
           }
           if (error?.message) throw new Error(`input "${plugin.name}": ${error.message}`);
@@ -105,14 +134,16 @@ export async function pluginInput(
           return {
             messages: response.batch?.messages ?? [],
             ack: async (reason) => {
+              // read from a process since replaced: the id now means another batch, or none
+              if (generation() !== readIn) return;
               await client.ack({ batchId: id, ...(reason ? { error: { message: reason } } : {}) })
-                .catch(() => {}); // a restarted input no longer knows the batch
+                .catch(() => {}); // it crashed meanwhile: its replacement does not know the batch
             },
           };
         } catch (error) {
           if (signal.aborted) return null;
           if (!transient(error) || ++failures >= MAX_FAILURES) throw error;
-          connected = false; // a restarted plugin must connect again
+          connectedIn = undefined; // a restarted plugin must connect again
           await sleep(100 * failures, signal);
         }
       }
@@ -134,9 +165,9 @@ export async function pluginOutput(
   plugin: PluginComponentConfig,
   options: StageOptions = {},
 ): Promise<PipelineOutput> {
-  const supervisor = await startOne(plugin, "output", options);
+  const { supervisor, generation } = await startOne(plugin, "output", options);
   const client = supervisor.client(BatchOutputService);
-  let connected = false;
+  let connectedIn: number | undefined; // the generation the output was connected in
   let closing: Promise<void> | undefined;
   return {
     name: plugin.name,
@@ -145,16 +176,17 @@ export async function pluginOutput(
       let failures = 0;
       while (true) {
         try {
-          if (!connected) {
+          if (connectedIn !== generation()) {
+            const current = generation();
             const response = await client.connect({});
             if (response.error?.message) {
               throw new Error(`output "${plugin.name}" cannot connect: ${response.error.message}`);
             }
-            connected = true;
+            connectedIn = current;
           }
           const response = await client.send({ batch: { messages: [...messages] } });
           if (response.error?.detail.case === "notConnected") {
-            connected = false;
+            connectedIn = undefined;
             continue;
           }
           if (response.error?.message) {
@@ -163,7 +195,7 @@ export async function pluginOutput(
           return;
         } catch (error) {
           if (++failures >= MAX_FAILURES) throw error;
-          if (transient(error)) connected = false;
+          if (transient(error)) connectedIn = undefined;
           await sleep(100 * failures);
         }
       }

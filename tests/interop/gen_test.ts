@@ -1,6 +1,7 @@
 /**
  * The committed Go and Python code generated from `proto/` matches what
- * `examples/kv-go/gen.sh` and `examples/kv-python/gen.sh` make from it now.
+ * `examples/kv-go/gen.sh`, `examples/kv-python/gen.sh` and `examples/python/gen.sh` make from
+ * it now.
  *
  * @module
  */
@@ -23,6 +24,7 @@ for (
   const [example, committed] of [
     ["kv-go", "kvpb"],
     ["kv-python", "gen"],
+    ["python", "gen"],
   ] as const
 ) {
   Deno.test({
