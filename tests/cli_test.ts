@@ -325,13 +325,19 @@ Deno.test("cli stops the plugin and exits 130 when interrupted", async () => {
   }
 });
 
-/** Whether a `deno run` process runs the given module (Linux /proc). */
+/**
+ * Whether a plugin process runs the given module (Linux /proc): a `deno run`
+ * with the host's `--cached-only`, not the CLI whose arguments also name it.
+ */
 async function pluginRunning(module: string): Promise<boolean> {
   for await (const entry of Deno.readDir("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
     try {
       const args = (await Deno.readTextFile(`/proc/${entry.name}/cmdline`)).split("\0");
-      if (args[1] === "run" && args.some((arg) => arg.endsWith(module))) return true;
+      if (
+        args[1] === "run" && args.includes("--cached-only") &&
+        args.some((arg) => arg.endsWith(module))
+      ) return true;
     } catch {
       // the process is gone
     }

@@ -481,7 +481,7 @@ export class Supervisor implements AsyncDisposable {
         );
       }
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, left);
+        const timer = setTimeout(done, Math.min(left, 2 ** 31 - 1));
         const onAbort = () => done();
         signal?.addEventListener("abort", onAbort, { once: true });
         this.#waiters.add(done);

@@ -93,7 +93,7 @@ export async function serveComponent(
   await new Promise<void>((resolve) => {
     options.signal?.addEventListener("abort", async () => {
       stopWatch();
-      await server.shutdown();
+      await server.shutdown({ graceMs: 1000 });
       await Deno.remove(path).catch(() => {});
       resolve();
     }, { once: true });

@@ -233,7 +233,8 @@ export async function serve(options: ServeOptions): Promise<void> {
   options.signal?.addEventListener("abort", async () => {
     stopWatch();
     serving = false;
-    await server.shutdown();
+    // calls in flight get a second to finish (the host's stdio stream never does)
+    await server.shutdown({ graceMs: 1000 });
     await removeSocket(socketPath, ownDir);
     stopped();
   }, { once: true });

@@ -24,7 +24,9 @@ import type {
   GrpcServer,
   ListenOptions,
   ServiceRegistration,
+  ShutdownOptions,
 } from "./transport.ts";
+import { DEFAULT_SHUTDOWN_GRACE_MS } from "./transport.ts";
 
 const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
 
@@ -59,7 +61,12 @@ async function listen(
   services: readonly ServiceRegistration[],
   options: ListenOptions = {},
 ): Promise<GrpcServer> {
+  const settings: http2.Settings = {
+    maxConcurrentStreams: options.maxConcurrentStreams ?? 1000,
+    maxHeaderListSize: options.maxHeaderListSize ?? 65536,
+  };
   const server = http2.createServer(
+    { settings },
     connectNodeAdapter({
       routes: (r) => {
         for (const { service, implementation } of services) {
@@ -87,17 +94,25 @@ async function listen(
     });
   });
   const serverClosed = new Promise<void>((resolve) => server.once("close", () => resolve()));
-  let stopping: Promise<void> | undefined;
+  let closing: Promise<void> | undefined;
+  let shuttingDown: Promise<void> | undefined;
   const close = (): Promise<void> =>
-    stopping ??= (async () => {
+    closing ??= (async () => {
       server.close();
       for (const session of sessions) session.destroy();
       await serverClosed;
     })();
-  const shutdown = (): Promise<void> =>
-    stopping ??= (async () => {
+  const shutdown = (shutdownOptions: ShutdownOptions = {}): Promise<void> =>
+    shuttingDown ??= closing ?? (async () => {
       server.close();
       for (const session of sessions) session.close();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, shutdownOptions.graceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
+      });
+      await Promise.race([serverClosed, grace]);
+      clearTimeout(timer);
+      for (const session of sessions) session.destroy();
       await serverClosed;
     })();
   return { path, close, shutdown, [Symbol.asyncDispose]: close };

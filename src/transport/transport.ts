@@ -58,7 +58,34 @@ export interface ListenOptions {
    * @default {4194304}
    */
   writeMaxBytes?: number;
+  /**
+   * Calls one client connection may have open at once
+   * (SETTINGS_MAX_CONCURRENT_STREAMS, advertised and enforced: streams past
+   * it are refused and the client retries them).
+   * @default {1000}
+   */
+  maxConcurrentStreams?: number;
+  /**
+   * Largest request header list accepted, in bytes as HTTP/2 counts them
+   * (SETTINGS_MAX_HEADER_LIST_SIZE, advertised and enforced: larger ones
+   * fail with RESOURCE_EXHAUSTED).
+   * @default {65536}
+   */
+  maxHeaderListSize?: number;
 }
+
+/** Options for {@linkcode GrpcServer.shutdown}. */
+export interface ShutdownOptions {
+  /**
+   * How long calls in flight may take to finish, in milliseconds; then the
+   * server closes as `close()` does and their handlers' signals abort.
+   * @default {5000}
+   */
+  graceMs?: number;
+}
+
+/** The grace period of {@linkcode GrpcServer.shutdown} when none is given. */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 5000;
 
 /**
  * A client connection to one gRPC server on a Unix socket. The connection
@@ -74,17 +101,24 @@ export interface GrpcChannel extends AsyncDisposable {
 
 /**
  * A gRPC server listening on a Unix socket. `close()` stops listening and
- * drops every connection without a GOAWAY; `shutdown()` sends GOAWAY and lets
- * calls in flight finish. Both are idempotent; neither removes the socket's
- * directory, which belongs to whoever made it.
+ * drops every connection without a GOAWAY; `shutdown()` sends GOAWAY, lets
+ * calls in flight finish for a grace period, then closes. Both are
+ * idempotent (a second `shutdown()` returns the first one's promise and
+ * ignores its options; `close()` during a shutdown ends it at once); both
+ * remove the socket file, neither its directory, which belongs to whoever
+ * made it. Neither rejects.
  */
 export interface GrpcServer extends AsyncDisposable {
   /** The socket path the server listens on. */
   readonly path: string;
   /** Stops now: connections dropped (node-http2 may still send a GOAWAY first). */
   close(): Promise<void>;
-  /** Stops gracefully: GOAWAY to every client, then close once calls finish. */
-  shutdown(): Promise<void>;
+  /**
+   * Stops gracefully: GOAWAY to every client, then close once calls finish
+   * or `graceMs` passes, whichever is first (a never-ending stream such as
+   * `plugin.GRPCStdio/StreamStdio` is cut off then).
+   */
+  shutdown(options?: ShutdownOptions): Promise<void>;
 }
 
 /** An HTTP/2 implementation that can dial and serve gRPC on Unix sockets. */

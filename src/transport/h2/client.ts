@@ -111,6 +111,9 @@ function requestFields(
   return fields;
 }
 
+/** Attempts of a unary call whose stream the server keeps refusing. */
+const MAX_REFUSED_RETRIES = 5;
+
 /** Opens a stream for `call`, dialing or waiting for a free slot as needed. */
 async function openStream(provider: ConnectionProvider, call: ClientCall): Promise<void> {
   while (!call.settled) {
@@ -202,24 +205,35 @@ export function createH2Transport(
     }
     const bytes = encodeRequest(method.input, input, writeMaxBytes);
     const fields = requestFields(method, timeoutMs, header);
-    const call = new UnaryCall(method.output, readMaxBytes, signal, timeoutMs);
-    const conn = provider.current();
-    if (conn !== undefined && conn.hasSlot) call.attach(conn, conn.openStream(call));
-    else {
+    let call: UnaryCall<O>;
+    let message: MessageShape<O>;
+    for (let attempt = 1;; attempt++) {
+      call = new UnaryCall(method.output, readMaxBytes, signal, timeoutMs);
+      const conn = provider.current();
+      if (conn !== undefined && conn.hasSlot) call.attach(conn, conn.openStream(call));
+      else {
+        try {
+          await openStream(provider, call);
+        } catch (error) {
+          call.fail(ConnectError.from(error, Code.Unavailable));
+        }
+      }
+      if (!call.settled) {
+        const c = call.conn!;
+        const stream = call.stream!;
+        c.sendHeaders(stream, fields, false);
+        c.sendData(stream, messagePrefix(bytes.length), false);
+        c.sendData(stream, bytes, true);
+      }
       try {
-        await openStream(provider, call);
+        message = await call.promise;
+        break;
       } catch (error) {
-        call.fail(ConnectError.from(error, Code.Unavailable));
+        // A stream the server refused unprocessed (over its stream limit, or
+        // past its GOAWAY) is retried, as grpc-go does.
+        if (!call.refused || attempt >= MAX_REFUSED_RETRIES) throw error;
       }
     }
-    if (!call.settled) {
-      const c = call.conn!;
-      const stream = call.stream!;
-      c.sendHeaders(stream, fields, false);
-      c.sendData(stream, messagePrefix(bytes.length), false);
-      c.sendData(stream, bytes, true);
-    }
-    const message = await call.promise;
     return {
       stream: false,
       service: method.parent,

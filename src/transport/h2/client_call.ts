@@ -13,7 +13,7 @@ import { ErrorCode } from "./frame.ts";
 import { codeFromHttpStatus, headersFromList, MessageDeframer } from "./grpc_framing.ts";
 import { statusError } from "./grpc_status.ts";
 import type { HeaderList } from "./hpack.ts";
-import type { H2Stream, StreamHandler } from "./stream.ts";
+import { type H2Stream, STREAM_REFUSED, type StreamHandler } from "./stream.ts";
 
 /** Returns the error for an aborted signal: its reason if a ConnectError, else CANCELED. */
 export function abortError(signal: AbortSignal): ConnectError {
@@ -28,6 +28,8 @@ export abstract class ClientCall implements StreamHandler {
   stream: H2Stream | undefined;
   /** True once the call ended, successfully or not. */
   settled = false;
+  /** The peer refused the stream before processing it: safe to retry. */
+  refused = false;
   /** Response headers, once received. */
   headerFields: HeaderList | undefined;
   #deframer: MessageDeframer;
@@ -51,7 +53,9 @@ export abstract class ClientCall implements StreamHandler {
       this.#onSignal = () => this.fail(abortError(signal));
       signal.addEventListener("abort", this.#onSignal);
     }
-    if (timeoutMs !== undefined) {
+    // past 2^31 - 1 ms a timer fires at once; a deadline that far off is
+    // left to the server (it still travels in grpc-timeout)
+    if (timeoutMs !== undefined && timeoutMs <= 2 ** 31 - 1) {
       this.#timer = setTimeout(
         () => this.fail(new ConnectError("the operation timed out", Code.DeadlineExceeded)),
         timeoutMs,
@@ -144,6 +148,7 @@ export abstract class ClientCall implements StreamHandler {
   onAbort(error: ConnectError): void {
     if (this.settled) return;
     this.stream = undefined;
+    this.refused = error.cause === STREAM_REFUSED && this.headerFields === undefined;
     this.fail(error);
   }
 

@@ -28,8 +28,17 @@ import {
 } from "./frame.ts";
 import { FrameReader } from "./frame_reader.ts";
 import { HeaderBlockAssembler } from "./header_block.ts";
-import { type HeaderList, HpackDecoder, HpackEncoder, HpackError } from "./hpack.ts";
-import { codeFromRstStream, connectionLost, H2Stream, type StreamHandler } from "./stream.ts";
+import { FloodGuard, type FloodLimits } from "./flood_guard.ts";
+import { type HeaderList, HpackError } from "./hpack.ts";
+import { HpackDecoder } from "./hpack_decoder.ts";
+import { Outbound } from "./outbound.ts";
+import {
+  codeFromRstStream,
+  connectionLost,
+  H2Stream,
+  STREAM_REFUSED,
+  type StreamHandler,
+} from "./stream.ts";
 import { SocketWriter } from "./writer.ts";
 
 /** Options for {@linkcode Connection}. */
@@ -63,6 +72,10 @@ export interface ConnectionOptions {
    * @default {262144}
    */
   maxFrameSize?: number;
+  /** Rates of PING, SETTINGS and RST_STREAM frames past which the peer is cut off. */
+  floodLimits?: FloodLimits;
+  /** The clock of the flood limits, in milliseconds (tests inject one). */
+  now?: () => number;
 }
 
 const NOOP_HANDLER: StreamHandler = { onHeaders() {}, onData() {}, onAbort() {} };
@@ -82,7 +95,8 @@ export class Connection {
   #writer: SocketWriter;
   #reader: FrameReader;
   #headers: HeaderBlockAssembler;
-  #encoder = new HpackEncoder();
+  #out: Outbound;
+  #flood: FloodGuard;
   #decoder = new HpackDecoder();
   #streams = new Map<number, H2Stream>();
   #onStream: ConnectionOptions["onStream"];
@@ -94,12 +108,9 @@ export class Connection {
   #nextStreamId = 1;
   #lastPeerStreamId = 0;
   #peerInitialWindow = DEFAULT_WINDOW_SIZE;
-  #peerMaxFrame = DEFAULT_MAX_FRAME_SIZE;
   #peerMaxStreams = Infinity;
-  #sendWindow = DEFAULT_WINDOW_SIZE;
   #recvWindow = DEFAULT_WINDOW_SIZE;
   #recvUnacked = 0;
-  #blocked = new Set<H2Stream>();
   #slotWaiters: (() => void)[] = [];
   #prefaceSeen: boolean;
   #settingsSeen = false;
@@ -128,6 +139,8 @@ export class Connection {
       conn,
       (error) => this.#terminate(connectionLost("Cannot write to the socket", error), false),
     );
+    this.#out = new Outbound(this.#writer, (stream) => this.#maybeRemove(stream));
+    this.#flood = new FloodGuard(options.floodLimits, options.now);
     this.#prefaceSeen = this.role === "client";
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
   }
@@ -158,7 +171,11 @@ export class Connection {
       this.#nextStreamId < 0x7fffffff;
   }
 
-  /** True when opening a stream now stays within the peer's MAX_CONCURRENT_STREAMS. */
+  /**
+   * True when opening a stream now stays within the peer's
+   * MAX_CONCURRENT_STREAMS as far as we know it (streams opened before the
+   * peer's first SETTINGS may be refused; unary calls retry those).
+   */
   get hasSlot(): boolean {
     return this.#streams.size < this.#peerMaxStreams;
   }
@@ -186,7 +203,7 @@ export class Connection {
   /** Sends a header block (HEADERS plus CONTINUATION as needed). */
   sendHeaders(stream: H2Stream, fields: HeaderList, endStream: boolean): void {
     if (stream.done || stream.localClosed || this.#closing) return;
-    this.#writeHeaders(stream.id, fields, endStream);
+    this.#out.headers(stream.id, fields, endStream);
     if (endStream) {
       stream.localClosed = true;
       this.#maybeRemove(stream);
@@ -205,7 +222,7 @@ export class Connection {
       stream.queuedBytes += data.length;
     }
     if (endStream) stream.queueEnd = true;
-    this.#flushStream(stream);
+    this.#out.flush(stream);
   }
 
   /** Sends trailers with END_STREAM after any queued data. */
@@ -213,7 +230,7 @@ export class Connection {
     if (stream.done || stream.localClosed || stream.queueEnd) return;
     stream.queueTrailers = fields;
     stream.queueEnd = true;
-    this.#flushStream(stream);
+    this.#out.flush(stream);
   }
 
   /** Returns `n` received bytes to the peer's window once the call has consumed them. */
@@ -271,6 +288,13 @@ export class Connection {
     }
   }
 
+  /** Counts a frame the peer makes us work for; ends the connection on a flood. */
+  #calm(kind: "pings" | "settings" | "resets"): void {
+    if (!this.#flood.allow(kind)) {
+      throw new H2Error(`Too many ${kind} from the peer`, ErrorCode.ENHANCE_YOUR_CALM);
+    }
+  }
+
   #wakeSlotWaiters(): void {
     const waiters = this.#slotWaiters;
     this.#slotWaiters = [];
@@ -282,7 +306,7 @@ export class Connection {
     this.#closing = true;
     const streams = [...this.#streams.values()];
     this.#streams.clear();
-    this.#blocked.clear();
+    this.#out.clear();
     for (const stream of streams) {
       stream.done = true;
       stream.wake();
@@ -404,6 +428,7 @@ export class Connection {
         if (id !== 0) throw new H2Error("PING on a stream", ErrorCode.PROTOCOL_ERROR);
         if (payload.length !== 8) throw new H2Error("PING length", ErrorCode.FRAME_SIZE_ERROR);
         if ((flags & Flag.ACK) === 0) {
+          this.#calm("pings");
           this.#writer.out.ping(payload, true);
           this.#writer.schedule();
         }
@@ -511,10 +536,17 @@ export class Connection {
       if (this.#idle(id)) throw new H2Error("RST_STREAM on idle stream", ErrorCode.PROTOCOL_ERROR);
       return;
     }
+    this.#calm("resets");
     const code = u32(payload, 0);
     this.#remove(stream);
     stream.handler.onAbort(
-      new ConnectError(`Stream reset by peer with code ${code}`, codeFromRstStream(code)),
+      new ConnectError(
+        `Stream reset by peer with code ${code}`,
+        codeFromRstStream(code),
+        undefined,
+        undefined,
+        code === ErrorCode.REFUSED_STREAM ? STREAM_REFUSED : undefined,
+      ),
     );
   }
 
@@ -527,13 +559,14 @@ export class Connection {
       return;
     }
     if (payload.length % 6 !== 0) throw new H2Error("SETTINGS length", ErrorCode.FRAME_SIZE_ERROR);
+    if (this.#settingsSeen) this.#calm("settings");
     this.#settingsSeen = true;
     for (let p = 0; p < payload.length; p += 6) {
       const key = payload[p]! << 8 | payload[p + 1]!;
       const value = u32(payload, p + 2);
       switch (key) {
         case Setting.HEADER_TABLE_SIZE:
-          this.#encoder.setMaxTableSize(value);
+          this.#out.setHeaderTableSize(value);
           break;
         case Setting.ENABLE_PUSH:
           if (value > 1 || (value === 1 && this.role === "client")) {
@@ -542,7 +575,6 @@ export class Connection {
           break;
         case Setting.MAX_CONCURRENT_STREAMS:
           this.#peerMaxStreams = value;
-          this.#wakeSlotWaiters();
           break;
         case Setting.INITIAL_WINDOW_SIZE:
           this.#setPeerInitialWindow(value);
@@ -551,12 +583,13 @@ export class Connection {
           if (value < DEFAULT_MAX_FRAME_SIZE || value > 0xffffff) {
             throw new H2Error("Invalid SETTINGS_MAX_FRAME_SIZE", ErrorCode.PROTOCOL_ERROR);
           }
-          this.#peerMaxFrame = value;
+          this.#out.peerMaxFrame = value;
           break;
       }
     }
     this.#writer.out.settings([], true);
     this.#writer.schedule();
+    this.#wakeSlotWaiters();
   }
 
   #setPeerInitialWindow(value: number): void {
@@ -571,7 +604,7 @@ export class Connection {
         throw new H2Error("Stream window overflow", ErrorCode.FLOW_CONTROL_ERROR);
       }
     }
-    if (delta > 0) { for (const stream of [...this.#streams.values()]) this.#flushStream(stream); }
+    if (delta > 0) { for (const stream of [...this.#streams.values()]) this.#out.flush(stream); }
   }
 
   #onGoaway(id: number, payload: Uint8Array): void {
@@ -586,7 +619,7 @@ export class Connection {
       }
       this.#remove(stream);
       stream.handler.onAbort(
-        connectionLost(`Stream refused by GOAWAY (code ${code}) before processing`),
+        connectionLost(`Stream refused by GOAWAY (code ${code}) before processing`, STREAM_REFUSED),
       );
     }
     this.#drained();
@@ -597,13 +630,7 @@ export class Connection {
     const increment = u32(payload, 0) & 0x7fffffff;
     if (id === 0) {
       if (increment === 0) throw new H2Error("WINDOW_UPDATE of 0", ErrorCode.PROTOCOL_ERROR);
-      this.#sendWindow += increment;
-      if (this.#sendWindow > MAX_WINDOW_SIZE) {
-        throw new H2Error("Connection window overflow", ErrorCode.FLOW_CONTROL_ERROR);
-      }
-      const blocked = [...this.#blocked];
-      this.#blocked.clear();
-      for (const stream of blocked) this.#flushStream(stream);
+      this.#out.addConnectionWindow(increment);
       return;
     }
     const stream = this.#streams.get(id);
@@ -618,88 +645,7 @@ export class Connection {
     if (stream.sendWindow > MAX_WINDOW_SIZE) {
       throw new H2Error("Stream window overflow", ErrorCode.FLOW_CONTROL_ERROR, id);
     }
-    this.#flushStream(stream);
-  }
-
-  #writeHeaders(id: number, fields: HeaderList, endStream: boolean): void {
-    const out = this.#writer.out;
-    const start = out.length;
-    out.ensure(9);
-    out.length += 9;
-    this.#encoder.encode(fields, out);
-    const length = out.length - start - 9;
-    const end = endStream ? Flag.END_STREAM : 0;
-    if (length <= this.#peerMaxFrame) {
-      out.patchFrameHeader(start, length, FrameType.HEADERS, end | Flag.END_HEADERS, id);
-    } else {
-      const block = out.buf.slice(start + 9, out.length);
-      out.length = start;
-      for (let off = 0; off < block.length; off += this.#peerMaxFrame) {
-        const n = Math.min(this.#peerMaxFrame, block.length - off);
-        const last = off + n === block.length ? Flag.END_HEADERS : 0;
-        out.frameHeader(
-          n,
-          off === 0 ? FrameType.HEADERS : FrameType.CONTINUATION,
-          (off === 0 ? end : 0) | last,
-          id,
-        );
-        out.append(block.subarray(off, off + n));
-      }
-    }
-    this.#writer.schedule();
-  }
-
-  #flushStream(stream: H2Stream): void {
-    if (stream.done || this.#closing) return;
-    const out = this.#writer.out;
-    let wrote = false;
-    while (stream.queuedBytes > 0) {
-      const n = Math.min(
-        stream.sendWindow,
-        this.#sendWindow,
-        this.#peerMaxFrame,
-        stream.queuedBytes,
-      );
-      if (n <= 0) {
-        if (stream.sendWindow > 0) this.#blocked.add(stream);
-        break;
-      }
-      const last = n === stream.queuedBytes && stream.queueEnd &&
-        stream.queueTrailers === undefined;
-      out.frameHeader(n, FrameType.DATA, last ? Flag.END_STREAM : 0, stream.id);
-      let remaining = n;
-      while (remaining > 0) {
-        const chunk = stream.queue[0]!;
-        const take = Math.min(chunk.length - stream.queueOffset, remaining);
-        out.buf.set(chunk.subarray(stream.queueOffset, stream.queueOffset + take), out.length);
-        out.length += take;
-        remaining -= take;
-        stream.queueOffset += take;
-        if (stream.queueOffset === chunk.length) {
-          stream.queue.shift();
-          stream.queueOffset = 0;
-        }
-      }
-      stream.queuedBytes -= n;
-      stream.sendWindow -= n;
-      this.#sendWindow -= n;
-      wrote = true;
-      if (last) stream.localClosed = true;
-    }
-    if (stream.queuedBytes === 0) {
-      if (stream.queueTrailers !== undefined) {
-        this.#writeHeaders(stream.id, stream.queueTrailers, true);
-        stream.queueTrailers = undefined;
-        stream.localClosed = true;
-      } else if (stream.queueEnd && !stream.localClosed) {
-        out.frameHeader(0, FrameType.DATA, Flag.END_STREAM, stream.id);
-        stream.localClosed = true;
-        wrote = true;
-      }
-      stream.wake();
-      if (stream.localClosed) this.#maybeRemove(stream);
-    }
-    if (wrote) this.#writer.schedule();
+    this.#out.flush(stream);
   }
 
   #maybeRemove(stream: H2Stream): void {
@@ -713,7 +659,7 @@ export class Connection {
     stream.queue = [];
     stream.queuedBytes = 0;
     this.#streams.delete(stream.id);
-    this.#blocked.delete(stream);
+    this.#out.forget(stream);
     stream.wake();
     if (this.#slotWaiters.length > 0) this.#slotWaiters.shift()!();
     if (this.#streams.size === 0 && (this.#goawaySent || this.#goawayReceived)) {

@@ -7,7 +7,7 @@
  * down at once (calls in flight fail with CANCELED). A server's `close()`
  * drops connections without GOAWAY (their calls see UNAVAILABLE and their
  * handlers' signals abort); `shutdown()` sends GOAWAY, lets calls in flight
- * finish, then closes. Both remove the socket file, not its directory.
+ * finish within its grace period, then closes. Both remove the socket file, not its directory.
  *
  * @module
  */
@@ -19,7 +19,9 @@ import type {
   GrpcServer,
   ListenOptions,
   ServiceRegistration,
+  ShutdownOptions,
 } from "../transport.ts";
+import { DEFAULT_SHUTDOWN_GRACE_MS } from "../transport.ts";
 import { type ConnectionProvider, createH2Transport } from "./client.ts";
 import { Connection } from "./connection.ts";
 import { GrpcDispatcher } from "./server.ts";
@@ -119,6 +121,12 @@ async function listen(
         }
         const conn: Connection = new Connection(socket, {
           role: "server",
+          ...(options.maxConcurrentStreams === undefined
+            ? {}
+            : { maxConcurrentStreams: options.maxConcurrentStreams }),
+          ...(options.maxHeaderListSize === undefined
+            ? {}
+            : { maxHeaderListSize: options.maxHeaderListSize }),
           onStream: (stream, fields, endStream) =>
             dispatcher.handle(conn, stream, fields, endStream),
         });
@@ -149,11 +157,18 @@ async function listen(
       await Promise.all([...conns].map((conn) => conn.close()));
       await shuttingDown;
     })();
-  const shutdown = (): Promise<void> =>
+  const shutdown = (shutdownOptions: ShutdownOptions = {}): Promise<void> =>
     shuttingDown ??= closing ?? (async () => {
-      await stopListening();
+      const stopping = stopListening(); // Closes the listener at once.
       for (const conn of conns) conn.goaway();
-      await Promise.all([...conns].map((conn) => conn.closed));
+      await stopping; // The socket file is gone once GOAWAY is on its way.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, shutdownOptions.graceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
+      });
+      await Promise.race([Promise.all([...conns].map((conn) => conn.closed)), grace]);
+      clearTimeout(timer);
+      await Promise.all([...conns].map((conn) => conn.close()));
     })();
   return { path, close, shutdown, [Symbol.asyncDispose]: close };
 }

@@ -11,6 +11,8 @@ import type { ServiceRegistration } from "../transport.ts";
 import type { Connection } from "./connection.ts";
 import { ErrorCode } from "./frame.ts";
 import { headersFromList, parseTimeout, percentEncode } from "./grpc_framing.ts";
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
 import type { HeaderList } from "./hpack.ts";
 import { ServerCall, type ServerCallOptions } from "./server_call.ts";
 import type { H2Stream, StreamHandler } from "./stream.ts";
@@ -91,6 +93,9 @@ export class GrpcDispatcher {
       if (timeoutMs === undefined) {
         return reject(conn, stream, Code.InvalidArgument, `invalid grpc-timeout "${timeout}"`);
       }
+      // A deadline past what a timer can hold (2^31 - 1 ms, ~24.8 days) would
+      // fire at once; so far off, it is no deadline at all.
+      if (timeoutMs > MAX_TIMER_MS) timeoutMs = undefined;
     }
     const call = new ServerCall(
       conn,

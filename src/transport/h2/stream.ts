@@ -98,6 +98,13 @@ export function codeFromRstStream(code: number): Code {
   }
 }
 
+/**
+ * The `cause` of the error a stream aborts with when the peer refused it
+ * before processing it (RST_STREAM REFUSED_STREAM, or past a GOAWAY's last
+ * stream id): such a call is safe to retry.
+ */
+export const STREAM_REFUSED: Error = new Error("stream refused before processing");
+
 /** The error for calls on a connection that was lost. */
 export function connectionLost(reason: string, cause?: unknown): ConnectError {
   return new ConnectError(reason, Code.Unavailable, undefined, undefined, cause);

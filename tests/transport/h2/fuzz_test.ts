@@ -9,7 +9,7 @@ import {
   Setting,
 } from "../../../src/transport/h2/frame.ts";
 import { messagePrefix } from "../../../src/transport/h2/grpc_framing.ts";
-import { HpackEncoder } from "../../../src/transport/h2/hpack.ts";
+import { HpackEncoder } from "../../../src/transport/h2/hpack_encoder.ts";
 import { nativeConnector } from "../../../src/transport/h2/native.ts";
 import { allServices, socketDir } from "./_helpers.ts";
 

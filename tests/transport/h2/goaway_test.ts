@@ -8,12 +8,14 @@ import { socketDir } from "./_helpers.ts";
 
 /**
  * A scripted HTTP/2 server: accepts one connection, reads frames until the
- * first HEADERS, then writes what `reply` appends and, with `hangUp`, closes.
+ * first HEADERS, then writes what `reply` appends (given the stream id)
+ * and, with `hangUp`, closes. With `everyStream`, it replies to every HEADERS.
  */
 async function scriptedServer(
   path: string,
-  reply: (out: OutputBuffer) => void,
+  reply: (out: OutputBuffer, id: number) => void,
   hangUp: boolean,
+  everyStream = false,
 ): Promise<void> {
   using listener = Deno.listen({ transport: "unix", path });
   using socket = await listener.accept();
@@ -29,11 +31,11 @@ async function scriptedServer(
       preface = true;
     }
     while (reader.next()) {
-      if (reader.type === FrameType.HEADERS && !answered) {
-        answered = true;
+      if (reader.type === FrameType.HEADERS && (!answered || everyStream)) {
         const out = new OutputBuffer();
-        out.settings([]);
-        reply(out);
+        if (!answered) out.settings([]);
+        answered = true;
+        reply(out, reader.streamId);
         await socket.write(out.bytes());
         if (hangUp) return;
       }
@@ -41,9 +43,13 @@ async function scriptedServer(
   }
 }
 
-async function callFails(reply: (out: OutputBuffer) => void, hangUp: boolean): Promise<Code> {
+async function callFails(
+  reply: (out: OutputBuffer, id: number) => void,
+  hangUp: boolean,
+  everyStream = false,
+): Promise<Code> {
   await using dir = await socketDir();
-  const server = scriptedServer(dir.path, reply, hangUp);
+  const server = scriptedServer(dir.path, reply, hangUp, everyStream);
   await using channel = nativeConnector.dial(dir.path);
   const echo = createClient(FixtureService, channel.transport);
   while (!(await Deno.stat(dir.path).then(() => true, () => false))) {
@@ -75,8 +81,12 @@ Deno.test("native client survives a server's GOAWAY and broken frames", async (t
     }, false);
     assert.equal(code, Code.Unavailable);
   });
-  await t.step("RST_STREAM REFUSED_STREAM is UNAVAILABLE", async () => {
-    const code = await callFails((out) => out.rstStream(1, ErrorCode.REFUSED_STREAM), false);
+  await t.step("RST_STREAM REFUSED_STREAM on every retry is UNAVAILABLE", async () => {
+    const code = await callFails(
+      (out, id) => out.rstStream(id, ErrorCode.REFUSED_STREAM),
+      false,
+      true,
+    );
     assert.equal(code, Code.Unavailable);
   });
   await t.step("an HTTP 503 response is UNAVAILABLE", async () => {

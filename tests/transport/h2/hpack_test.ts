@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { OutputBuffer } from "../../../src/transport/h2/frame.ts";
-import { HpackDecoder, HpackEncoder, HpackError } from "../../../src/transport/h2/hpack.ts";
+import { HpackError } from "../../../src/transport/h2/hpack.ts";
+import { HpackDecoder } from "../../../src/transport/h2/hpack_decoder.ts";
+import { HpackEncoder } from "../../../src/transport/h2/hpack_encoder.ts";
 import { huffmanDecode, huffmanEncode, HuffmanError } from "../../../src/transport/h2/huffman.ts";
 
 function hex(text: string): Uint8Array {

@@ -318,3 +318,28 @@ Deno.test("native transport rejects unknown compression with UNIMPLEMENTED", asy
   assert.equal(Number(status), Code.Unimplemented);
   assert.equal(fields[fields.indexOf("grpc-accept-encoding") + 1], "identity");
 });
+
+Deno.test("native server treats a grpc-timeout beyond a timer's range as no deadline", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bulkhead-h2-" });
+  const path = `${dir}/s.sock`;
+  const server = await nativeConnector.listen(path, [{
+    service: GreeterService,
+    implementation: {
+      async greet(request: { name: string }) {
+        await new Promise((r) => setTimeout(r, 50));
+        return { greeting: `hello ${request.name}` };
+      },
+    },
+  }]);
+  const channel = nativeConnector.dial(path);
+  try {
+    const client = createClient(GreeterService, channel.transport);
+    // 2^31 ms and more travels as seconds/minutes; it must not expire at once
+    const reply = await client.greet({ name: "far" }, { timeoutMs: 2 ** 31 + 1000 });
+    assert.equal(reply.greeting, "hello far");
+  } finally {
+    await channel.close();
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

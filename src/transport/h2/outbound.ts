@@ -1,0 +1,154 @@
+/**
+ * The sending half of an HTTP/2 connection: HPACK-encoded header blocks
+ * (split into CONTINUATION frames past the peer's frame size), and DATA
+ * from each stream's queue within the stream's and the connection's send
+ * windows. A stream that runs out of connection window waits in a blocked
+ * set until the peer's WINDOW_UPDATE on stream 0. Frames go to a coalescing
+ * {@linkcode SocketWriter}.
+ *
+ * @module
+ */
+import {
+  DEFAULT_MAX_FRAME_SIZE,
+  DEFAULT_WINDOW_SIZE,
+  ErrorCode,
+  Flag,
+  FrameType,
+  H2Error,
+  MAX_WINDOW_SIZE,
+} from "./frame.ts";
+import type { HeaderList } from "./hpack.ts";
+import { HpackEncoder } from "./hpack_encoder.ts";
+import type { H2Stream } from "./stream.ts";
+import type { SocketWriter } from "./writer.ts";
+
+/** Frames a connection's streams onto its socket writer, within flow control. */
+export class Outbound {
+  /** The peer's SETTINGS_MAX_FRAME_SIZE. */
+  peerMaxFrame: number = DEFAULT_MAX_FRAME_SIZE;
+  #writer: SocketWriter;
+  #encoder = new HpackEncoder();
+  #window = DEFAULT_WINDOW_SIZE;
+  #blocked = new Set<H2Stream>();
+  #onLocalClosed: (stream: H2Stream) => void;
+
+  /**
+   * @param writer Where frames go.
+   * @param onLocalClosed Called when a flush sent a stream's END_STREAM.
+   */
+  constructor(writer: SocketWriter, onLocalClosed: (stream: H2Stream) => void) {
+    this.#writer = writer;
+    this.#onLocalClosed = onLocalClosed;
+  }
+
+  /** Applies the peer's SETTINGS_HEADER_TABLE_SIZE. */
+  setHeaderTableSize(size: number): void {
+    this.#encoder.setMaxTableSize(size);
+  }
+
+  /**
+   * Adds the peer's WINDOW_UPDATE on stream 0 and sends what it unblocks.
+   *
+   * @throws {H2Error} When the window overflows.
+   */
+  addConnectionWindow(increment: number): void {
+    this.#window += increment;
+    if (this.#window > MAX_WINDOW_SIZE) {
+      throw new H2Error("Connection window overflow", ErrorCode.FLOW_CONTROL_ERROR);
+    }
+    const blocked = [...this.#blocked];
+    this.#blocked.clear();
+    for (const stream of blocked) this.flush(stream);
+  }
+
+  /** Forgets a stream that ended. */
+  forget(stream: H2Stream): void {
+    this.#blocked.delete(stream);
+  }
+
+  /** Forgets every stream (the connection is closing). */
+  clear(): void {
+    this.#blocked.clear();
+  }
+
+  /** Sends a header block: HEADERS, plus CONTINUATION frames as needed. */
+  headers(id: number, fields: HeaderList, endStream: boolean): void {
+    const out = this.#writer.out;
+    const start = out.length;
+    out.ensure(9);
+    out.length += 9;
+    this.#encoder.encode(fields, out);
+    const length = out.length - start - 9;
+    const end = endStream ? Flag.END_STREAM : 0;
+    if (length <= this.peerMaxFrame) {
+      out.patchFrameHeader(start, length, FrameType.HEADERS, end | Flag.END_HEADERS, id);
+    } else {
+      const block = out.buf.slice(start + 9, out.length);
+      out.length = start;
+      for (let off = 0; off < block.length; off += this.peerMaxFrame) {
+        const n = Math.min(this.peerMaxFrame, block.length - off);
+        const last = off + n === block.length ? Flag.END_HEADERS : 0;
+        out.frameHeader(
+          n,
+          off === 0 ? FrameType.HEADERS : FrameType.CONTINUATION,
+          (off === 0 ? end : 0) | last,
+          id,
+        );
+        out.append(block.subarray(off, off + n));
+      }
+    }
+    this.#writer.schedule();
+  }
+
+  /**
+   * Sends as much of the stream's queue as the windows allow, then its
+   * trailers or END_STREAM once the queue is empty.
+   */
+  flush(stream: H2Stream): void {
+    if (stream.done) return;
+    const out = this.#writer.out;
+    let wrote = false;
+    while (stream.queuedBytes > 0) {
+      const n = Math.min(stream.sendWindow, this.#window, this.peerMaxFrame, stream.queuedBytes);
+      if (n <= 0) {
+        if (stream.sendWindow > 0) this.#blocked.add(stream);
+        break;
+      }
+      const last = n === stream.queuedBytes && stream.queueEnd &&
+        stream.queueTrailers === undefined;
+      out.frameHeader(n, FrameType.DATA, last ? Flag.END_STREAM : 0, stream.id);
+      let remaining = n;
+      while (remaining > 0) {
+        const chunk = stream.queue[0]!;
+        const take = Math.min(chunk.length - stream.queueOffset, remaining);
+        out.buf.set(chunk.subarray(stream.queueOffset, stream.queueOffset + take), out.length);
+        out.length += take;
+        remaining -= take;
+        stream.queueOffset += take;
+        if (stream.queueOffset === chunk.length) {
+          stream.queue.shift();
+          stream.queueOffset = 0;
+        }
+      }
+      stream.queuedBytes -= n;
+      stream.sendWindow -= n;
+      this.#window -= n;
+      wrote = true;
+      if (last) stream.localClosed = true;
+    }
+    if (stream.queuedBytes === 0) {
+      if (stream.queueTrailers !== undefined) {
+        this.headers(stream.id, stream.queueTrailers, true);
+        stream.queueTrailers = undefined;
+        stream.localClosed = true;
+      } else if (stream.queueEnd && !stream.localClosed) {
+        out.frameHeader(0, FrameType.DATA, Flag.END_STREAM, stream.id);
+        stream.localClosed = true;
+        wrote = true;
+      }
+      stream.wake();
+      if (stream.localClosed) this.#onLocalClosed(stream);
+    }
+    if (wrote) this.#writer.schedule();
+  }
+}
