@@ -27,6 +27,7 @@ export {
   type StopOptions,
 } from "./src/host/plugin.ts";
 export { type Handshake } from "./src/host/handshake.ts";
+export type { BrokerDialOptions, BrokeredServer, PluginBroker } from "./src/host/broker.ts";
 export { type HandshakeMode, type PluginCall, REDPANDA_ADDRESS_ENV } from "./src/host/plugin.ts";
 export { type Permissions } from "./src/host/permissions.ts";
 export { type Logger, type LogLevel, type LogRecord, stderrLogger } from "./src/host/logger.ts";
@@ -116,4 +117,9 @@ export type {
 export type { FileDescriptorProto } from "./src/npm/protobuf_wkt.ts";
 export type { Client, ContextKey, ServiceImpl, Transport } from "./src/npm/connect.ts";
 export { BULKHEAD_COOKIE, type MagicCookie } from "./src/protocol/handshake.ts";
-export { type TransportKind } from "./src/transport/transport.ts";
+export type {
+  GrpcChannel,
+  ServiceRegistration,
+  SocketAddress,
+  TransportKind,
+} from "./src/transport/transport.ts";

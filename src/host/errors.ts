@@ -61,7 +61,8 @@ export type HandshakeFailure =
   | "protocol"
   | "timeout"
   | "no-line"
-  | "socket";
+  | "socket"
+  | "tls";
 
 /**
  * The plugin did not complete the handshake: its line was malformed or

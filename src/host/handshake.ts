@@ -123,7 +123,18 @@ export function validateHandshake(
   };
 }
 
-function isLoopback(address: string): boolean {
+/**
+ * Whether a `host:port` address is on loopback (127.0.0.0/8, ::1, localhost).
+ *
+ * @param address The address.
+ * @returns Whether it is.
+ * @example
+ * ```ts
+ * import { isLoopback } from "./handshake.ts";
+ * if (!isLoopback("127.0.0.1:80") || isLoopback("10.0.0.1:80")) throw new Error();
+ * ```
+ */
+export function isLoopback(address: string): boolean {
   const match = /^(?:\[([^\]]+)\]|([^:]+)):([0-9]{1,5})$/.exec(address);
   if (!match) return false;
   const host = match[1] ?? match[2] ?? "";

@@ -7,7 +7,12 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { DescService } from "../npm/protobuf.ts";
 import { type Client, createClient, type Transport } from "../npm/connect.ts";
-import { connectorFor, type GrpcChannel } from "../transport/transport.ts";
+import {
+  connectorFor,
+  type DialOptions,
+  type GrpcChannel,
+  type GrpcConnector,
+} from "../transport/transport.ts";
 import {
   BULKHEAD_COOKIE,
   ENV_HOST_STDIN,
@@ -19,6 +24,10 @@ import { GRPCController } from "../gen/plugin/grpc_controller_pb.ts";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
 import { drainStdio, waitForHandshake, waitForHealth } from "./_readiness.ts";
 import { healthProbe, waitForAddress } from "./_address_readiness.ts";
+import { addressOf, tlsFor } from "./_dial_target.ts";
+import { type CertifiedKey, ENV_CLIENT_CERT, generateCertificate } from "./auto_mtls.ts";
+import { Broker } from "./_broker.ts";
+import type { PluginBroker } from "./broker.ts";
 import { denoLaunch } from "./deno_command.ts";
 import { type ExitStatus, PluginExitedError } from "./errors.ts";
 import type { Handshake } from "./handshake.ts";
@@ -80,6 +89,12 @@ export class Plugin implements AsyncDisposable {
   readonly #limits: ResourceLimits;
   readonly #readyInMs: number;
   readonly #shutdown: PluginCall | undefined;
+  readonly #brokerContext: {
+    connector: GrpcConnector;
+    dialOptions: DialOptions;
+    allowTcp: boolean;
+  };
+  #broker: Broker | undefined;
   #state: PluginState = "ready";
   #stopping: Promise<ExitStatus> | undefined;
   /** The plugin's name. */
@@ -102,6 +117,7 @@ export class Plugin implements AsyncDisposable {
       limits: ResourceLimits;
       readyInMs: number;
       shutdown: PluginCall | undefined;
+      broker: { connector: GrpcConnector; dialOptions: DialOptions; allowTcp: boolean };
     },
   ) {
     this.name = name;
@@ -115,8 +131,10 @@ export class Plugin implements AsyncDisposable {
     this.#limits = facts.limits;
     this.#readyInMs = facts.readyInMs;
     this.#shutdown = facts.shutdown;
+    this.#brokerContext = facts.broker;
     this.exited = process.exited.then(async (status) => {
       this.#state = "exited";
+      await this.#broker?.close();
       await this.#channel.close();
       await this.#process.cleanup();
       return status;
@@ -166,6 +184,9 @@ export class Plugin implements AsyncDisposable {
         `Cannot start plugin "${name}": unknown handshake mode "${options.handshake}"`,
       );
     }
+    const clientCert: CertifiedKey | undefined = options.autoMtls && !bare
+      ? await generateCertificate()
+      : undefined;
     const { dir, socketPath } = await PluginProcess.makeSocketDir(options.socketParent);
 
     let command = target;
@@ -188,6 +209,7 @@ export class Plugin implements AsyncDisposable {
         [ENV_UNIX_SOCKET_DIR]: dir,
         [ENV_SOCKET_PATH]: socketPath,
         [ENV_HOST_STDIN]: "1",
+        ...(clientCert ? { [ENV_CLIENT_CERT]: clientCert.certificate } : {}),
       };
     try {
       if (options.module !== undefined) {
@@ -245,13 +267,14 @@ export class Plugin implements AsyncDisposable {
       ? AbortSignal.any([options.signal, deadline.signal])
       : deadline.signal;
     let channel: GrpcChannel | undefined;
-    const dialOptions = {
+    let connector: GrpcConnector;
+    const dialOptions: DialOptions = {
       readMaxBytes: options.maxMessageBytes ?? 4 * 1024 * 1024,
       writeMaxBytes: options.maxMessageBytes ?? 4 * 1024 * 1024,
     };
     try {
       let handshake: Handshake;
-      const connector = await connectorFor(options.transport);
+      connector = await connectorFor(options.transport);
       if (bare) {
         // no handshake line: the first stdout line is a log line like the rest
         void process.firstLine().then((line) => {
@@ -283,7 +306,9 @@ export class Plugin implements AsyncDisposable {
           socketDir: dir,
           allowTcp: options.allowTcp ?? false,
         });
-        channel = connector.dial(handshake.address, dialOptions);
+        const tls = tlsFor(name, handshake, clientCert, process.stderrTail());
+        if (tls !== undefined) dialOptions.tls = tls;
+        channel = connector.dial(addressOf(handshake.network, handshake.address), dialOptions);
         await waitForHealth(name, process, channel, signal, timeoutMs);
         drainStdio(name, channel, logger);
         await options.ready?.(channel.transport, signal);
@@ -296,6 +321,7 @@ export class Plugin implements AsyncDisposable {
         limits: { ...options.limits },
         readyInMs: performance.now() - spawnedAt,
         shutdown: options.shutdown,
+        broker: { connector, dialOptions, allowTcp: options.allowTcp ?? false },
       });
     } catch (error) {
       await channel?.close();
@@ -348,6 +374,28 @@ export class Plugin implements AsyncDisposable {
    */
   get transport(): Transport {
     return this.#channel.transport;
+  }
+
+  /**
+   * Brokered connections with this plugin (go-plugin's `plugin.GRPCBroker`):
+   * serve host services the plugin calls back, dial services the plugin
+   * announces. The broker stream is opened on first use and closed when the
+   * plugin stops or exits, with every brokered server and channel.
+   *
+   * @example
+   * ```ts ignore
+   * const id = plugin.broker.nextId();
+   * await using _server = await plugin.broker.serve(id, [{ service: Counter, implementation }]);
+   * await plugin.client(Callbacks).addViaBroker({ brokerId: id, delta: 1, times: 3 });
+   * ```
+   */
+  get broker(): PluginBroker {
+    return this.#broker ??= new Broker({
+      name: this.name,
+      transport: this.#channel.transport,
+      socketDir: this.#process.socketDir,
+      ...this.#brokerContext,
+    });
   }
 
   /**
@@ -450,6 +498,7 @@ export class Plugin implements AsyncDisposable {
       } catch {
         // UNAVAILABLE is success for go-plugin (it drops the connection in the handler)
       }
+      await this.#broker?.close();
       await this.#channel.close();
       await this.#process.closeStdin();
       if (!await within(graceMs)) {

@@ -95,6 +95,16 @@ export interface PluginOptions {
    */
   allowTcp?: boolean;
   /**
+   * go-plugin's AutoMTLS: pass the plugin a one-time client certificate in
+   * `PLUGIN_CLIENT_CERT` and require TLS with the server certificate the
+   * plugin announces in its handshake (pinned), for its connection and its
+   * broker connections. A plugin that announces no certificate is refused.
+   * (go-plugin mode only; without it, a plugin announcing a certificate is
+   * refused.)
+   * @default {false}
+   */
+  autoMtls?: boolean;
+  /**
    * How long the plugin has to print its handshake and answer its first
    * health check, in milliseconds.
    * @default {10000}

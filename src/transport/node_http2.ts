@@ -25,19 +25,31 @@ import type {
   ListenOptions,
   ServiceRegistration,
   ShutdownOptions,
+  SocketAddress,
 } from "./transport.ts";
-import { DEFAULT_SHUTDOWN_GRACE_MS } from "./transport.ts";
+import { DEFAULT_SHUTDOWN_GRACE_MS, socketAddress } from "./transport.ts";
+import { pinnedTlsSocket } from "./pinned_tls.ts";
 
 const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
 
-function dial(path: string, options: DialOptions = {}): GrpcChannel {
+function connect(address: SocketAddress, options: DialOptions): net.Socket {
+  // with TLS, http2 waits for the handshake; a certificate other than the
+  // pinned one destroys the socket before the connection preface is sent
+  if (options.tls !== undefined) return pinnedTlsSocket(address, options.tls);
+  return address.network === "unix"
+    ? net.connect(address.path)
+    : net.connect({ host: address.hostname, port: address.port });
+}
+
+function dial(target: string | SocketAddress, options: DialOptions = {}): GrpcChannel {
+  const address = socketAddress(target);
   const baseUrl = "http://localhost";
   const manager = new Http2SessionManager(baseUrl, {
     // above 2^31 - 1 connect-node sets no idle timer at all (a live plugin
     // connection should not be closed for being idle)
     idleConnectionTimeoutMs: 2 ** 31,
   }, {
-    createConnection: () => net.connect(path),
+    createConnection: () => connect(address, options),
   });
   const transport = createGrpcTransport({
     baseUrl,

@@ -32,8 +32,38 @@ export interface ServiceRegistration {
   implementation: object;
 }
 
+/**
+ * Where a gRPC server listens: a Unix socket path, or a TCP address (the
+ * host dials TCP only on loopback; `src/host/handshake.ts` checks that).
+ * A bare string given to {@linkcode GrpcConnector.dial} is a Unix socket path.
+ */
+export type SocketAddress =
+  | { network: "unix"; path: string }
+  | { network: "tcp"; hostname: string; port: number };
+
+/**
+ * Mutual TLS for a dialed connection, as go-plugin's AutoMTLS does it: the
+ * client presents its certificate, and the server's certificate must be
+ * exactly `serverCertificate` (pinned, byte for byte). Nothing else is
+ * verified: go-plugin's certificates are self-signed CA certificates used as
+ * end-entity certificates, which ordinary chain validation refuses.
+ */
+export interface DialTls {
+  /** The client certificate, PEM. */
+  certificate: string;
+  /** The client certificate's private key, PEM (PKCS #8). */
+  privateKey: string;
+  /** The DER of the only server certificate accepted. */
+  serverCertificate: Uint8Array;
+}
+
 /** Options for {@linkcode GrpcConnector.dial}. */
 export interface DialOptions {
+  /**
+   * Mutual TLS with a pinned server certificate; plaintext HTTP/2 (h2c)
+   * when absent.
+   */
+  tls?: DialTls;
   /**
    * Largest message accepted from the server, in bytes.
    * @default {4194304}
@@ -88,7 +118,7 @@ export interface ShutdownOptions {
 export const DEFAULT_SHUTDOWN_GRACE_MS = 5000;
 
 /**
- * A client connection to one gRPC server on a Unix socket. The connection
+ * A client connection to one gRPC server on a socket. The connection
  * is made on the first call. `close()` tears it down at once: calls in
  * flight fail with `UNAVAILABLE` or `CANCELED`; it is idempotent.
  */
@@ -121,12 +151,18 @@ export interface GrpcServer extends AsyncDisposable {
   shutdown(options?: ShutdownOptions): Promise<void>;
 }
 
-/** An HTTP/2 implementation that can dial and serve gRPC on Unix sockets. */
+/**
+ * An HTTP/2 implementation that can dial gRPC on Unix sockets and TCP, and
+ * serve it on Unix sockets.
+ */
 export interface GrpcConnector {
   /** Which implementation this is. */
   readonly kind: TransportKind;
-  /** Makes a channel to the server listening at `path`. */
-  dial(path: string, options?: DialOptions): GrpcChannel;
+  /**
+   * Makes a channel to the server listening at `address` (a string is a Unix
+   * socket path). Nothing is dialed until the first call.
+   */
+  dial(address: string | SocketAddress, options?: DialOptions): GrpcChannel;
   /** Listens at `path` and serves `services` until closed. */
   listen(
     path: string,
@@ -136,12 +172,46 @@ export interface GrpcConnector {
 }
 
 /**
+ * Normalizes a dial target: a string is a Unix socket path.
+ *
+ * @param address What `dial` was given.
+ * @returns The address.
+ * @example
+ * ```ts
+ * import { socketAddress } from "./transport.ts";
+ * const a = socketAddress("/tmp/x/plugin.sock");
+ * if (a.network !== "unix" || a.path !== "/tmp/x/plugin.sock") throw new Error();
+ * ```
+ */
+export function socketAddress(address: string | SocketAddress): SocketAddress {
+  return typeof address === "string" ? { network: "unix", path: address } : address;
+}
+
+/**
+ * Describes an address for messages: the path, or `host:port`.
+ *
+ * @param address The address.
+ * @returns The description.
+ * @example
+ * ```ts
+ * import { describeAddress } from "./transport.ts";
+ * if (describeAddress({ network: "tcp", hostname: "::1", port: 80 }) !== "[::1]:80") throw new Error();
+ * ```
+ */
+export function describeAddress(address: SocketAddress): string {
+  if (address.network === "unix") return address.path;
+  const host = address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname;
+  return `${host}:${address.port}`;
+}
+
+/**
  * Returns the connector for a transport kind.
  *
  * @example
  * ```ts ignore
  * const connector = await connectorFor("node-http2");
  * await using channel = connector.dial("/tmp/x/plugin.sock");
+ * await using local = connector.dial({ network: "tcp", hostname: "127.0.0.1", port: 1234 });
  * ```
  */
 export async function connectorFor(

@@ -81,6 +81,8 @@ export interface GoBinaries {
   goHost: string;
   /** tests/interop/netrpc_plugin. */
   netrpcPlugin: string;
+  /** tests/interop/broker_plugin. */
+  brokerPlugin: string;
 }
 
 let built: Promise<GoBinaries> | undefined;
@@ -106,6 +108,7 @@ export function goBinaries(): Promise<GoBinaries> {
       kvGo: `${buildDir}/kv-go`,
       goHost: `${buildDir}/go_host`,
       netrpcPlugin: `${buildDir}/netrpc_plugin`,
+      brokerPlugin: `${buildDir}/broker_plugin`,
     };
   })();
 }

@@ -6,9 +6,11 @@
 #   OUT_DIR/kv-go           examples/kv-go, the go-plugin KV plugin
 #   OUT_DIR/go_host         tests/interop/go_host, a go-plugin KV host
 #   OUT_DIR/netrpc_plugin   tests/interop/netrpc_plugin, a net/rpc go-plugin plugin
+#   OUT_DIR/broker_plugin   tests/interop/broker_plugin, a go-plugin plugin using GRPCBroker
 #
-# The repository's examples/ is linked into a private GOPATH as
-# bulkhead/examples, so examples/kv-go/kv imports as bulkhead/examples/kv-go/kv.
+# The repository's examples/ and tests/interop/ are linked into a private
+# GOPATH as bulkhead/examples and bulkhead/interop, so examples/kv-go/kv
+# imports as bulkhead/examples/kv-go/kv.
 #
 # Usage: tests/interop/build.sh OUT_DIR
 set -eu
@@ -19,6 +21,7 @@ out=$(cd "$1" && pwd)
 gopath="$out/gopath"
 mkdir -p "$gopath/src/bulkhead"
 ln -sfn "$root/examples" "$gopath/src/bulkhead/examples"
+ln -sfn "$root/tests/interop" "$gopath/src/bulkhead/interop"
 
 export GO111MODULE=off GOFLAGS= GOPROXY=off CGO_ENABLED=0
 export GOPATH="$gopath:/usr/share/gocode"
@@ -31,3 +34,4 @@ fi
 cd "$gopath/src/bulkhead/examples/kv-go" && go build -o "$out/kv-go" .
 cd "$root/tests/interop/go_host" && go build -o "$out/go_host" .
 cd "$root/tests/interop/netrpc_plugin" && go build -o "$out/netrpc_plugin" .
+cd "$gopath/src/bulkhead/interop/broker_plugin" && go build -o "$out/broker_plugin" .

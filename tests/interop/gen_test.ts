@@ -1,6 +1,7 @@
 /**
  * The committed Go and Python code generated from `proto/` matches what
- * `examples/kv-go/gen.sh`, `examples/kv-python/gen.sh` and `examples/python/gen.sh` make from
+ * `examples/kv-go/gen.sh`, `examples/kv-python/gen.sh`, `examples/python/gen.sh` and
+ * `tests/interop/broker_plugin/gen.sh` make from
  * it now.
  *
  * @module
@@ -22,28 +23,29 @@ function filesUnder(dir: string, prefix = ""): Map<string, string> {
 
 for (
   const [example, committed] of [
-    ["kv-go", "kvpb"],
-    ["kv-python", "gen"],
-    ["python", "gen"],
+    ["examples/kv-go", "kvpb"],
+    ["examples/kv-python", "gen"],
+    ["examples/python", "gen"],
+    ["tests/interop/broker_plugin", "callbackpb"],
   ] as const
 ) {
   Deno.test({
-    name: named(`examples/${example}/${committed} is up to date with proto/ (gen.sh)`, noProtoc),
+    name: named(`${example}/${committed} is up to date with proto/ (gen.sh)`, noProtoc),
     ignore: noProtoc !== undefined,
     async fn() {
       const out = await Deno.makeTempDir({ prefix: "bulkhead-gen-" });
       try {
-        const result = await run("sh", [`${ROOT}/examples/${example}/gen.sh`, out]);
+        const result = await run("sh", [`${ROOT}/${example}/gen.sh`, out]);
         assert.equal(result.code, 0, result.stderr);
         const fresh = filesUnder(out);
-        const current = filesUnder(`${ROOT}/examples/${example}/${committed}`);
+        const current = filesUnder(`${ROOT}/${example}/${committed}`);
         assert.deepEqual(
           [...current.keys()].sort(),
           [...fresh.keys()].sort(),
-          `run examples/${example}/gen.sh`,
+          `run ${example}/gen.sh`,
         );
         for (const [path, text] of fresh) {
-          assert.ok(current.get(path) === text, `${path} is stale: run examples/${example}/gen.sh`);
+          assert.ok(current.get(path) === text, `${path} is stale: run ${example}/gen.sh`);
         }
       } finally {
         await Deno.remove(out, { recursive: true });

@@ -123,20 +123,29 @@ Deno.test({
   },
 });
 
-Deno.test({
-  // TODO(#5): the transport dials only Unix sockets (GrpcConnector.dial(path)),
-  // so a tcp handshake is validated but cannot be dialed yet.
-  name: named(
-    "kv-python announcing tcp on 127.0.0.1 is served with allowTcp",
-    "the transport does not dial tcp yet",
-  ),
-  ignore: true,
-  async fn() {
-    await using plugin = await startKvPython({ args: [KV_PYTHON, "--tcp"], allowTcp: true });
-    assert.equal(plugin.handshake.network, "tcp");
-    assert.equal(await plugin.health(), "SERVING");
-    const kv = plugin.client(KvService);
-    await kv.put({ key: "t", value: "cp" });
-    assert.equal((await kv.get({ key: "t" })).value, "cp");
-  },
-});
+for (const transport of ["native", "node-http2"] as const) {
+  Deno.test({
+    name: named(
+      `kv-python announcing tcp on 127.0.0.1 is served with allowTcp (${transport})`,
+      noPython,
+    ),
+    ignore: noPython !== undefined,
+    async fn() {
+      const plugin = await startKvPython({
+        args: [KV_PYTHON, "--tcp"],
+        allowTcp: true,
+        transport,
+      });
+      try {
+        assert.equal(plugin.handshake.network, "tcp");
+        assert.match(plugin.handshake.address, /^127\.0\.0\.1:[0-9]+$/);
+        assert.equal(await plugin.health(), "SERVING");
+        const kv = plugin.client(KvService);
+        await kv.put({ key: "t", value: "cp" });
+        assert.equal((await kv.get({ key: "t" })).value, "cp");
+      } finally {
+        assert.deepEqual(await plugin.stop(), { code: 0, signal: null });
+      }
+    },
+  });
+}

@@ -29,7 +29,7 @@ import {
 import { abortError, ClientCall } from "./client_call.ts";
 import { StreamCall } from "./client_stream.ts";
 import type { Connection } from "./connection.ts";
-import { encodeTimeout, headersFromList, messagePrefix, PROTOCOL_HEADERS } from "./grpc_framing.ts";
+import { encodeTimeout, headersFromList, PROTOCOL_HEADERS } from "./grpc_framing.ts";
 import type { HeaderList } from "./hpack.ts";
 
 /** Where calls get their connection; `native.ts` implements it with lazy dialing. */
@@ -114,13 +114,25 @@ function requestFields(
 /** Attempts of a unary call whose stream the server keeps refusing. */
 const MAX_REFUSED_RETRIES = 5;
 
-/** Opens a stream for `call`, dialing or waiting for a free slot as needed. */
-async function openStream(provider: ConnectionProvider, call: ClientCall): Promise<void> {
+/**
+ * Opens a stream for `call`, dialing or waiting for a free slot as needed,
+ * and calls `onOpen` (which sends the HEADERS) in the same synchronous step:
+ * streams must send HEADERS in the order of their ids (RFC 9113 §5.1.1;
+ * grpc-go closes the connection on a stream id lower than one it has seen).
+ */
+async function openStream(
+  provider: ConnectionProvider,
+  call: ClientCall,
+  onOpen: () => void,
+): Promise<void> {
   while (!call.settled) {
     const conn = provider.current() ?? await provider.connect();
     if (call.settled) return;
     if (!conn.accepting) continue;
-    if (conn.hasSlot) return call.attach(conn, conn.openStream(call));
+    if (conn.hasSlot) {
+      call.attach(conn, conn.openStream(call));
+      return onOpen();
+    }
     await conn.waitForSlot();
   }
 }
@@ -208,22 +220,28 @@ export function createH2Transport(
     let call: UnaryCall<O>;
     let message: MessageShape<O>;
     for (let attempt = 1;; attempt++) {
-      call = new UnaryCall(method.output, readMaxBytes, signal, timeoutMs);
+      const attempted: UnaryCall<O> = call = new UnaryCall(
+        method.output,
+        readMaxBytes,
+        signal,
+        timeoutMs,
+      );
+      const send = (): void => {
+        const c = attempted.conn!;
+        const stream = attempted.stream!;
+        c.sendHeaders(stream, fields, false);
+        c.sendMessage(stream, bytes, true);
+      };
       const conn = provider.current();
-      if (conn !== undefined && conn.hasSlot) call.attach(conn, conn.openStream(call));
-      else {
+      if (conn !== undefined && conn.hasSlot) {
+        call.attach(conn, conn.openStream(call));
+        send();
+      } else {
         try {
-          await openStream(provider, call);
+          await openStream(provider, call, send);
         } catch (error) {
           call.fail(ConnectError.from(error, Code.Unavailable));
         }
-      }
-      if (!call.settled) {
-        const c = call.conn!;
-        const stream = call.stream!;
-        c.sendHeaders(stream, fields, false);
-        c.sendData(stream, messagePrefix(bytes.length), false);
-        c.sendData(stream, bytes, true);
       }
       try {
         message = await call.promise;
@@ -234,13 +252,21 @@ export function createH2Transport(
         if (!call.refused || attempt >= MAX_REFUSED_RETRIES) throw error;
       }
     }
+    // Headers objects are costly; most callers never look at them.
+    const done = call;
+    let responseHeader: Headers | undefined;
+    let responseTrailer: Headers | undefined;
     return {
       stream: false,
       service: method.parent,
       method,
-      header: call.metadata([]),
+      get header(): Headers {
+        return responseHeader ??= done.metadata([]);
+      },
       message,
-      trailer: headersFromList(call.trailer),
+      get trailer(): Headers {
+        return responseTrailer ??= headersFromList(done.trailer);
+      },
     };
   }
 
@@ -257,13 +283,13 @@ export function createH2Transport(
       throw new ConnectError("the operation timed out", Code.DeadlineExceeded);
     }
     const call = new StreamCall(method.output, readMaxBytes, signal, timeoutMs);
+    const fields = requestFields(method, timeoutMs, header);
     try {
-      await openStream(provider, call);
+      await openStream(provider, call, () => call.conn!.sendHeaders(call.stream!, fields, false));
     } catch (error) {
       call.fail(ConnectError.from(error, Code.Unavailable));
     }
     if (!call.settled) {
-      call.conn!.sendHeaders(call.stream!, requestFields(method, timeoutMs, header), false);
       void call.pump(input, (message) => encodeRequest(method.input, message, writeMaxBytes));
     }
     await call.responseHeaders;

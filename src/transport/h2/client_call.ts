@@ -154,7 +154,7 @@ export abstract class ClientCall implements StreamHandler {
 
   #finish(trailer: HeaderList): void {
     this.#cleanup();
-    let error = statusError(trailer, this.metadata(trailer));
+    let error = statusError(trailer, () => this.metadata(trailer));
     if (error === undefined && this.#deframer.partial) {
       error = new ConnectError("protocol error: incomplete message", Code.Internal);
     }

@@ -8,7 +8,7 @@
 import { Code, ConnectError } from "../../npm/connect.ts";
 import { type DescMessage, fromBinary, type MessageShape } from "../../npm/protobuf.ts";
 import { ClientCall } from "./client_call.ts";
-import { headersFromList, messagePrefix } from "./grpc_framing.ts";
+import { headersFromList } from "./grpc_framing.ts";
 import type { HeaderList } from "./hpack.ts";
 import { MessageQueue } from "./message_queue.ts";
 
@@ -52,8 +52,7 @@ export class StreamCall<O extends DescMessage> extends ClientCall {
         const bytes = encode(message);
         const conn = this.conn!;
         const stream = this.stream;
-        conn.sendData(stream, messagePrefix(bytes.length), false);
-        conn.sendData(stream, bytes, false);
+        conn.sendMessage(stream, bytes, false);
         if (stream.queuedBytes > 0) await stream.drained();
         await conn.writable();
       }

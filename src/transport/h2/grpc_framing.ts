@@ -26,7 +26,7 @@ export function messagePrefix(length: number): Uint8Array {
  */
 export class MessageDeframer {
   #max: number;
-  #header = new Uint8Array(PREFIX_LENGTH);
+  #header: Uint8Array | undefined; // Only for a prefix split across DATA frames.
   #headerFill = 0;
   #message: Uint8Array | undefined;
   #messageFill = 0;
@@ -60,11 +60,11 @@ export class MessageDeframer {
           off += PREFIX_LENGTH;
         } else {
           const take = Math.min(PREFIX_LENGTH - this.#headerFill, n - off);
-          this.#header.set(data.subarray(off, off + take), this.#headerFill);
+          const h = this.#header ??= new Uint8Array(PREFIX_LENGTH);
+          h.set(data.subarray(off, off + take), this.#headerFill);
           this.#headerFill += take;
           off += take;
           if (this.#headerFill < PREFIX_LENGTH) return;
-          const h = this.#header;
           this.#checkFlag(h[0]!);
           length = (h[1]! << 24 | h[2]! << 16 | h[3]! << 8 | h[4]!) >>> 0;
           this.#headerFill = 0;

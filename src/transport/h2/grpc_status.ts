@@ -13,14 +13,16 @@ import { appendMetadata, percentDecode, percentEncode } from "./grpc_framing.ts"
  * Returns the trailer fields for a finished call: user trailers, then
  * `grpc-status` (and for an error its message, details and metadata).
  */
-export function statusTrailers(error: ConnectError | undefined, trailer: Headers): string[] {
+export function statusTrailers(
+  error: ConnectError | undefined,
+  trailer: Headers | undefined,
+): string[] {
   const list: string[] = [];
+  if (trailer !== undefined) appendMetadata(list, trailer);
   if (error === undefined) {
-    appendMetadata(list, trailer);
     list.push("grpc-status", "0");
     return list;
   }
-  appendMetadata(list, trailer);
   if (!error.isWireError) appendMetadata(list, error.metadata);
   list.push("grpc-status", String(error.code));
   if (error.rawMessage !== "") list.push("grpc-message", percentEncode(error.rawMessage));
@@ -36,7 +38,10 @@ export function statusTrailers(error: ConnectError | undefined, trailer: Headers
  * @returns `undefined` for OK, a `ConnectError` otherwise; INTERNAL when
  *   `grpc-status` is missing or malformed.
  */
-export function statusError(list: readonly string[], metadata: Headers): ConnectError | undefined {
+export function statusError(
+  list: readonly string[],
+  metadata: () => Headers,
+): ConnectError | undefined {
   let status: string | undefined;
   let message = "";
   let details: string | undefined;
@@ -54,10 +59,10 @@ export function statusError(list: readonly string[], metadata: Headers): Connect
         ? "protocol error: missing grpc-status"
         : `protocol error: invalid grpc-status ${JSON.stringify(status)}`,
       Code.Internal,
-      metadata,
+      metadata(),
     );
   }
-  const error = new ConnectError(message, code as Code, metadata);
+  const error = new ConnectError(message, code as Code, metadata());
   error.isWireError = true;
   if (details !== undefined) {
     try {

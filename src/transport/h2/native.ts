@@ -1,6 +1,8 @@
 /**
- * Bulkhead's own gRPC transport: HTTP/2 written here, on Deno Unix sockets
+ * Bulkhead's own gRPC transport: HTTP/2 written here, on Deno sockets
  * (`Deno.connect` / `Deno.listen`), exposed as a {@linkcode GrpcConnector}.
+ * It dials Unix sockets and TCP, plaintext or with AutoMTLS (TLS from
+ * `node:tls`, see `../pinned_tls.ts`), and listens on Unix sockets.
  *
  * A channel dials lazily on its first call and dials again on the next call
  * after its connection died or received GOAWAY. `close()` tears everything
@@ -14,14 +16,17 @@
 import { Code, ConnectError } from "../../npm/connect.ts";
 import type {
   DialOptions,
+  DialTls,
   GrpcChannel,
   GrpcConnector,
   GrpcServer,
   ListenOptions,
   ServiceRegistration,
   ShutdownOptions,
+  SocketAddress,
 } from "../transport.ts";
-import { DEFAULT_SHUTDOWN_GRACE_MS } from "../transport.ts";
+import { DEFAULT_SHUTDOWN_GRACE_MS, describeAddress, socketAddress } from "../transport.ts";
+import { openByteStream } from "./byte_stream.ts";
 import { type ConnectionProvider, createH2Transport } from "./client.ts";
 import { Connection } from "./connection.ts";
 import { GrpcDispatcher } from "./server.ts";
@@ -29,14 +34,16 @@ import { GrpcDispatcher } from "./server.ts";
 const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
 
 class Channel implements ConnectionProvider {
-  #path: string;
+  #address: SocketAddress;
+  #tls: DialTls | undefined;
   #current: Connection | undefined;
   #dialing: Promise<Connection> | undefined;
   #all = new Set<Connection>();
   #closed = false;
 
-  constructor(path: string) {
-    this.#path = path;
+  constructor(address: SocketAddress, tls: DialTls | undefined) {
+    this.#address = address;
+    this.#tls = tls;
   }
 
   current(): Connection | undefined {
@@ -52,12 +59,13 @@ class Channel implements ConnectionProvider {
   }
 
   async #dial(): Promise<Connection> {
+    // Connection asks only read, write and close of its socket (ByteStream)
     let socket: Deno.Conn;
     try {
-      socket = await Deno.connect({ transport: "unix", path: this.#path });
+      socket = await openByteStream(this.#address, this.#tls) as Deno.Conn;
     } catch (error) {
       throw new ConnectError(
-        `Cannot connect to ${this.#path}: ${(error as Error).message}`,
+        `Cannot connect to ${describeAddress(this.#address)}: ${(error as Error).message}`,
         Code.Unavailable,
         undefined,
         undefined,
@@ -88,8 +96,8 @@ class Channel implements ConnectionProvider {
   }
 }
 
-function dial(path: string, options: DialOptions = {}): GrpcChannel {
-  const channel = new Channel(path);
+function dial(address: string | SocketAddress, options: DialOptions = {}): GrpcChannel {
+  const channel = new Channel(socketAddress(address), options.tls);
   const transport = createH2Transport(channel, {
     readMaxBytes: options.readMaxBytes ?? DEFAULT_MAX_BYTES,
     writeMaxBytes: options.writeMaxBytes ?? DEFAULT_MAX_BYTES,
@@ -174,7 +182,7 @@ async function listen(
 }
 
 /**
- * Bulkhead's own HTTP/2 gRPC transport on Deno Unix sockets.
+ * Bulkhead's own HTTP/2 gRPC transport on Deno sockets.
  *
  * @example
  * ```ts ignore

@@ -101,6 +101,52 @@ export class Outbound {
   }
 
   /**
+   * Sends one length-prefixed gRPC message (flag 0, no compression): one
+   * DATA frame written straight into the output when nothing is queued and
+   * the windows and frame size allow, else queued behind the rest.
+   */
+  message(stream: H2Stream, bytes: Uint8Array, endStream: boolean): void {
+    const n = 5 + bytes.length;
+    const length = bytes.length;
+    if (
+      stream.queuedBytes === 0 && n <= stream.sendWindow && n <= this.#window &&
+      n <= this.peerMaxFrame
+    ) {
+      const out = this.#writer.out;
+      out.frameHeader(n, FrameType.DATA, endStream ? Flag.END_STREAM : 0, stream.id);
+      const b = out.buf;
+      const p = out.length;
+      b[p] = 0;
+      b[p + 1] = length >>> 24;
+      b[p + 2] = length >>> 16;
+      b[p + 3] = length >>> 8;
+      b[p + 4] = length;
+      b.set(bytes, p + 5);
+      out.length = p + n;
+      stream.sendWindow -= n;
+      this.#window -= n;
+      if (endStream) {
+        stream.queueEnd = true;
+        stream.localClosed = true;
+        stream.wake();
+        this.#onLocalClosed(stream);
+      }
+      this.#writer.schedule();
+      return;
+    }
+    const prefix = new Uint8Array(5);
+    prefix[1] = length >>> 24;
+    prefix[2] = length >>> 16;
+    prefix[3] = length >>> 8;
+    prefix[4] = length;
+    stream.queue.push(prefix);
+    if (length > 0) stream.queue.push(bytes);
+    stream.queuedBytes += n;
+    if (endStream) stream.queueEnd = true;
+    this.flush(stream);
+  }
+
+  /**
    * Sends as much of the stream's queue as the windows allow, then its
    * trailers or END_STREAM once the queue is empty.
    */

@@ -10,7 +10,7 @@ import { Code, createServiceImplSpec, type MethodImplSpec } from "../../npm/conn
 import type { ServiceRegistration } from "../transport.ts";
 import type { Connection } from "./connection.ts";
 import { ErrorCode } from "./frame.ts";
-import { headersFromList, parseTimeout, percentEncode } from "./grpc_framing.ts";
+import { parseTimeout, percentEncode } from "./grpc_framing.ts";
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 import type { HeaderList } from "./hpack.ts";
@@ -101,7 +101,7 @@ export class GrpcDispatcher {
       conn,
       stream,
       spec,
-      headersFromList(fields),
+      fields,
       timeoutMs,
       this.#options,
     );

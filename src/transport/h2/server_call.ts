@@ -10,17 +10,12 @@
  *
  * @module
  */
-import {
-  Code,
-  ConnectError,
-  createHandlerContext,
-  type HandlerContext,
-  type MethodImplSpec,
-} from "../../npm/connect.ts";
+import { Code, ConnectError, type MethodImplSpec } from "../../npm/connect.ts";
 import { create, type DescMessage, fromBinary, isMessage, toBinary } from "../../npm/protobuf.ts";
 import type { Connection } from "./connection.ts";
 import { ErrorCode } from "./frame.ts";
-import { appendMetadata, MessageDeframer, messagePrefix } from "./grpc_framing.ts";
+import { appendMetadata, MessageDeframer } from "./grpc_framing.ts";
+import { CallContext } from "./handler_context.ts";
 import { statusTrailers } from "./grpc_status.ts";
 import type { HeaderList } from "./hpack.ts";
 import { MessageQueue } from "./message_queue.ts";
@@ -33,8 +28,6 @@ export interface ServerCallOptions {
   /** Largest response message sent, in bytes. */
   writeMaxBytes: number;
 }
-
-type Controller = ReturnType<typeof createHandlerContext>;
 
 /** Serializes a response message, enforcing `writeMaxBytes`. */
 function encodeResponse(schema: DescMessage, output: unknown, writeMaxBytes: number): Uint8Array {
@@ -55,7 +48,8 @@ export class ServerCall implements StreamHandler {
   #stream: H2Stream;
   #spec: MethodImplSpec;
   #options: ServerCallOptions;
-  #ctx: Controller;
+  #ctx: CallContext;
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #deframer: MessageDeframer;
   #queue: MessageQueue | undefined;
   #unary: Uint8Array[] = [];
@@ -70,7 +64,7 @@ export class ServerCall implements StreamHandler {
     conn: Connection,
     stream: H2Stream,
     spec: MethodImplSpec,
-    requestHeader: Headers,
+    fields: HeaderList,
     timeoutMs: number | undefined,
     options: ServerCallOptions,
   ) {
@@ -79,20 +73,13 @@ export class ServerCall implements StreamHandler {
     this.#spec = spec;
     this.#options = options;
     this.#deframer = new MessageDeframer(options.readMaxBytes);
-    const path = `/${spec.method.parent.typeName}/${spec.method.name}`;
-    this.#ctx = createHandlerContext({
-      service: spec.method.parent,
-      method: spec.method,
-      protocolName: "grpc",
-      requestMethod: "POST",
-      url: `http://localhost${path}`,
-      requestHeader,
-      ...(timeoutMs === undefined ? {} : { timeoutMs }),
-    });
+    this.#ctx = new CallContext(spec.method, fields, timeoutMs);
     if (timeoutMs !== undefined) {
-      this.#ctx.signal.addEventListener("abort", () => {
-        this.#finish(ConnectError.from(this.#ctx.signal.reason, Code.DeadlineExceeded));
-      }, { once: true });
+      this.#timer = setTimeout(() => {
+        const error = new ConnectError("the operation timed out", Code.DeadlineExceeded);
+        this.#ctx.abort(error);
+        this.#finish(error);
+      }, timeoutMs);
     }
     if (spec.kind === "client_streaming" || spec.kind === "bidi_streaming") {
       this.#queue = new MessageQueue((bytes) => this.#conn.consume(this.#stream, bytes));
@@ -121,6 +108,7 @@ export class ServerCall implements StreamHandler {
 
   onAbort(error: ConnectError): void {
     this.#ended = true;
+    clearTimeout(this.#timer);
     this.#queue?.fail(error);
     this.#ctx.abort(error);
   }
@@ -145,7 +133,7 @@ export class ServerCall implements StreamHandler {
 
   async #run(): Promise<void> {
     const spec = this.#spec;
-    const ctx: HandlerContext = this.#ctx;
+    const ctx = this.#ctx;
     try {
       if (spec.kind === "unary" || spec.kind === "client_streaming") {
         const output = spec.kind === "unary"
@@ -182,7 +170,8 @@ export class ServerCall implements StreamHandler {
 
   #responseHeaders(): HeaderList {
     const list = [":status", "200", "content-type", "application/grpc"];
-    appendMetadata(list, this.#ctx.responseHeader);
+    const header = this.#ctx.responseHeaderIfSet;
+    if (header !== undefined) appendMetadata(list, header);
     return list;
   }
 
@@ -192,16 +181,16 @@ export class ServerCall implements StreamHandler {
       this.#headersSent = true;
       this.#conn.sendHeaders(this.#stream, this.#responseHeaders(), false);
     }
-    this.#conn.sendData(this.#stream, messagePrefix(bytes.length), false);
-    this.#conn.sendData(this.#stream, bytes, false);
+    this.#conn.sendMessage(this.#stream, bytes, false);
   }
 
   #finish(error: ConnectError | undefined): void {
     if (this.#ended) return;
     this.#ended = true;
+    clearTimeout(this.#timer);
     const conn = this.#conn;
     const stream = this.#stream;
-    const trailers = statusTrailers(error, this.#ctx.responseTrailer);
+    const trailers = statusTrailers(error, this.#ctx.responseTrailerIfSet);
     if (this.#headersSent) conn.sendTrailers(stream, trailers);
     else conn.sendHeaders(stream, [...this.#responseHeaders(), ...trailers], true);
     this.#queue?.fail(new ConnectError("call ended", Code.Canceled));

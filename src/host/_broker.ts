@@ -1,0 +1,239 @@
+/**
+ * The implementation of {@linkcode PluginBroker} (see `broker.ts` for the
+ * wire facts). Internal to `src/host/`.
+ *
+ * @module
+ */
+import { dirname, resolve } from "node:path";
+import { createClient, type Transport } from "../npm/connect.ts";
+import { create } from "../npm/protobuf.ts";
+import { type ConnInfo, ConnInfoSchema, GRPCBroker } from "../gen/plugin/grpc_broker_pb.ts";
+import type {
+  DialOptions,
+  GrpcChannel,
+  GrpcConnector,
+  GrpcServer,
+  ServiceRegistration,
+  SocketAddress,
+} from "../transport/transport.ts";
+import { addressOf } from "./_dial_target.ts";
+import type { BrokerDialOptions, BrokeredServer, PluginBroker } from "./broker.ts";
+import { isLoopback } from "./handshake.ts";
+
+/** What a broker needs of its plugin (made by `Plugin`). */
+export interface BrokerContext {
+  /** The plugin's name, for errors. */
+  name: string;
+  /** The transport to the plugin, on which the broker stream runs. */
+  transport: Transport;
+  /** Dials and listens. */
+  connector: GrpcConnector;
+  /** The plugin's private socket directory. */
+  socketDir: string;
+  /** Options for dialing the plugin (message limits, AutoMTLS). */
+  dialOptions: DialOptions;
+  /** Whether the plugin may announce loopback tcp addresses. */
+  allowTcp: boolean;
+}
+
+const DEFAULT_DIAL_TIMEOUT_MS = 5000;
+
+/** go-plugin's broker for one plugin; `Plugin` makes it and closes it when the plugin ends. */
+export class Broker implements PluginBroker {
+  readonly #context: BrokerContext;
+  #lastId = 0;
+  #outbox: ConnInfo[] = [];
+  #wakeOutbox: (() => void) | undefined;
+  #announced = new Map<number, ConnInfo>();
+  #waiters = new Map<number, Set<() => void>>();
+  #servers = new Set<GrpcServer>();
+  #channels = new Set<GrpcChannel>();
+  #abort = new AbortController();
+  #running: Promise<void> | undefined;
+  #ended: Error | undefined;
+  #closing: Promise<void> | undefined;
+
+  /** @param context The plugin's facts; made by `Plugin`. */
+  constructor(context: BrokerContext) {
+    this.#context = context;
+    this.#abort.signal.addEventListener("abort", () => this.#wakeOutbox?.(), { once: true });
+  }
+
+  /** See {@linkcode PluginBroker.nextId}. */
+  nextId(): number {
+    return ++this.#lastId;
+  }
+
+  /** See {@linkcode PluginBroker.serve}. */
+  async serve(id: number, services: readonly ServiceRegistration[]): Promise<BrokeredServer> {
+    this.#check(id);
+    if (this.#context.dialOptions.tls !== undefined) {
+      throw new Error(
+        `Cannot serve broker id ${id} for plugin "${this.#context.name}": it uses AutoMTLS, and the host's brokered servers do not speak TLS`,
+      );
+    }
+    const path = `${this.#context.socketDir}/broker-${id}.sock`;
+    const server = await this.#context.connector.listen(path, services);
+    if (this.#ended !== undefined) {
+      await server.close();
+      throw this.#ended;
+    }
+    this.#servers.add(server);
+    this.#send(create(ConnInfoSchema, { serviceId: id, network: "unix", address: path }));
+    let closing: Promise<void> | undefined;
+    const close = (): Promise<void> =>
+      closing ??= server.close().finally(() => this.#servers.delete(server));
+    return { id, path, close, [Symbol.asyncDispose]: close };
+  }
+
+  /** See {@linkcode PluginBroker.dial}. */
+  async dial(id: number, options: BrokerDialOptions = {}): Promise<GrpcChannel> {
+    options.signal?.throwIfAborted();
+    this.#check(id);
+    this.#start();
+    const info = await this.#announcement(id, options);
+    const address = this.#validate(id, info);
+    const channel = this.#context.connector.dial(address, this.#context.dialOptions);
+    this.#channels.add(channel);
+    let closing: Promise<void> | undefined;
+    const close = (): Promise<void> =>
+      closing ??= channel.close().finally(() => this.#channels.delete(channel));
+    return { transport: channel.transport, close, [Symbol.asyncDispose]: close };
+  }
+
+  /** Ends the broker stream and closes every brokered server and channel. Idempotent. */
+  close(): Promise<void> {
+    return this.#closing ??= (async () => {
+      this.#end(
+        new Error(`Cannot use the broker of plugin "${this.#context.name}": it has stopped`),
+      );
+      this.#abort.abort();
+      await this.#running;
+      await Promise.all([...this.#servers].map((s) => s.close()));
+      await Promise.all([...this.#channels].map((c) => c.close()));
+    })();
+  }
+
+  #check(id: number): void {
+    if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) {
+      throw new RangeError(`Cannot use broker id ${id}: not a uint32`);
+    }
+    if (this.#ended !== undefined) throw this.#ended;
+  }
+
+  #send(info: ConnInfo): void {
+    this.#start();
+    this.#outbox.push(info);
+    this.#wakeOutbox?.();
+  }
+
+  #start(): void {
+    this.#running ??= this.#run();
+  }
+
+  async #run(): Promise<void> {
+    const broker = createClient(GRPCBroker, this.#context.transport);
+    try {
+      for await (
+        const info of broker.startStream(this.#outgoing(), { signal: this.#abort.signal })
+      ) {
+        // a knock belongs to go-plugin's multiplexed mode, which this host does not ask for
+        if (info.knock?.knock) continue;
+        this.#announced.set(info.serviceId, info);
+        for (const wake of this.#waiters.get(info.serviceId) ?? []) wake();
+      }
+      this.#end(
+        new Error(
+          `Cannot use the broker of plugin "${this.#context.name}": the plugin ended its broker stream`,
+        ),
+      );
+    } catch (error) {
+      this.#end(
+        new Error(
+          `Cannot use the broker of plugin "${this.#context.name}": ${(error as Error).message}`,
+          { cause: error },
+        ),
+      );
+    }
+  }
+
+  async *#outgoing(): AsyncGenerator<ConnInfo> {
+    while (!this.#abort.signal.aborted) {
+      const next = this.#outbox.shift();
+      if (next !== undefined) {
+        yield next;
+        continue;
+      }
+      await new Promise<void>((resolve) => this.#wakeOutbox = resolve);
+      this.#wakeOutbox = undefined;
+    }
+  }
+
+  #end(error: Error): void {
+    this.#ended ??= error;
+    this.#wakeOutbox?.();
+    for (const waiters of this.#waiters.values()) for (const wake of waiters) wake();
+  }
+
+  async #announcement(id: number, options: BrokerDialOptions): Promise<ConnInfo> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS;
+    let wake!: () => void;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timedOut = false;
+    const waiters = this.#waiters.get(id) ?? new Set();
+    this.#waiters.set(id, waiters);
+    try {
+      while (true) {
+        const info = this.#announced.get(id);
+        if (info !== undefined) {
+          this.#announced.delete(id);
+          return info;
+        }
+        if (this.#ended !== undefined) throw this.#ended;
+        options.signal?.throwIfAborted();
+        if (timedOut) {
+          throw new Error(
+            `Cannot dial broker id ${id} of plugin "${this.#context.name}": not announced within ${timeoutMs} ms`,
+          );
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          waiters.add(wake);
+          timer ??= setTimeout(() => {
+            timedOut = true;
+            wake();
+          }, timeoutMs);
+          options.signal?.addEventListener("abort", wake, { once: true });
+        });
+        waiters.delete(wake);
+        options.signal?.removeEventListener("abort", wake);
+      }
+    } finally {
+      clearTimeout(timer);
+      if (waiters.size === 0) this.#waiters.delete(id);
+    }
+  }
+
+  #validate(id: number, info: ConnInfo): SocketAddress {
+    const refuse = (why: string): never => {
+      throw new Error(
+        `Cannot dial broker id ${id} of plugin "${this.#context.name}": ${why} (${info.network} ${info.address})`,
+      );
+    };
+    if (info.network === "unix") {
+      if (
+        !info.address.startsWith("/") ||
+        dirname(resolve(info.address)) !== resolve(this.#context.socketDir)
+      ) {
+        refuse("the socket is not inside the plugin's socket directory");
+      }
+      return addressOf("unix", info.address);
+    }
+    if (info.network === "tcp") {
+      if (!this.#context.allowTcp) refuse("tcp is not allowed (start the plugin with allowTcp)");
+      if (!isLoopback(info.address)) refuse("the tcp address is not on loopback");
+      return addressOf("tcp", info.address);
+    }
+    return refuse(`network "${info.network}" is not supported`);
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Where and how the host dials a plugin after its handshake: the address it
+ * announced (a Unix socket, or loopback tcp `host:port`), and, with
+ * AutoMTLS, the certificate to pin. Internal to `src/host/`.
+ *
+ * @module
+ */
+import type { DialTls, SocketAddress } from "../transport/transport.ts";
+import type { CertifiedKey } from "./auto_mtls.ts";
+import { HandshakeError } from "./errors.ts";
+import type { Handshake } from "./handshake.ts";
+
+/**
+ * The address of an accepted handshake (or of a broker `ConnInfo`).
+ *
+ * @param network `unix` or `tcp`.
+ * @param address A socket path, or `host:port` (`[v6]:port`).
+ * @returns The address to dial.
+ * @throws {RangeError} When a tcp address has no valid port.
+ */
+export function addressOf(network: Handshake["network"], address: string): SocketAddress {
+  if (network === "unix") return { network, path: address };
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):([0-9]{1,5})$/.exec(address);
+  const port = Number(match?.[3]);
+  if (!match || port < 1 || port > 65535) {
+    throw new RangeError(`Cannot dial ${address}: not a host:port address`);
+  }
+  return { network, hostname: match[1] ?? match[2]!, port };
+}
+
+/**
+ * Decodes the handshake's 6th field: the server certificate's DER in
+ * base64, unpadded as go-plugin prints it (padded is accepted too).
+ *
+ * @param field The field, not empty.
+ * @returns The DER bytes.
+ * @throws {RangeError} When it is not base64.
+ */
+export function decodeServerCert(field: string): Uint8Array {
+  const padded = field.replace(/=+$/, "") +
+    "=".repeat((4 - field.replace(/=+$/, "").length % 4) % 4);
+  let binary: string;
+  try {
+    binary = atob(padded);
+  } catch {
+    throw new RangeError("Cannot read the server certificate: not base64");
+  }
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+}
+
+/**
+ * The TLS settings for dialing a plugin: none without AutoMTLS, else the
+ * host's certificate and the plugin's announced one, pinned.
+ *
+ * @param name The plugin's name, for errors.
+ * @param handshake The accepted handshake.
+ * @param client The host's certificate when AutoMTLS is on.
+ * @param stderrTail The plugin's last stderr lines, for errors.
+ * @returns The TLS settings, or `undefined` for plaintext.
+ * @throws {HandshakeError} `tls` when one side wants TLS and the other does not, or the certificate is not base64.
+ */
+export function tlsFor(
+  name: string,
+  handshake: Handshake,
+  client: CertifiedKey | undefined,
+  stderrTail: string[],
+): DialTls | undefined {
+  const fail = (detail: string, cause?: unknown): never => {
+    throw new HandshakeError(name, "tls", detail, { line: handshake.line, stderrTail, cause });
+  };
+  if (client === undefined) {
+    if (handshake.serverCert !== "") {
+      fail("the plugin announced a TLS server certificate, but AutoMTLS is off (pass autoMtls)");
+    }
+    return undefined;
+  }
+  if (handshake.serverCert === "") {
+    fail("AutoMTLS is on, but the plugin announced no server certificate");
+  }
+  try {
+    return { ...client, serverCertificate: decodeServerCert(handshake.serverCert) };
+  } catch (error) {
+    return fail("its server certificate is not base64", error);
+  }
+}
