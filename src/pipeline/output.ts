@@ -7,7 +7,7 @@
  * @module
  */
 import type { Message } from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
-import { fromValue } from "./_value.ts";
+import { fromValue } from "../protocol/redpanda_value.ts";
 
 /** A sink of messages. */
 export interface PipelineOutput {

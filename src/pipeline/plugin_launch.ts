@@ -13,7 +13,7 @@ import { BatchOutputService } from "../gen/redpanda/runtime/v1alpha1/output_pb.t
 import type { Logger } from "../host/logger.ts";
 import type { SupervisorEvent, SupervisorOptions } from "../host/supervisor.ts";
 import type { PluginComponentConfig } from "./config.ts";
-import { toValue } from "./_value.ts";
+import { toValue } from "../protocol/redpanda_value.ts";
 
 /** Which batch service a plugin component serves. */
 export type ComponentKind = "processor" | "input" | "output";

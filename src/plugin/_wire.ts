@@ -11,7 +11,7 @@ import {
   MessageSchema,
   StructValueSchema,
 } from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
-import { fromFields, fromValue, toValue } from "./_value.ts";
+import { fromFields, fromValue, toValue } from "../protocol/redpanda_value.ts";
 import { BatchMessage } from "./batch_message.ts";
 
 const encoder = new TextEncoder();

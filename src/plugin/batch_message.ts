@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { PlainValue } from "./_value.ts";
+import type { PlainValue } from "../protocol/redpanda_value.ts";
 
 export type { PlainValue };
 

@@ -19,7 +19,7 @@ import {
   BatchInputReadResponseSchema,
   BatchInputService,
 } from "../gen/redpanda/runtime/v1alpha1/input_pb.ts";
-import { fromValue, type PlainValue } from "./_value.ts";
+import { fromValue, type PlainValue } from "../protocol/redpanda_value.ts";
 import type { BatchMessage } from "./batch_message.ts";
 import { toProto } from "./_wire.ts";
 import { type BatchServeOptions, exitSoonAfterClose, serveComponent } from "./_serve_component.ts";

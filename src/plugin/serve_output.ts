@@ -14,7 +14,7 @@ import {
   BatchOutputSendResponseSchema,
   BatchOutputService,
 } from "../gen/redpanda/runtime/v1alpha1/output_pb.ts";
-import { fromValue, type PlainValue } from "./_value.ts";
+import { fromValue, type PlainValue } from "../protocol/redpanda_value.ts";
 import type { BatchMessage } from "./batch_message.ts";
 import { fromProto } from "./_wire.ts";
 import { type BatchServeOptions, exitSoonAfterClose, serveComponent } from "./_serve_component.ts";

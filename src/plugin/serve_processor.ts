@@ -13,7 +13,7 @@ import {
   BatchProcessorProcessBatchResponseSchema,
   BatchProcessorService,
 } from "../gen/redpanda/runtime/v1alpha1/processor_pb.ts";
-import { fromValue, type PlainValue } from "./_value.ts";
+import { fromValue, type PlainValue } from "../protocol/redpanda_value.ts";
 import type { BatchMessage } from "./batch_message.ts";
 import { fromProto, toProto } from "./_wire.ts";
 import { type BatchServeOptions, exitSoonAfterClose, serveComponent } from "./_serve_component.ts";

@@ -1,7 +1,8 @@
 /**
  * Conversions between Redpanda Connect's dynamic `Value` and plain
- * JavaScript values, for the pipeline host (the SDK has its own copy, as
- * host and SDK share no code). Internal to `src/pipeline/`.
+ * JavaScript values. Part of the wire contract, shared by the pipeline host
+ * (`src/pipeline/`) and the batch SDK (`src/plugin/`), which import nothing
+ * of each other.
  *
  * @module
  */
