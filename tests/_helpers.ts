@@ -53,3 +53,30 @@ export async function waitFor(check: () => boolean, ms: number): Promise<boolean
   }
   return check();
 }
+
+/** The Python that has Debian's python3-grpcio (the first on PATH may not). */
+export const PYTHON = "/usr/bin/python3";
+
+/** Whether a command runs and exits 0 (a toolchain probe). */
+export function runs(command: string, args: string[], env: Record<string, string> = {}): boolean {
+  try {
+    return new Deno.Command(command, { args, env, stdout: "null", stderr: "null" }).outputSync()
+      .success;
+  } catch {
+    return false;
+  }
+}
+
+/** `"missing a, b"` for the probes that failed, or `undefined` when none did. */
+export function missing(what: Record<string, boolean>): string | undefined {
+  const absent = Object.entries(what).filter(([, ok]) => !ok).map(([name]) => name);
+  return absent.length > 0 ? `missing ${absent.join(", ")}` : undefined;
+}
+
+/** A test name with the skip reasons appended (and printed) when any is set. */
+export function named(name: string, ...reasons: (string | undefined)[]): string {
+  const why = reasons.filter((r) => r !== undefined);
+  if (why.length === 0) return name;
+  console.log(`interop: skipping "${name}": ${why.join("; ")}`);
+  return `${name} [skipped: ${why.join("; ")}]`;
+}

@@ -10,7 +10,8 @@
 import { ConnectError, createClient } from "../npm/connect.ts";
 import type { DialOptions, GrpcChannel, GrpcConnector } from "../transport/transport.ts";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
-import { HandshakeError, PluginExitedError } from "./errors.ts";
+import { HandshakeError } from "./errors.ts";
+import { exitedBeforeReady } from "./_readiness.ts";
 import type { PluginCall } from "./plugin_options.ts";
 import type { PluginProcess } from "./plugin_process.ts";
 
@@ -63,13 +64,7 @@ export async function waitForAddress(
     clearTimeout(timer);
   }
   if (process.exitStatus) {
-    await process.drained(500);
-    throw new PluginExitedError(
-      name,
-      "before it was ready",
-      process.exitStatus,
-      process.stderrTail(),
-    );
+    throw await exitedBeforeReady(name, process);
   }
   const why = lastError instanceof Error ? lastError.message : String(lastError ?? "aborted");
   throw new HandshakeError(

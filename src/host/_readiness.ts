@@ -60,6 +60,23 @@ export async function waitForHandshake(
   }
 }
 
+/**
+ * The error for a plugin that exited while the host waited for it to be
+ * ready, once its last stderr lines have been read.
+ */
+export async function exitedBeforeReady(
+  name: string,
+  process: PluginProcess,
+): Promise<PluginExitedError> {
+  await process.drained(500);
+  return new PluginExitedError(
+    name,
+    "before it was ready",
+    process.exitStatus!,
+    process.stderrTail(),
+  );
+}
+
 /** Asks `grpc.health.v1.Health/Check` until SERVING (or UNIMPLEMENTED), backing off. */
 export async function waitForHealth(
   name: string,
@@ -72,13 +89,7 @@ export async function waitForHealth(
   let lastError: unknown;
   for (let delay = 5; !signal.aborted; delay = Math.min(delay * 2, 200)) {
     if (process.exitStatus) {
-      await process.drained(500);
-      throw new PluginExitedError(
-        name,
-        "before it was ready",
-        process.exitStatus,
-        process.stderrTail(),
-      );
+      throw await exitedBeforeReady(name, process);
     }
     try {
       const response = await health.check({ service: "plugin" }, { signal, timeoutMs: 2000 });
@@ -91,13 +102,7 @@ export async function waitForHealth(
     await new Promise((r) => setTimeout(r, delay));
   }
   if (process.exitStatus) {
-    await process.drained(500);
-    throw new PluginExitedError(
-      name,
-      "before it was ready",
-      process.exitStatus,
-      process.stderrTail(),
-    );
+    throw await exitedBeforeReady(name, process);
   }
   const why = lastError instanceof Error ? lastError.message : String(lastError);
   throw new HandshakeError(

@@ -9,6 +9,7 @@ import type { DescService } from "../npm/protobuf.ts";
 import { type Client, createClient, type Transport } from "../npm/connect.ts";
 import {
   connectorFor,
+  DEFAULT_MAX_MESSAGE_BYTES,
   type DialOptions,
   type GrpcChannel,
   type GrpcConnector,
@@ -269,8 +270,8 @@ export class Plugin implements AsyncDisposable {
     let channel: GrpcChannel | undefined;
     let connector: GrpcConnector;
     const dialOptions: DialOptions = {
-      readMaxBytes: options.maxMessageBytes ?? 4 * 1024 * 1024,
-      writeMaxBytes: options.maxMessageBytes ?? 4 * 1024 * 1024,
+      readMaxBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+      writeMaxBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     };
     try {
       let handshake: Handshake;

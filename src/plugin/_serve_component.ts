@@ -7,7 +7,11 @@
  * @module
  */
 import { ENV_HOST_STDIN } from "../protocol/handshake.ts";
-import { connectorFor, type TransportKind } from "../transport/transport.ts";
+import {
+  connectorFor,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  type TransportKind,
+} from "../transport/transport.ts";
 import { watchHost } from "./host_watch.ts";
 import { type PluginService, serve } from "./serve.ts";
 
@@ -76,7 +80,7 @@ export async function serveComponent(
     return;
   }
   const path = parseAddress(address);
-  const maxBytes = options.maxMessageBytes ?? 4 * 1024 * 1024;
+  const maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const connector = await connectorFor(options.transport);
   const server = await connector.listen(path, [component], {
     readMaxBytes: maxBytes,

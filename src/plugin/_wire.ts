@@ -6,6 +6,7 @@
  */
 import { create } from "../npm/protobuf.ts";
 import {
+  type Error as WireError,
   ErrorSchema,
   type Message,
   MessageSchema,
@@ -13,6 +14,15 @@ import {
 } from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
 import { fromFields, fromValue, toValue } from "../protocol/redpanda_value.ts";
 import { BatchMessage } from "./batch_message.ts";
+
+/**
+ * The wire `Error` for a thrown value: its message, or `fallback` when it
+ * has none.
+ */
+export function failure(error: unknown, fallback = "failed"): WireError {
+  const message = error instanceof Error ? error.message : String(error);
+  return create(ErrorSchema, { message: message || fallback });
+}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

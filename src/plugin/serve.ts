@@ -18,6 +18,7 @@ import {
 } from "../protocol/handshake.ts";
 import {
   connectorFor,
+  DEFAULT_MAX_MESSAGE_BYTES,
   type ServiceRegistration,
   type TransportKind,
 } from "../transport/transport.ts";
@@ -212,7 +213,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     { service: ReflectionV1alpha, implementation: reflection.v1alpha },
   ];
   const connector = await connectorFor(options.transport);
-  const maxBytes = options.maxMessageBytes ?? 4 * 1024 * 1024;
+  const maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const server = await connector.listen(
     socketPath,
     [...options.services as readonly ServiceRegistration[], ...builtins],

@@ -21,7 +21,7 @@ import {
 } from "../gen/redpanda/runtime/v1alpha1/input_pb.ts";
 import { fromValue, type PlainValue } from "../protocol/redpanda_value.ts";
 import type { BatchMessage } from "./batch_message.ts";
-import { toProto } from "./_wire.ts";
+import { failure, toProto } from "./_wire.ts";
 import { type BatchServeOptions, exitSoonAfterClose, serveComponent } from "./_serve_component.ts";
 import type { BatchContext } from "./serve_processor.ts";
 import { service } from "./serve.ts";
@@ -44,12 +44,6 @@ export interface ServeInputOptions extends BatchServeOptions {
   ack?: (batch: BatchMessage[], error: string | undefined) => void | Promise<void>;
   /** Releases resources when the host closes the input. */
   close?: () => void | Promise<void>;
-}
-
-function failure(error: unknown) {
-  return create(ErrorSchema, {
-    message: (error instanceof Error ? error.message : String(error)) || "failed",
-  });
 }
 
 /**

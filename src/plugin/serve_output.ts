@@ -6,7 +6,6 @@
  */
 import { create } from "../npm/protobuf.ts";
 import type { ServiceImpl } from "../npm/connect.ts";
-import { ErrorSchema } from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
 import {
   BatchOutputCloseResponseSchema,
   BatchOutputConnectResponseSchema,
@@ -16,7 +15,7 @@ import {
 } from "../gen/redpanda/runtime/v1alpha1/output_pb.ts";
 import { fromValue, type PlainValue } from "../protocol/redpanda_value.ts";
 import type { BatchMessage } from "./batch_message.ts";
-import { fromProto } from "./_wire.ts";
+import { failure, fromProto } from "./_wire.ts";
 import { type BatchServeOptions, exitSoonAfterClose, serveComponent } from "./_serve_component.ts";
 import type { BatchContext } from "./serve_processor.ts";
 import { service } from "./serve.ts";
@@ -37,12 +36,6 @@ export interface ServeOutputOptions extends BatchServeOptions {
   connect?: () => void | Promise<void>;
   /** Flushes and releases resources when the host closes the output. */
   close?: () => void | Promise<void>;
-}
-
-function failure(error: unknown) {
-  return create(ErrorSchema, {
-    message: (error instanceof Error ? error.message : String(error)) || "failed",
-  });
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { create } from "../npm/protobuf.ts";
 import type { ServiceImpl } from "../npm/connect.ts";
-import { ErrorSchema, MessageBatchSchema } from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
+import { MessageBatchSchema } from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
 import {
   BatchProcessorCloseResponseSchema,
   BatchProcessorInitResponseSchema,
@@ -15,7 +15,7 @@ import {
 } from "../gen/redpanda/runtime/v1alpha1/processor_pb.ts";
 import { fromValue, type PlainValue } from "../protocol/redpanda_value.ts";
 import type { BatchMessage } from "./batch_message.ts";
-import { fromProto, toProto } from "./_wire.ts";
+import { failure, fromProto, toProto } from "./_wire.ts";
 import { type BatchServeOptions, exitSoonAfterClose, serveComponent } from "./_serve_component.ts";
 import { service } from "./serve.ts";
 
@@ -43,10 +43,6 @@ export interface ServeProcessorOptions extends BatchServeOptions {
   init?: (config: PlainValue) => void | Promise<void>;
   /** Releases resources when the host closes the processor. */
   close?: () => void | Promise<void>;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**
@@ -80,7 +76,7 @@ export function serveProcessor(
         return create(BatchProcessorInitResponseSchema, {});
       } catch (error) {
         return create(BatchProcessorInitResponseSchema, {
-          error: create(ErrorSchema, { message: messageOf(error) || "init failed" }),
+          error: failure(error, "init failed"),
         });
       }
     },
@@ -95,7 +91,7 @@ export function serveProcessor(
         });
       } catch (error) {
         return create(BatchProcessorProcessBatchResponseSchema, {
-          error: create(ErrorSchema, { message: messageOf(error) || "processing failed" }),
+          error: failure(error, "processing failed"),
         });
       }
     },
@@ -105,7 +101,7 @@ export function serveProcessor(
         return create(BatchProcessorCloseResponseSchema, {});
       } catch (error) {
         return create(BatchProcessorCloseResponseSchema, {
-          error: create(ErrorSchema, { message: messageOf(error) || "close failed" }),
+          error: failure(error, "close failed"),
         });
       } finally {
         if (!options.signal) exitSoonAfterClose();

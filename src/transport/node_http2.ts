@@ -27,10 +27,12 @@ import type {
   ShutdownOptions,
   SocketAddress,
 } from "./transport.ts";
-import { DEFAULT_SHUTDOWN_GRACE_MS, socketAddress } from "./transport.ts";
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_SHUTDOWN_GRACE_MS,
+  socketAddress,
+} from "./transport.ts";
 import { pinnedTlsSocket } from "./pinned_tls.ts";
-
-const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
 
 function connect(address: SocketAddress, options: DialOptions): net.Socket {
   // with TLS, http2 waits for the handshake; a certificate other than the
@@ -54,8 +56,8 @@ function dial(target: string | SocketAddress, options: DialOptions = {}): GrpcCh
   const transport = createGrpcTransport({
     baseUrl,
     sessionManager: manager,
-    readMaxBytes: options.readMaxBytes ?? DEFAULT_MAX_BYTES,
-    writeMaxBytes: options.writeMaxBytes ?? DEFAULT_MAX_BYTES,
+    readMaxBytes: options.readMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    writeMaxBytes: options.writeMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
   });
   let closed = false;
   const close = (): Promise<void> => {
@@ -88,8 +90,8 @@ async function listen(
       grpc: true,
       grpcWeb: false,
       connect: false,
-      readMaxBytes: options.readMaxBytes ?? DEFAULT_MAX_BYTES,
-      writeMaxBytes: options.writeMaxBytes ?? DEFAULT_MAX_BYTES,
+      readMaxBytes: options.readMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+      writeMaxBytes: options.writeMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     }),
   );
   const sessions = new Set<http2.ServerHttp2Session>();

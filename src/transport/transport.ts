@@ -17,6 +17,9 @@ import type { Transport } from "../npm/connect.ts";
  */
 export type TransportKind = "node-http2" | "native";
 
+/** The largest gRPC message either way, in bytes, when none is configured (gRPC's usual 4 MiB). */
+export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
 /** The transport used when none is named. */
 export const DEFAULT_TRANSPORT: TransportKind = "native";
 

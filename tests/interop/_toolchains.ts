@@ -10,31 +10,17 @@
  */
 import { fileURLToPath } from "node:url";
 import { KV_COOKIE } from "../../examples/kv-deno/cookie.ts";
+import { exists, missing, named, PYTHON, runs } from "../_helpers.ts";
+
+export { named, PYTHON };
 
 export { KV_COOKIE };
 
 /** The repository root. */
 export const ROOT: string = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
 
-/** The Python that has Debian's python3-grpcio (the first on PATH may not). */
-export const PYTHON = "/usr/bin/python3";
-
 /** The Python KV plugin. */
 export const KV_PYTHON = `${ROOT}/examples/kv-python/kv_plugin.py`;
-
-function runs(command: string, args: string[], env: Record<string, string> = {}): boolean {
-  try {
-    return new Deno.Command(command, { args, env, stdout: "null", stderr: "null" }).outputSync()
-      .success;
-  } catch {
-    return false;
-  }
-}
-
-function missing(what: Record<string, boolean>): string | undefined {
-  const absent = Object.entries(what).filter(([, ok]) => !ok).map(([name]) => name);
-  return absent.length > 0 ? `missing ${absent.join(", ")}` : undefined;
-}
 
 /** Why Go tests cannot run (`undefined` when they can). */
 export const noGo: string | undefined = missing({
@@ -64,14 +50,6 @@ export const noProtoc: string | undefined = missing({
     "command -v grpc_python_plugin",
   ]),
 });
-
-/** A test name with the skip reason appended when `reason` is set. */
-export function named(name: string, ...reasons: (string | undefined)[]): string {
-  const why = reasons.filter((r) => r !== undefined);
-  if (why.length === 0) return name;
-  console.log(`interop: skipping "${name}": ${why.join("; ")}`);
-  return `${name} [skipped: ${why.join("; ")}]`;
-}
 
 /** The Go programs built by `tests/interop/build.sh`. */
 export interface GoBinaries {
@@ -116,16 +94,6 @@ export function goBinaries(): Promise<GoBinaries> {
 globalThis.addEventListener("unload", () => {
   if (buildDir) Deno.removeSync(buildDir, { recursive: true });
 });
-
-/** Whether a path exists. */
-export function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Runs a command to completion; returns its exit code and decoded output. */
 export async function run(

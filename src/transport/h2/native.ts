@@ -25,13 +25,16 @@ import type {
   ShutdownOptions,
   SocketAddress,
 } from "../transport.ts";
-import { DEFAULT_SHUTDOWN_GRACE_MS, describeAddress, socketAddress } from "../transport.ts";
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_SHUTDOWN_GRACE_MS,
+  describeAddress,
+  socketAddress,
+} from "../transport.ts";
 import { openByteStream } from "./byte_stream.ts";
 import { type ConnectionProvider, createH2Transport } from "./client.ts";
 import { Connection } from "./connection.ts";
 import { GrpcDispatcher } from "./server.ts";
-
-const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
 
 class Channel implements ConnectionProvider {
   #address: SocketAddress;
@@ -99,8 +102,8 @@ class Channel implements ConnectionProvider {
 function dial(address: string | SocketAddress, options: DialOptions = {}): GrpcChannel {
   const channel = new Channel(socketAddress(address), options.tls);
   const transport = createH2Transport(channel, {
-    readMaxBytes: options.readMaxBytes ?? DEFAULT_MAX_BYTES,
-    writeMaxBytes: options.writeMaxBytes ?? DEFAULT_MAX_BYTES,
+    readMaxBytes: options.readMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    writeMaxBytes: options.writeMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
   });
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => closing ??= channel.close();
@@ -114,8 +117,8 @@ async function listen(
   options: ListenOptions = {},
 ): Promise<GrpcServer> {
   const dispatcher = new GrpcDispatcher(services, {
-    readMaxBytes: options.readMaxBytes ?? DEFAULT_MAX_BYTES,
-    writeMaxBytes: options.writeMaxBytes ?? DEFAULT_MAX_BYTES,
+    readMaxBytes: options.readMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    writeMaxBytes: options.writeMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
   });
   const listener = Deno.listen({ transport: "unix", path });
   const conns = new Set<Connection>();

@@ -12,34 +12,12 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
+import { exists, missing, named, PYTHON, runs } from "../../_helpers.ts";
+
+export { named, PYTHON };
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url)).replace(/\/$/, "");
 const PROTO = "bulkhead/testing/v1/interop.proto";
-
-/** The Python that has Debian's python3-grpcio (the first on PATH may not). */
-export const PYTHON = "/usr/bin/python3";
-
-function runs(command: string, args: string[]): boolean {
-  try {
-    return new Deno.Command(command, { args, stdout: "null", stderr: "null" }).outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
-function missing(what: Record<string, boolean>): string | undefined {
-  const absent = Object.entries(what).filter(([, ok]) => !ok).map(([name]) => name);
-  return absent.length > 0 ? `missing ${absent.join(", ")}` : undefined;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Why the grpc-go peer cannot be built (`undefined` when it can). */
 export const noGo: string | undefined = missing({
@@ -60,13 +38,6 @@ export const noPython: string | undefined = missing({
     "command -v grpc_python_plugin",
   ]),
 });
-
-/** A test name with the skip reason appended when `reason` is set. */
-export function named(name: string, reason: string | undefined): string {
-  if (reason === undefined) return name;
-  console.log(`interop: skipping "${name}": ${reason}`);
-  return `${name} [skipped: ${reason}]`;
-}
 
 /** How to run one peer program: a command and its leading arguments and environment. */
 export interface PeerCommand {
