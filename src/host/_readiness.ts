@@ -113,10 +113,13 @@ export async function waitForHealth(
   );
 }
 
-/** Streams go-plugin's stdio (a Go plugin's writes block until someone reads them) into the logger. */
-export function drainStdio(name: string, channel: GrpcChannel, logger: Logger): void {
+/**
+ * Streams go-plugin's stdio (a Go plugin's writes block until someone reads them) into the
+ * logger. Resolves when the stream ends: the plugin exited or hung up, or has no stdio service.
+ */
+export function drainStdio(name: string, channel: GrpcChannel, logger: Logger): Promise<void> {
   const stdio = createClient(GRPCStdio, channel.transport);
-  void (async () => {
+  return (async () => {
     const decoders = { out: new TextDecoder(), err: new TextDecoder() };
     const pending = { out: "", err: "" };
     try {

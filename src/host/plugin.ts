@@ -90,6 +90,7 @@ export class Plugin implements AsyncDisposable {
   readonly #limits: ResourceLimits;
   readonly #readyInMs: number;
   readonly #shutdown: PluginCall | undefined;
+  readonly #stdioDone: Promise<void>;
   readonly #brokerContext: {
     connector: GrpcConnector;
     dialOptions: DialOptions;
@@ -118,6 +119,7 @@ export class Plugin implements AsyncDisposable {
       limits: ResourceLimits;
       readyInMs: number;
       shutdown: PluginCall | undefined;
+      stdioDone: Promise<void>;
       broker: { connector: GrpcConnector; dialOptions: DialOptions; allowTcp: boolean };
     },
   ) {
@@ -132,6 +134,7 @@ export class Plugin implements AsyncDisposable {
     this.#limits = facts.limits;
     this.#readyInMs = facts.readyInMs;
     this.#shutdown = facts.shutdown;
+    this.#stdioDone = facts.stdioDone;
     this.#brokerContext = facts.broker;
     this.exited = process.exited.then(async (status) => {
       this.#state = "exited";
@@ -268,6 +271,7 @@ export class Plugin implements AsyncDisposable {
       ? AbortSignal.any([options.signal, deadline.signal])
       : deadline.signal;
     let channel: GrpcChannel | undefined;
+    let stdioDone: Promise<void> = Promise.resolve(); // no stdio stream with handshake "none"
     let connector: GrpcConnector;
     const dialOptions: DialOptions = {
       readMaxBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
@@ -311,7 +315,7 @@ export class Plugin implements AsyncDisposable {
         if (tls !== undefined) dialOptions.tls = tls;
         channel = connector.dial(addressOf(handshake.network, handshake.address), dialOptions);
         await waitForHealth(name, process, channel, signal, timeoutMs);
-        drainStdio(name, channel, logger);
+        stdioDone = drainStdio(name, channel, logger);
         await options.ready?.(channel.transport, signal);
       }
       return new Plugin(name, process, channel, handshake, {
@@ -322,6 +326,7 @@ export class Plugin implements AsyncDisposable {
         limits: { ...options.limits },
         readyInMs: performance.now() - spawnedAt,
         shutdown: options.shutdown,
+        stdioDone,
         broker: { connector, dialOptions, allowTcp: options.allowTcp ?? false },
       });
     } catch (error) {
@@ -500,8 +505,12 @@ export class Plugin implements AsyncDisposable {
         // UNAVAILABLE is success for go-plugin (it drops the connection in the handler)
       }
       await this.#broker?.close();
-      await this.#channel.close();
       await this.#process.closeStdin();
+      // Let the plugin's last output arrive before hanging up: its stdio stream
+      // ends when it exits or drops the connection (a Bulkhead plugin leaves at
+      // stdin EOF), bounded for plugins that do neither.
+      await Promise.race([this.#stdioDone, within(Math.min(graceMs, 1000))]);
+      await this.#channel.close();
       if (!await within(graceMs)) {
         this.#process.kill("SIGTERM");
         if (!await within(graceMs)) this.#process.kill("SIGKILL");
