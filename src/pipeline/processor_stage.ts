@@ -4,13 +4,14 @@
  * cost a restart rather than a message.
  *
  * A batch whose plugin crashes (or hangs past its deadline) is sent again,
- * alone, to a process with nothing else in flight — so a second crash there
- * is the batch's own doing. A batch that crashes its plugin twice when
- * alone is bisected, and each half is handled the same way, until single
- * messages remain: those go to the dead-letter output with the reason; the
- * rest flows on. A batch the plugin fails with an error in its response is
- * bisected at once, its failing messages dead-lettered with that error; a
- * message the plugin flags (`Message.error`) is dead-lettered too.
+ * alone, to a process with nothing else in flight — so a crash there is
+ * the batch's own doing. A batch that crashes its plugin when alone is
+ * bisected, and each half is handled the same way, until single messages
+ * remain: one that crashes its plugin twice alone goes to the dead-letter
+ * output with the reason; the rest flows on. A batch the plugin fails with
+ * an error in its response is bisected at once, its failing messages
+ * dead-lettered with that error; a message the plugin flags
+ * (`Message.error`) is dead-lettered too.
  *
  * @module
  */
@@ -144,6 +145,7 @@ export async function startProcessorStage(
   return new PluginStage(plugin.name, supervisors);
 }
 
+/** Crashes alone that convict a single message. */
 const CONFIRMING_CRASHES = 2;
 
 interface Slot {
@@ -185,25 +187,33 @@ class PluginStage implements ProcessorStage {
     return await this.#suspect(messages, first.reason);
   }
 
-  /** A batch under suspicion: run alone until it passes or crashes its plugin twice. */
+  /**
+   * A batch under suspicion: run alone. A batch of several messages is split
+   * at its first crash there (a split never drops a message, so one crash is
+   * evidence enough); a single message must crash its plugin
+   * {@linkcode CONFIRMING_CRASHES} times alone before it is dead-lettered, so
+   * that a plugin that crashes now and then for reasons of its own (every Nth
+   * call, say) does not cost an innocent message.
+   */
   async #suspect(messages: Message[], lastReason: string): Promise<StageResult> {
+    const needed = messages.length === 1 ? CONFIRMING_CRASHES : 1;
     let crashes = 0;
     let reason = lastReason;
-    while (crashes < CONFIRMING_CRASHES) {
+    while (crashes < needed) {
       const attempt = await this.#attempt(messages, true);
       if (attempt.ok) return attempt;
       if (attempt.kind === "error") return await this.#isolate(messages, attempt.reason);
       crashes++;
       reason = attempt.reason;
     }
-    const why = `crashed plugin "${this.name}" ${crashes} times when alone: ${reason}`;
     if (messages.length === 1) {
+      const why = `crashed plugin "${this.name}" ${crashes} times when alone: ${reason}`;
       return { messages: [], dead: [{ message: messages[0]!, stage: this.name, reason: why }] };
     }
     this.#bisections++;
     const half = Math.ceil(messages.length / 2);
-    const left = await this.#suspect(messages.slice(0, half), why);
-    const right = await this.#suspect(messages.slice(half), why);
+    const left = await this.#suspect(messages.slice(0, half), reason);
+    const right = await this.#suspect(messages.slice(half), reason);
     return {
       messages: [...left.messages, ...right.messages],
       dead: [...left.dead, ...right.dead],
