@@ -87,7 +87,8 @@ export async function main(
         `${invocation.start.command} is an executable, which is not sandboxed`,
     );
   }
-  const plugin = await startPlugin(invocation, signal);
+  // health and inspect report a NOT_SERVING plugin's status instead of waiting it out
+  const plugin = await startPlugin(invocation, command.kind === "call", signal);
   if (typeof plugin === "number") return plugin;
   const rpc = { timeoutMs: invocation.rpcTimeoutMs, signal };
   try {
@@ -123,12 +124,14 @@ export async function main(
 
 async function startPlugin(
   invocation: PluginInvocation,
+  waitForServing: boolean,
   signal: AbortSignal,
 ): Promise<Plugin | number> {
   const quiet: Logger = () => {};
   try {
     return await Plugin.start({
       ...invocation.start,
+      waitForServing,
       logger: invocation.quiet ? quiet : stderrLogger,
       signal,
     });

@@ -49,6 +49,13 @@ Deno.test("cli health prints SERVING and exits 0", async (t) => {
   });
 });
 
+Deno.test("cli health reports a plugin still warming up as NOT_SERVING at once, exit 1", async () => {
+  const result = await cli(["health", "--", "tests/fixtures/fixture_plugin.ts", "warmup"]);
+  assert.equal(result.code, 1, result.stderr);
+  assert.equal(result.stdout, "NOT_SERVING\n");
+  assertNoStackTrace(result);
+});
+
 Deno.test("cli health exits 1 with the code name for an unknown service", async () => {
   const result = await cli(["health", "--service", "nope", "--", GREETER]);
   assert.equal(result.code, 1);

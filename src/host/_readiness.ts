@@ -77,13 +77,25 @@ export async function exitedBeforeReady(
   );
 }
 
-/** Asks `grpc.health.v1.Health/Check` until SERVING (or UNIMPLEMENTED), backing off. */
+/** How {@linkcode waitForHealth} waits. */
+export interface HealthWait {
+  /** Aborts the wait (the start's deadline or the caller's signal). */
+  signal: AbortSignal;
+  /** For the error message: how long the start may take. */
+  timeoutMs: number;
+  /** Wait for SERVING; with `false`, any answer will do. */
+  serving: boolean;
+}
+
+/**
+ * Asks `grpc.health.v1.Health/Check` until SERVING (or any status when
+ * `serving` is false; UNIMPLEMENTED counts as ready), backing off.
+ */
 export async function waitForHealth(
   name: string,
   process: PluginProcess,
   channel: GrpcChannel,
-  signal: AbortSignal,
-  timeoutMs: number,
+  { signal, timeoutMs, serving }: HealthWait,
 ): Promise<void> {
   const health = createClient(Health, channel.transport);
   let lastError: unknown;
@@ -93,7 +105,7 @@ export async function waitForHealth(
     }
     try {
       const response = await health.check({ service: "plugin" }, { signal, timeoutMs: 2000 });
-      if (response.status === HealthCheckResponse_ServingStatus.SERVING) return;
+      if (!serving || response.status === HealthCheckResponse_ServingStatus.SERVING) return;
       lastError = new Error(`health status ${HealthCheckResponse_ServingStatus[response.status]}`);
     } catch (error) {
       if (error instanceof ConnectError && error.code === Code.Unimplemented) return;

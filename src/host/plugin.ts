@@ -314,7 +314,11 @@ export class Plugin implements AsyncDisposable {
         const tls = tlsFor(name, handshake, clientCert, process.stderrTail());
         if (tls !== undefined) dialOptions.tls = tls;
         channel = connector.dial(addressOf(handshake.network, handshake.address), dialOptions);
-        await waitForHealth(name, process, channel, signal, timeoutMs);
+        await waitForHealth(name, process, channel, {
+          signal,
+          timeoutMs,
+          serving: options.waitForServing ?? true,
+        });
         stdioDone = drainStdio(name, channel, logger);
         await options.ready?.(channel.transport, signal);
       }

@@ -111,6 +111,15 @@ export interface PluginOptions {
    */
   startTimeoutMs?: number;
   /**
+   * Whether the start waits until the plugin's health check of service
+   * `"plugin"` answers SERVING (a plugin still warming up may answer
+   * NOT_SERVING first). With `false` any answer makes the plugin started,
+   * e.g. to report a NOT_SERVING plugin's status at once, as
+   * `bulkhead health` does. (go-plugin mode only.)
+   * @default {true}
+   */
+  waitForServing?: boolean;
+  /**
    * How long each stop step waits (Shutdown, then SIGTERM, then SIGKILL), in milliseconds.
    * @default {2000}
    */

@@ -80,6 +80,14 @@ export interface ServeOptions {
    */
   transport?: TransportKind;
   /**
+   * Settles when the plugin is warmed up (a cache loaded, a model read):
+   * until then the health check answers NOT_SERVING, and a host waits
+   * before its first call. If it rejects, the plugin prints why on stderr
+   * and exits with code 1.
+   * @default {ready at once}
+   */
+  ready?: PromiseLike<unknown>;
+  /**
    * Stops serving gracefully when aborted: GOAWAY to the host, calls in
    * flight finish, then `serve` resolves.
    */
@@ -161,6 +169,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   }
 
   let serving = true;
+  let warming = options.ready !== undefined;
   const pluginServices = options.services.map((s) => s.service);
   const reflection = reflectionServices([
     ...pluginServices,
@@ -181,7 +190,10 @@ export async function serve(options: ServeOptions): Promise<void> {
   const builtins: ServiceRegistration[] = [
     {
       service: Health,
-      implementation: healthService(pluginServices.map((s) => s.typeName), () => serving),
+      implementation: healthService(
+        pluginServices.map((s) => s.typeName),
+        () => serving && !warming,
+      ),
     },
     {
       service: GRPCController,
@@ -223,6 +235,17 @@ export async function serve(options: ServeOptions): Promise<void> {
   const bytes = new TextEncoder().encode(`${line}\n`);
   for (let written = 0; written < bytes.length;) {
     written += Deno.stdout.writeSync(bytes.subarray(written));
+  }
+
+  if (options.ready !== undefined) {
+    Promise.resolve(options.ready).then(
+      () => warming = false,
+      (error) => {
+        const why = error instanceof Error ? error.message : String(error);
+        Deno.stderr.writeSync(new TextEncoder().encode(`Plugin failed to get ready: ${why}\n`));
+        void exit(1);
+      },
+    );
   }
 
   let stopped!: () => void;

@@ -222,3 +222,29 @@ Deno.test("oversized messages either way are refused with RESOURCE_EXHAUSTED, th
   assert.equal((await fixture.act({ action: "big:100" })).result.length, 100);
   assert.equal(plugin.state, "ready");
 });
+
+Deno.test("a plugin warming up answers NOT_SERVING; the host waits for SERVING unless told not to", async (t) => {
+  await t.step("start waits until the warm-up is over", async () => {
+    await using plugin = await startFixture("warmup:400");
+    const { readyInMs } = plugin.info();
+    assert.ok(readyInMs >= 400, `ready after ${readyInMs} ms`);
+    assert.equal(await plugin.health(), "SERVING");
+  });
+  await t.step("waitForServing: false starts it at once, NOT_SERVING", async () => {
+    await using plugin = await startFixture("warmup", { waitForServing: false });
+    assert.equal(await plugin.health(), "NOT_SERVING");
+    const echo = await plugin.client(FixtureService).echo({ text: "early" });
+    assert.equal(echo.text, "early", "calls are the plugin's to refuse");
+  });
+  await t.step("a warm-up that never ends is a start timeout that says NOT_SERVING", async () => {
+    const error = await startFixture("warmup", { startTimeoutMs: 1500 }).catch((e) => e);
+    assert.ok(error instanceof HandshakeError, String(error));
+    assert.match(error.message, /did not answer a health check within 1500 ms.*NOT_SERVING/);
+  });
+  await t.step("a failed warm-up exits the plugin, and says why", async () => {
+    const error = await startFixture("warmup-fails").catch((e) => e);
+    assert.ok(error instanceof PluginExitedError, String(error));
+    assert.deepEqual(error.status, { code: 1, signal: null });
+    assert.match(error.message, /Plugin failed to get ready: cache corrupt/);
+  });
+});
