@@ -14,7 +14,8 @@
  */
 import denoJson from "./deno.json" with { type: "json" };
 import { type Logger, Plugin, PluginError, PluginExitedError, stderrLogger } from "./mod.ts";
-import { callUnaryJson, ReflectionClient } from "./src/host/reflection_client.ts";
+import { callUnaryJson } from "./src/host/json_call.ts";
+import { ReflectionClient } from "./src/host/reflection_client.ts";
 import { type CliCommand, parseCli, type PluginInvocation, UsageError } from "./src/cli/args.ts";
 import { describeRpcError } from "./src/cli/errors.ts";
 import { ExitCode, helpText } from "./src/cli/help.ts";

@@ -54,10 +54,8 @@ export type { RestartPolicy } from "./src/host/restart_policy.ts";
 export { explainExit, type ResourceLimits } from "./src/host/limits.ts";
 export type { CallStatsSnapshot } from "./src/host/call_stats.ts";
 
+export { type CallJsonOptions, callUnaryJson, parseMethodName } from "./src/host/json_call.ts";
 export {
-  type CallJsonOptions,
-  callUnaryJson,
-  parseMethodName,
   type ReflectionCallOptions,
   ReflectionClient,
   type ReflectionVersion,

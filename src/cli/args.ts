@@ -6,7 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import type { Permissions, PluginOptions } from "../../mod.ts";
-import { parseMethodName } from "../host/reflection_client.ts";
+import { parseMethodName } from "../host/json_call.ts";
 
 /** The subcommands that start a plugin. */
 export type PluginCommand = "health" | "inspect" | "call";

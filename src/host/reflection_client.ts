@@ -1,7 +1,7 @@
 /**
  * A client for gRPC server reflection: what services a plugin serves, the
- * descriptors of their messages, and unary calls made from JSON, without the
- * plugin's `.proto` files. It speaks `grpc.reflection.v1` and falls back to
+ * descriptors of their messages, without the plugin's `.proto` files (see
+ * `json_call.ts` to call them from JSON). It speaks `grpc.reflection.v1` and falls back to
  * `grpc.reflection.v1alpha` (what go-plugin Go plugins serve) when v1 is
  * `UNIMPLEMENTED`.
  *
@@ -9,18 +9,12 @@
  */
 import {
   createFileRegistry,
-  createRegistry,
   type DescFile,
   type DescMethod,
   type DescService,
   type FileRegistry,
   fromBinary,
-  fromJson,
-  type JsonValue,
-  type Message,
   type MessageInitShape,
-  type Registry,
-  toJson,
 } from "../npm/protobuf.ts";
 import * as wkt from "../npm/protobuf_wkt.ts";
 import type { FileDescriptorProto } from "../npm/protobuf_wkt.ts";
@@ -31,6 +25,7 @@ import {
   type ServerReflectionResponse,
 } from "../gen/grpc/reflection/v1/reflection_pb.ts";
 import { ServerReflection as ReflectionV1alpha } from "../gen/grpc/reflection/v1alpha/reflection_pb.ts";
+import { parseMethodName } from "./json_call.ts";
 
 /** Anything that makes Connect clients for a plugin's services, such as a `Plugin`. */
 export interface ServiceClients {
@@ -334,115 +329,6 @@ export class ReflectionClient {
     }
     return first.messageResponse;
   }
-}
-
-/**
- * Splits `package.Service/Method` or `package.Service.Method` (a leading `/`
- * is allowed) into the service's full name and the method's name.
- *
- * @param name The method's full name.
- * @returns The service and method names.
- * @throws {TypeError} When `name` has no service part or no method part.
- * @example
- * ```ts
- * import { parseMethodName } from "./reflection_client.ts";
- * const { service, method } = parseMethodName("grpc.health.v1.Health.Check");
- * if (service !== "grpc.health.v1.Health" || method !== "Check") throw new Error();
- * ```
- */
-export function parseMethodName(name: string): { service: string; method: string } {
-  const trimmed = name.replace(/^\//, "");
-  const slash = trimmed.lastIndexOf("/");
-  const cut = slash >= 0 ? slash : trimmed.lastIndexOf(".");
-  const service = trimmed.slice(0, cut);
-  const method = trimmed.slice(cut + 1);
-  if (cut <= 0 || !method || /[/\s]/.test(service) || /[./\s]/.test(method)) {
-    throw new TypeError(
-      `Cannot parse method name ${JSON.stringify(name)}: expected package.Service/Method`,
-    );
-  }
-  return { service, method };
-}
-
-/** Options for {@linkcode callUnaryJson}. */
-export interface CallJsonOptions {
-  /** Aborts the call. */
-  signal?: AbortSignal;
-  /** The call's deadline, in milliseconds. @default {no deadline} */
-  timeoutMs?: number;
-  /**
-   * Resolves `google.protobuf.Any` contents in the request and response.
-   * @default {the method's file and everything it imports}
-   */
-  registry?: Registry;
-}
-
-/**
- * Makes one unary call from a JSON request and returns the JSON response
- * (proto3 JSON mapping), like grpcurl. Works with descriptors from
- * {@linkcode ReflectionClient.method} or generated code alike.
- *
- * @param clients Makes clients for the plugin's services (a `Plugin` does).
- * @param method The method to call; must be unary.
- * @param request The request in proto3 JSON.
- * @param options Signal, deadline and a registry for `Any`.
- * @returns The response in proto3 JSON (fields with default values left out).
- * @throws {TypeError} When the method is not unary or the request does not fit its input type.
- * @throws {ConnectError} When the call fails.
- * @example
- * ```ts ignore
- * const method = await reflection.method("bulkhead.examples.greeter.v1.GreeterService/Greet");
- * const reply = await callUnaryJson(plugin, method, { name: "Ada" });
- * // { greeting: "Hello, Ada!" }
- * ```
- */
-export async function callUnaryJson(
-  clients: ServiceClients,
-  method: DescMethod,
-  request: JsonValue,
-  options: CallJsonOptions = {},
-): Promise<JsonValue> {
-  if (method.methodKind !== "unary") {
-    throw new TypeError(
-      `Cannot call ${method.parent.typeName}/${method.name}: it is ${
-        method.methodKind.replace("_", " ")
-      }, not unary`,
-    );
-  }
-  const registryOption = { registry: options.registry ?? registryOf(method.parent.file) };
-  let input: Message;
-  try {
-    input = fromJson(method.input, request, registryOption);
-  } catch (error) {
-    throw new TypeError(
-      `Cannot use the request for ${method.parent.typeName}/${method.name}: ${
-        error instanceof Error ? error.message : String(error)
-      }`,
-      { cause: error },
-    );
-  }
-  const client = clients.client(method.parent) as unknown as Record<
-    string,
-    (input: Message, options: { signal?: AbortSignal; timeoutMs?: number }) => Promise<Message>
-  >;
-  const call = client[method.localName];
-  if (!call) throw new TypeError(`Cannot call ${method.name}: the client has no such method`);
-  const response = await call(input, {
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-  });
-  return toJson(method.output, response, registryOption);
-}
-
-function registryOf(file: DescFile): Registry {
-  const files = new Map<string, DescFile>();
-  const visit = (f: DescFile) => {
-    if (files.has(f.name)) return;
-    files.set(f.name, f);
-    f.dependencies.forEach(visit);
-  };
-  visit(file);
-  return createRegistry(...files.values());
 }
 
 function unexpected(kind: string | undefined): ConnectError {

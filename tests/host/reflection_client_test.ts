@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { Plugin } from "../../mod.ts";
-import {
-  callUnaryJson,
-  parseMethodName,
-  ReflectionClient,
-  type ServiceClients,
-} from "../../src/host/reflection_client.ts";
+import { callUnaryJson, parseMethodName } from "../../src/host/json_call.ts";
+import { ReflectionClient, type ServiceClients } from "../../src/host/reflection_client.ts";
 import { Code, ConnectError } from "../../src/npm/connect.ts";
 import { create, createFileRegistry, type DescService } from "../../src/npm/protobuf.ts";
 import { FileDescriptorProtoSchema } from "../../src/npm/protobuf_wkt.ts";

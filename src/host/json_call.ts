@@ -1,0 +1,126 @@
+/**
+ * Unary calls made from JSON (proto3 JSON mapping), like grpcurl, with
+ * descriptors found by reflection or generated: what `bulkhead call` does.
+ *
+ * @module
+ */
+import {
+  createRegistry,
+  type DescFile,
+  type DescMethod,
+  fromJson,
+  type JsonValue,
+  type Message,
+  type Registry,
+  toJson,
+} from "../npm/protobuf.ts";
+import type { ServiceClients } from "./reflection_client.ts";
+
+/**
+ * Splits `package.Service/Method` or `package.Service.Method` (a leading `/`
+ * is allowed) into the service's full name and the method's name.
+ *
+ * @param name The method's full name.
+ * @returns The service and method names.
+ * @throws {TypeError} When `name` has no service part or no method part.
+ * @example
+ * ```ts
+ * import { parseMethodName } from "./json_call.ts";
+ * const { service, method } = parseMethodName("grpc.health.v1.Health.Check");
+ * if (service !== "grpc.health.v1.Health" || method !== "Check") throw new Error();
+ * ```
+ */
+export function parseMethodName(name: string): { service: string; method: string } {
+  const trimmed = name.replace(/^\//, "");
+  const slash = trimmed.lastIndexOf("/");
+  const cut = slash >= 0 ? slash : trimmed.lastIndexOf(".");
+  const service = trimmed.slice(0, cut);
+  const method = trimmed.slice(cut + 1);
+  if (cut <= 0 || !method || /[/\s]/.test(service) || /[./\s]/.test(method)) {
+    throw new TypeError(
+      `Cannot parse method name ${JSON.stringify(name)}: expected package.Service/Method`,
+    );
+  }
+  return { service, method };
+}
+
+/** Options for {@linkcode callUnaryJson}. */
+export interface CallJsonOptions {
+  /** Aborts the call. */
+  signal?: AbortSignal;
+  /** The call's deadline, in milliseconds. @default {no deadline} */
+  timeoutMs?: number;
+  /**
+   * Resolves `google.protobuf.Any` contents in the request and response.
+   * @default {the method's file and everything it imports}
+   */
+  registry?: Registry;
+}
+
+/**
+ * Makes one unary call from a JSON request and returns the JSON response
+ * (proto3 JSON mapping), like grpcurl. Works with descriptors from
+ * {@linkcode ReflectionClient.method} or generated code alike.
+ *
+ * @param clients Makes clients for the plugin's services (a `Plugin` does).
+ * @param method The method to call; must be unary.
+ * @param request The request in proto3 JSON.
+ * @param options Signal, deadline and a registry for `Any`.
+ * @returns The response in proto3 JSON (fields with default values left out).
+ * @throws {TypeError} When the method is not unary or the request does not fit its input type.
+ * @throws {ConnectError} When the call fails.
+ * @example
+ * ```ts ignore
+ * const method = await reflection.method("bulkhead.examples.greeter.v1.GreeterService/Greet");
+ * const reply = await callUnaryJson(plugin, method, { name: "Ada" });
+ * // { greeting: "Hello, Ada!" }
+ * ```
+ */
+export async function callUnaryJson(
+  clients: ServiceClients,
+  method: DescMethod,
+  request: JsonValue,
+  options: CallJsonOptions = {},
+): Promise<JsonValue> {
+  if (method.methodKind !== "unary") {
+    throw new TypeError(
+      `Cannot call ${method.parent.typeName}/${method.name}: it is ${
+        method.methodKind.replace("_", " ")
+      }, not unary`,
+    );
+  }
+  const registryOption = { registry: options.registry ?? registryOf(method.parent.file) };
+  let input: Message;
+  try {
+    input = fromJson(method.input, request, registryOption);
+  } catch (error) {
+    throw new TypeError(
+      `Cannot use the request for ${method.parent.typeName}/${method.name}: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+      { cause: error },
+    );
+  }
+  const client = clients.client(method.parent) as unknown as Record<
+    string,
+    (input: Message, options: { signal?: AbortSignal; timeoutMs?: number }) => Promise<Message>
+  >;
+  const call = client[method.localName];
+  if (!call) throw new TypeError(`Cannot call ${method.name}: the client has no such method`);
+  const response = await call(input, {
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  });
+  return toJson(method.output, response, registryOption);
+}
+
+function registryOf(file: DescFile): Registry {
+  const files = new Map<string, DescFile>();
+  const visit = (f: DescFile) => {
+    if (files.has(f.name)) return;
+    files.set(f.name, f);
+    f.dependencies.forEach(visit);
+  };
+  visit(file);
+  return createRegistry(...files.values());
+}
