@@ -114,14 +114,18 @@ export class PluginProcess {
     }).spawn();
     let watchdog: Deno.ChildProcess | undefined;
     try {
+      // EOF on its stdin (the host died: a live host kills the watchdog
+      // first) kills the plugin's group, then removes its socket directory
       watchdog = new Deno.Command("/bin/sh", {
         args: [
           "-c",
-          'read -r _; kill -9 -"$1" 2>/dev/null',
+          'read -r _; kill -9 -"$1" 2>/dev/null; rm -rf -- "$2"',
           "bulkhead-watchdog",
           String(child.pid),
+          socketDir,
         ],
         clearEnv: true,
+        env: { PATH: "/usr/bin:/bin" },
         stdin: "piped",
         stdout: "null",
         stderr: "null",

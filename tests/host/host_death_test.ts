@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isAlive, waitFor } from "../_helpers.ts";
+import { exists, isAlive, waitFor } from "../_helpers.ts";
 import { readLines } from "../../src/host/lines.ts";
 
 const fixtures = new URL("../fixtures/", import.meta.url);
@@ -30,13 +30,17 @@ function groupMembers(groups: number[]): number[] {
   return members;
 }
 
-Deno.test("no plugin, Deno or not, nor its children, outlives a SIGKILLed host by 2 s", async (t) => {
+Deno.test("no plugin, Deno or not, nor its children, nor its socket, outlives a SIGKILLed host by 2 s", async (t) => {
   for (let round = 1; round <= 3; round++) {
     await t.step(`round ${round}`, async () => {
       const host = runHost("orphan_host.ts", ["2"]);
       const lines = readLines(host.stdout);
       const first = await lines.next();
-      const plugins = JSON.parse(String(first.value)) as number[];
+      const { pids: plugins, socketDirs } = JSON.parse(String(first.value)) as {
+        pids: number[];
+        socketDirs: string[];
+      };
+      assert.ok(socketDirs.every(exists));
       assert.equal(plugins.length, 3);
       // the sh plugin's sleep and Deno children start a moment after its handshake
       await waitFor(() => groupMembers(plugins).length >= 5, 5000);
@@ -51,6 +55,10 @@ Deno.test("no plugin, Deno or not, nor its children, outlives a SIGKILLed host b
       );
       for (const pid of pids.filter(isAlive)) Deno.kill(pid, "SIGKILL");
       assert.ok(gone, `still alive 2 s after their host died:\n${survivors.join("\n")}`);
+      const removed = await waitFor(() => !socketDirs.some(exists), 2000);
+      const left = socketDirs.filter(exists);
+      for (const dir of left) Deno.removeSync(dir, { recursive: true });
+      assert.ok(removed, `socket directories left 2 s after their host died: ${left.join(", ")}`);
       await lines.return(undefined);
       await host.stderr.cancel();
     });
