@@ -174,8 +174,35 @@ export class Supervisor implements AsyncDisposable {
           timeoutMs,
           undefined,
           (transport, t) => transport.stream(method, signal, t, header, input, contextValues),
+          (response, slot, plugin) => ({
+            ...response,
+            message: this.#watchStream(response.message, slot, plugin),
+          }),
         ),
     };
+  }
+
+  /**
+   * A stream's messages, counted as in flight on its slot until it ends, and
+   * failing with {@linkcode PluginCrashedError} when its plugin dies mid-stream.
+   */
+  async *#watchStream<T>(
+    messages: AsyncIterable<T>,
+    slot: Slot,
+    plugin: Plugin,
+  ): AsyncGenerator<T> {
+    slot.inFlight++;
+    try {
+      yield* messages;
+    } catch (error) {
+      if (error instanceof ConnectError && CRASH_CODES.has(error.code)) {
+        const crash = await this.#crashOf(slot, plugin, error);
+        if (crash) throw crash;
+      }
+      throw error;
+    } finally {
+      slot.inFlight--;
+    }
   }
 
   /**
@@ -429,6 +456,7 @@ export class Supervisor implements AsyncDisposable {
     timeoutMs: number | undefined,
     contextValues: ContextValues | undefined,
     send: (transport: Transport, timeoutMs: number) => Promise<R>,
+    watch: (result: R, slot: Slot, plugin: Plugin) => R = (result) => result,
   ): Promise<R> {
     const budgetMs = timeoutMs ?? this.#options.callTimeoutMs ?? 30_000;
     const deadline = Date.now() + budgetMs;
@@ -444,7 +472,7 @@ export class Supervisor implements AsyncDisposable {
           slot.fresh = false;
           this.#budget.recovered();
         }
-        return result;
+        return watch(result, slot, plugin);
       } catch (error) {
         slot.stats.record(performance.now() - started, true);
         if (signal?.aborted || !(error instanceof ConnectError)) throw error;

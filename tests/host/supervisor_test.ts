@@ -9,6 +9,10 @@ import {
 } from "../../mod.ts";
 import { Code, ConnectError, createContextValues } from "../../src/npm/connect.ts";
 import { FixtureService } from "../../src/gen/bulkhead/testing/v1/fixture_pb.ts";
+import {
+  Health,
+  HealthCheckResponse_ServingStatus,
+} from "../../src/gen/grpc/health/v1/health_pb.ts";
 import { FIXTURE, isAlive, waitFor } from "../_helpers.ts";
 
 function supervise(mode: string, extra: Partial<SupervisorOptions> = {}) {
@@ -242,6 +246,23 @@ Deno.test("a CPU time limit is a contained crash that names the limit", async ()
     const error = await fixture.act({ action: "busy-hang" }, { timeoutMs: 15_000 }).catch((e) => e);
     assert.ok(error instanceof PluginCrashedError, String(error));
     assert.match(error.reason, /CPU time limit of 1 s/);
+  } finally {
+    await supervisor.stop();
+  }
+});
+
+Deno.test("a stream whose plugin dies mid-stream fails with PluginCrashedError; it counts as in flight until then", async () => {
+  const { supervisor } = await supervise("ok");
+  try {
+    const watch = supervisor.client(Health).watch({ service: "plugin" })[Symbol.asyncIterator]();
+    assert.equal((await watch.next()).value?.status, HealthCheckResponse_ServingStatus.SERVING);
+    assert.equal(supervisor.stats()[0]!.inFlight, 1, "an open stream is in flight");
+    const fixture = supervisor.client(FixtureService);
+    await fixture.act({ action: "segfault" }).catch(() => {});
+    const error = await watch.next().catch((e) => e);
+    assert.ok(error instanceof PluginCrashedError, `got ${error}`);
+    assert.match(error.reason, /signal SIGSEGV/);
+    assert.equal(supervisor.stats()[0]!.inFlight, 0);
   } finally {
     await supervisor.stop();
   }
