@@ -62,7 +62,7 @@ Permissions of a Deno plugin (default: nothing but its own socket):
 const TOP = `bulkhead — start a plugin and talk to it over gRPC, or run a pipeline of plugins
 
 Usage:
-  bulkhead run     [--quiet] [--json] <pipeline.yaml>
+  bulkhead run     [--quiet] [--json] [--check] <pipeline.yaml>
   bulkhead health  [options] -- <plugin> [args...]
   bulkhead inspect [options] -- <plugin> [args...]
   bulkhead call    [options] <package.Service/Method> [<json>] -- <plugin> [args...]
@@ -87,7 +87,7 @@ const HELP: Record<Subcommand, string> = {
   run: `bulkhead run — run a pipeline: input → batches → processor plugins → output
 
 Usage:
-  bulkhead run [--quiet] [--json] <pipeline.yaml>
+  bulkhead run [--quiet] [--json] [--check] <pipeline.yaml>
 
 Reads the pipeline's YAML configuration (every problem is reported as
 file:line: field: problem), starts its processor plugins (a pool of processes
@@ -106,10 +106,12 @@ Options:
   -q, --quiet                No progress line and no summary
   --json                     Print the summary as one JSON object: on stdout, or on
                              stderr when the pipeline's output is stdout
+  --check                    Validate the configuration and print what would run
+                             (each plugin's launch, pool, grants, limits); start nothing
   -h, --help                 Show this help
 
 Exit codes:
-  0    the input ended and every message was written or dead-lettered
+  0    the input ended and every message was written or dead-lettered (--check: valid)
   1    the pipeline failed while running (a plugin spent its crash budget, an output failed)
   2    usage or configuration error
   3    a plugin failed to start

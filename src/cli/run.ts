@@ -9,6 +9,7 @@ import { loadPipelineConfig } from "../pipeline/config.ts";
 import { PipelineConfigError } from "../pipeline/config_error.ts";
 import { type PipelineProgress, runPipeline } from "../pipeline/engine.ts";
 import { formatProgressLine, formatSummary } from "../pipeline/progress.ts";
+import { describePipeline } from "../pipeline/plan.ts";
 import { stderrLogger } from "../host/logger.ts";
 import { UsageError } from "./args.ts";
 
@@ -54,7 +55,11 @@ export async function runCommand(
   try {
     parsed = parseArgs({
       args: [...argv],
-      options: { quiet: { type: "boolean", short: "q" }, json: { type: "boolean" } },
+      options: {
+        quiet: { type: "boolean", short: "q" },
+        json: { type: "boolean" },
+        check: { type: "boolean" },
+      },
       allowPositionals: true,
       strict: true,
     });
@@ -76,6 +81,10 @@ export async function runCommand(
     if (!(error instanceof PipelineConfigError)) throw error;
     io.err(`bulkhead: ${error.message}\n`);
     return RunExitCode.usage;
+  }
+  if (parsed.values.check === true) {
+    io.out(describePipeline(config, Deno.cwd()));
+    return RunExitCode.ok;
   }
   const live = io.isTerminal && !quiet && !json;
   let previous: PipelineProgress | undefined;

@@ -111,3 +111,40 @@ output: { file: { path: out.txt } }
   assert.match(loud.stderr, /uppercase: 1 process, 100 calls/);
   assert.equal(loud.stdout, "");
 });
+
+Deno.test("bulkhead run --check validates, shows what each plugin may touch, and starts nothing", async () => {
+  await using dir = await tempDir();
+  // the plugin leaves a mark when it starts: --check must not start it
+  await Deno.writeTextFile(
+    `${dir.path}/marking.ts`,
+    `import { serveProcessor } from "${MOD}";
+await Deno.writeTextFile("${dir.path}/started", "yes");
+await serveProcessor(() => {});
+`,
+  );
+  await Deno.writeTextFile(
+    `${dir.path}/pipeline.yaml`,
+    `
+input: { generate: { count: 10, message: "m\${i}" } }
+processors:
+  - plugin:
+      module: ./marking.ts
+      processes: 2
+      permissions: { write: ["${dir.path}"], unsafe_run: true }
+      limits: { heap_mb: 64 }
+output: drop
+`,
+  );
+  const result = await run(["--check", `${dir.path}/pipeline.yaml`]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /pipeline\.yaml: ok\n/);
+  assert.match(
+    result.stdout,
+    /processor +marking: module .*marking\.ts, launch bulkhead, 2 processes/,
+  );
+  assert.match(result.stdout, new RegExp(`may use write ${dir.path}; unsafe_run`));
+  assert.match(result.stdout, /WARNING: may run programs, which are not sandboxed/);
+  assert.match(result.stdout, /limits heap_mb 64/);
+  assert.match(result.stdout, /output +drop/);
+  await assert.rejects(Deno.stat(`${dir.path}/started`), Deno.errors.NotFound);
+});

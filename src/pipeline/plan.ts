@@ -1,0 +1,105 @@
+/**
+ * A validated pipeline described for people: what `bulkhead run --check`
+ * prints, so an operator can review what each plugin will run as and may
+ * touch before anything starts.
+ *
+ * @module
+ */
+import { relative } from "node:path";
+import { sandboxEscapes } from "../host/permissions.ts";
+import type { InputConfig, OutputConfig, PipelineConfig, PluginComponentConfig } from "./config.ts";
+
+/**
+ * Describes a validated pipeline, one component per line, with each plugin's
+ * launch, pool size, grants (Deno modules), or a warning that an executable
+ * is not sandboxed.
+ *
+ * @param config A configuration from `loadPipelineConfig`.
+ * @param cwd Paths are shown relative to this directory.
+ * @returns Lines of text, each ending with a newline.
+ * @example
+ * ```ts ignore
+ * io.out(describePipeline(await loadPipelineConfig("pipeline.yaml"), Deno.cwd()));
+ * ```
+ */
+export function describePipeline(config: PipelineConfig, cwd: string): string {
+  const show = (path: string) => {
+    if (!path.startsWith("/")) return path; // a URL
+    const inside = relative(cwd, path);
+    return inside.startsWith("..") ? path : inside || ".";
+  };
+  const rows: [string, string][] = [["input", input(config.input, show)]];
+  const batching = [`${config.batching.count} messages`];
+  if (config.batching.bytes !== undefined) batching.push(`${config.batching.bytes} bytes`);
+  if (config.batching.periodMs !== undefined) batching.push(`${config.batching.periodMs} ms`);
+  rows.push(["batching", `${batching.join(" or ")}, ${config.maxInFlight} in flight`]);
+  for (const stage of config.processors) {
+    rows.push([
+      "processor",
+      stage.kind === "plugin" ? plugin(stage.plugin, show, true) : `${stage.name} (in-process)`,
+    ]);
+  }
+  rows.push(["output", output(config.output, show)]);
+  rows.push(["dead letter", output(config.deadLetter, show)]);
+  const lines = [`${config.file}: ok`, ...rows.map(([k, v]) => `  ${k.padEnd(12)}${v}`)];
+  return `${lines.join("\n")}\n`;
+}
+
+function input(config: InputConfig, show: (path: string) => string): string {
+  switch (config.kind) {
+    case "stdin":
+      return "stdin";
+    case "file":
+      return `file ${show(config.path)}`;
+    case "generate":
+      return `generate ${config.count ?? "unlimited"} messages` +
+        (config.rate === undefined ? "" : ` at ${config.rate}/s`);
+    case "plugin":
+      return plugin(config.plugin, show, false);
+  }
+}
+
+function output(config: OutputConfig, show: (path: string) => string): string {
+  switch (config.kind) {
+    case "file":
+      return `file ${show(config.path)}`;
+    case "plugin":
+      return plugin(config.plugin, show, false);
+    default:
+      return config.kind;
+  }
+}
+
+function plugin(
+  config: PluginComponentConfig,
+  show: (path: string) => string,
+  pooled: boolean,
+): string {
+  const target = config.module !== undefined
+    ? `module ${show(config.module)}`
+    : `command ${show(config.command!)}`;
+  const parts = [`${config.name}: ${target}`];
+  if (config.args.length > 0) parts.push(`args ${JSON.stringify(config.args)}`);
+  parts.push(`launch ${config.launch}`);
+  if (pooled) parts.push(`${config.processes} process${config.processes === 1 ? "" : "es"}`);
+  if (config.module !== undefined) {
+    const grants = Object.entries(config.permissions)
+      .map(([key, v]) => {
+        const name = yamlName(key);
+        return v === true ? name : Array.isArray(v) ? `${name} ${v.join(",")}` : "";
+      })
+      .filter(Boolean);
+    parts.push(grants.length > 0 ? `may use ${grants.join("; ")}` : "sandboxed: nothing granted");
+    for (const escape of sandboxEscapes(config.permissions)) parts.push(`WARNING: ${escape}`);
+  } else {
+    parts.push("WARNING: an executable, not sandboxed");
+  }
+  const limits = Object.entries(config.limits).map(([k, v]) => `${yamlName(k)} ${v}`);
+  if (limits.length > 0) parts.push(`limits ${limits.join(", ")}`);
+  return parts.join(", ");
+}
+
+/** `unsafeFfi` → `unsafe_ffi`: the names the YAML uses. */
+function yamlName(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
