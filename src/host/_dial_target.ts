@@ -6,7 +6,7 @@
  * @module
  */
 import type { DialTls, SocketAddress } from "../transport/transport.ts";
-import type { CertifiedKey } from "./auto_mtls.ts";
+import type { CertifiedKey } from "../protocol/auto_mtls.ts";
 import { HandshakeError } from "./errors.ts";
 import type { Handshake } from "./handshake.ts";
 

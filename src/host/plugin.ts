@@ -26,7 +26,7 @@ import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1
 import { drainStdio, waitForHandshake, waitForHealth } from "./_readiness.ts";
 import { healthProbe, waitForAddress } from "./_address_readiness.ts";
 import { addressOf, tlsFor } from "./_dial_target.ts";
-import { type CertifiedKey, ENV_CLIENT_CERT, generateCertificate } from "./auto_mtls.ts";
+import { type CertifiedKey, ENV_CLIENT_CERT, generateCertificate } from "../protocol/auto_mtls.ts";
 import { Broker } from "./_broker.ts";
 import type { PluginBroker } from "./broker.ts";
 import { denoLaunch } from "./deno_command.ts";

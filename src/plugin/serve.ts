@@ -19,9 +19,16 @@ import {
 import {
   connectorFor,
   DEFAULT_MAX_MESSAGE_BYTES,
+  type ListenTls,
   type ServiceRegistration,
   type TransportKind,
 } from "../transport/transport.ts";
+import {
+  certificateDer,
+  ENV_CLIENT_CERT,
+  generateCertificate,
+  handshakeCertificate,
+} from "../protocol/auto_mtls.ts";
 import { Health } from "../gen/grpc/health/v1/health_pb.ts";
 import { GRPCController } from "../gen/plugin/grpc_controller_pb.ts";
 import { GRPCStdio } from "../gen/plugin/grpc_stdio_pb.ts";
@@ -92,6 +99,25 @@ export interface ServeOptions {
    * flight finish, then `serve` resolves.
    */
   signal?: AbortSignal;
+}
+
+/**
+ * go-plugin's AutoMTLS, plugin side: a one-time server certificate, TLS
+ * that accepts only the host's certificate, and the certificate's text for
+ * the handshake.
+ */
+async function autoMtlsServer(clientPem: string): Promise<{ tls: ListenTls; announced: string }> {
+  let clientCertificate: Uint8Array;
+  try {
+    clientCertificate = certificateDer(clientPem);
+  } catch {
+    refuse(`Cannot serve with AutoMTLS: ${ENV_CLIENT_CERT} holds no PEM certificate`);
+  }
+  const own = await generateCertificate();
+  return {
+    tls: { certificate: own.certificate, privateKey: own.privateKey, clientCertificate },
+    announced: handshakeCertificate(certificateDer(own.certificate)),
+  };
 }
 
 async function removeSocket(path: string, ownDir: string | undefined): Promise<void> {
@@ -226,12 +252,23 @@ export async function serve(options: ServeOptions): Promise<void> {
   ];
   const connector = await connectorFor(options.transport);
   const maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const clientPem = env(ENV_CLIENT_CERT);
+  const autoMtls = clientPem ? await autoMtlsServer(clientPem) : undefined;
   const server = await connector.listen(
     socketPath,
     [...options.services as readonly ServiceRegistration[], ...builtins],
-    { readMaxBytes: maxBytes, writeMaxBytes: maxBytes },
+    {
+      readMaxBytes: maxBytes,
+      writeMaxBytes: maxBytes,
+      ...(autoMtls ? { tls: autoMtls.tls } : {}),
+    },
   );
-  const line = formatHandshake({ appVersion, network: "unix", address: socketPath });
+  const line = formatHandshake({
+    appVersion,
+    network: "unix",
+    address: socketPath,
+    ...(autoMtls ? { serverCert: autoMtls.announced } : {}),
+  });
   const bytes = new TextEncoder().encode(`${line}\n`);
   for (let written = 0; written < bytes.length;) {
     written += Deno.stdout.writeSync(bytes.subarray(written));

@@ -75,6 +75,9 @@ async function listen(
   services: readonly ServiceRegistration[],
   options: ListenOptions = {},
 ): Promise<GrpcServer> {
+  if (options.tls !== undefined) {
+    throw new TypeError("Cannot listen with TLS on the node-http2 transport: use the native one");
+  }
   const settings: http2.Settings = {
     maxConcurrentStreams: options.maxConcurrentStreams ?? 1000,
     maxHeaderListSize: options.maxHeaderListSize ?? 65536,

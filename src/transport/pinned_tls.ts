@@ -1,6 +1,8 @@
 /**
- * TLS client connections for go-plugin's AutoMTLS: present a client
- * certificate, accept exactly one pinned server certificate.
+ * TLS connections for go-plugin's AutoMTLS: a client presents its
+ * certificate and accepts exactly one pinned server certificate; a server
+ * (a plugin) presents its certificate and accepts exactly one pinned client
+ * certificate, the host's.
  *
  * Why `node:tls` and not `Deno.connectTls`: go-plugin's certificates are
  * self-signed with `IsCA` set and used as end-entity certificates, which
@@ -15,7 +17,7 @@
  * @module
  */
 import * as tls from "node:tls";
-import type { DialTls, SocketAddress } from "./transport.ts";
+import type { DialTls, ListenTls, SocketAddress } from "./transport.ts";
 import { describeAddress } from "./transport.ts";
 
 /** The event a socket from {@linkcode pinnedTlsSocket} emits once its pin matched. */
@@ -82,6 +84,75 @@ export function connectPinnedTls(
     socket.once(PINNED, () => {
       socket.off("error", fail);
       resolve(socket);
+    });
+  });
+}
+
+/** A TLS server on a Unix socket whose connections all presented the pinned client certificate. */
+export interface PinnedTlsListener extends AsyncIterable<tls.TLSSocket> {
+  /** Stops accepting; the iteration ends. Idempotent. */
+  close(): void;
+}
+
+/**
+ * Listens with TLS on a Unix socket. Each connection must present the pinned
+ * client certificate (and prove it holds its key, which the TLS handshake
+ * checks); others are dropped right after the handshake, before a single
+ * HTTP/2 byte is read.
+ *
+ * @param path The socket path.
+ * @param options The server certificate and the pinned client certificate.
+ * @returns The listener, once listening.
+ * @throws {Error} When it cannot listen there.
+ */
+export function listenPinnedTls(path: string, options: ListenTls): Promise<PinnedTlsListener> {
+  const queue: tls.TLSSocket[] = [];
+  let wake: (() => void) | undefined;
+  let closed = false;
+  const notify = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const server = tls.createServer({
+    cert: options.certificate,
+    key: options.privateKey,
+    requestCert: true,
+    // verified below by pinning (see the module documentation)
+    rejectUnauthorized: false,
+    ALPNProtocols: ["h2"],
+    minVersion: "TLSv1.2",
+  }, (socket) => {
+    const raw = socket.getPeerCertificate(true)?.raw as Uint8Array | undefined;
+    if (closed || raw === undefined || !sameBytes(raw, options.clientCertificate)) {
+      socket.destroy();
+      return;
+    }
+    queue.push(socket);
+    notify();
+  });
+  server.on("tlsClientError", () => {}); // a client that failed its handshake: nothing to serve
+  const listener: PinnedTlsListener = {
+    close() {
+      if (closed) return;
+      closed = true;
+      server.close();
+      for (const socket of queue.splice(0)) socket.destroy();
+      notify();
+    },
+    async *[Symbol.asyncIterator]() {
+      while (true) {
+        while (queue.length === 0 && !closed) await new Promise<void>((r) => wake = r);
+        if (closed) return;
+        yield queue.shift()!;
+      }
+    },
+  };
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(path, () => {
+      server.off("error", reject);
+      resolve(listener);
     });
   });
 }

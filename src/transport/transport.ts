@@ -105,6 +105,22 @@ export interface ListenOptions {
    * @default {65536}
    */
   maxHeaderListSize?: number;
+  /**
+   * Mutual TLS accepting exactly one client certificate (go-plugin's
+   * AutoMTLS, plugin side; native transport only); plaintext HTTP/2 (h2c)
+   * when absent.
+   */
+  tls?: ListenTls;
+}
+
+/** A server's side of mutual TLS with a pinned client certificate. */
+export interface ListenTls {
+  /** The server certificate, PEM. */
+  certificate: string;
+  /** The server certificate's private key, PEM (PKCS #8). */
+  privateKey: string;
+  /** The DER of the only client certificate accepted. */
+  clientCertificate: Uint8Array;
 }
 
 /** Options for {@linkcode GrpcServer.shutdown}. */

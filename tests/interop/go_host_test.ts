@@ -42,7 +42,10 @@ async function hostWithGo(args: string[], tmp: string): Promise<string> {
   const lines = result.stdout.trim().split("\n");
   const pid = Number(lines.find((l) => l.startsWith("pid "))?.slice(4));
   assert.ok(pid > 0, result.stdout);
-  assert.deepEqual(lines.filter((l) => !l.startsWith("pid ")), EXPECTED, result.stderr);
+  const expected = args.includes("-automtls")
+    ? [EXPECTED[0]!, "tls true", ...EXPECTED.slice(1)]
+    : EXPECTED;
+  assert.deepEqual(lines.filter((l) => !l.startsWith("pid ")), expected, result.stderr);
   assert.equal(isAlive(pid), false, `plugin process ${pid} outlived its go-plugin host`);
   return result.stderr;
 }
@@ -112,6 +115,53 @@ Deno.test({
         KV_DENO,
       ], tmp);
       assert.deepEqual(socketsUnder(tmp), [], "the plugin removes its socket");
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: named(
+    "a go-plugin host with AutoMTLS runs the Deno KV plugin over TLS (our P-521 certificate, its pinned)",
+    noGo,
+  ),
+  ignore: noGo !== undefined,
+  async fn() {
+    const tmp = await Deno.makeTempDir({ prefix: "bulkhead-gohost-" });
+    try {
+      // as above, plus PLUGIN_CLIENT_CERT: the host's certificate, the only one the plugin accepts
+      const socket = `${tmp}/kv.sock`;
+      // "tls true": go-plugin took our announced certificate as its only root;
+      // the plugin's server speaks nothing but TLS (tests/host/auto_mtls_test.ts)
+      await hostWithGo([
+        "-automtls",
+        "-socket",
+        socket,
+        Deno.execPath(),
+        "run",
+        "--no-prompt",
+        `--allow-env=${KV_COOKIE.key},PLUGIN_PROTOCOL_VERSIONS,BULKHEAD_PLUGIN_SOCKET,PLUGIN_CLIENT_CERT`,
+        `--allow-read=${socket}`,
+        `--allow-write=${socket}`,
+        `--allow-net=unix:${socket}`,
+        KV_DENO,
+      ], tmp);
+      assert.deepEqual(socketsUnder(tmp), [], "the plugin removes its socket");
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: named("a go-plugin host with AutoMTLS runs the Go KV plugin (the reference pairing)", noGo),
+  ignore: noGo !== undefined,
+  async fn() {
+    const { kvGo } = await goBinaries();
+    const tmp = await Deno.makeTempDir({ prefix: "bulkhead-gohost-" });
+    try {
+      await hostWithGo(["-automtls", kvGo], tmp);
     } finally {
       await Deno.remove(tmp, { recursive: true });
     }

@@ -2,7 +2,8 @@
  * Bulkhead's own gRPC transport: HTTP/2 written here, on Deno sockets
  * (`Deno.connect` / `Deno.listen`), exposed as a {@linkcode GrpcConnector}.
  * It dials Unix sockets and TCP, plaintext or with AutoMTLS (TLS from
- * `node:tls`, see `../pinned_tls.ts`), and listens on Unix sockets.
+ * `node:tls`, see `../pinned_tls.ts`), and listens on Unix sockets, plaintext
+ * or with AutoMTLS.
  *
  * A channel dials lazily on its first call and dials again on the next call
  * after its connection died or received GOAWAY. `close()` tears everything
@@ -31,7 +32,8 @@ import {
   describeAddress,
   socketAddress,
 } from "../transport.ts";
-import { openByteStream } from "./byte_stream.ts";
+import { type ByteStream, NodeSocketStream, openByteStream } from "./byte_stream.ts";
+import { listenPinnedTls } from "../pinned_tls.ts";
 import { type ConnectionProvider, createH2Transport } from "./client.ts";
 import { Connection } from "./connection.ts";
 import { GrpcDispatcher } from "./server.ts";
@@ -110,7 +112,21 @@ function dial(address: string | SocketAddress, options: DialOptions = {}): GrpcC
   return { transport, close, [Symbol.asyncDispose]: close };
 }
 
-// deno-lint-ignore require-await
+/** Accepted sockets: plain Unix sockets, or TLS ones that presented the pinned certificate. */
+async function acceptor(
+  path: string,
+  options: ListenOptions,
+): Promise<AsyncIterable<ByteStream> & { close(): void }> {
+  if (options.tls === undefined) return Deno.listen({ transport: "unix", path });
+  const listener = await listenPinnedTls(path, options.tls);
+  return {
+    close: () => listener.close(),
+    async *[Symbol.asyncIterator]() {
+      for await (const socket of listener) yield new NodeSocketStream(socket);
+    },
+  };
+}
+
 async function listen(
   path: string,
   services: readonly ServiceRegistration[],
@@ -120,7 +136,7 @@ async function listen(
     readMaxBytes: options.readMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     writeMaxBytes: options.writeMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
   });
-  const listener = Deno.listen({ transport: "unix", path });
+  const listener = await acceptor(path, options);
   const conns = new Set<Connection>();
   let stopped = false;
   const accepting = (async () => {
@@ -130,7 +146,7 @@ async function listen(
           socket.close();
           continue;
         }
-        const conn: Connection = new Connection(socket, {
+        const conn: Connection = new Connection(socket as Deno.Conn, {
           role: "server",
           ...(options.maxConcurrentStreams === undefined
             ? {}

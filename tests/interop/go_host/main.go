@@ -28,23 +28,25 @@ import (
 
 func main() {
 	socket := flag.String("socket", "", "the socket path to pass as BULKHEAD_PLUGIN_SOCKET")
+	autoMTLS := flag.Bool("automtls", false, "use go-plugin's AutoMTLS")
 	flag.Parse()
 	if flag.NArg() < 1 {
-		fmt.Fprintln(os.Stderr, "usage: go_host [-socket PATH] <plugin command> [args...]")
+		fmt.Fprintln(os.Stderr, "usage: go_host [-socket PATH] [-automtls] <plugin command> [args...]")
 		os.Exit(2)
 	}
 	cmd := exec.Command(flag.Arg(0), flag.Args()[1:]...)
 	if *socket != "" {
 		cmd.Env = []string{"BULKHEAD_PLUGIN_SOCKET=" + *socket}
 	}
-	if err := run(cmd); err != nil {
+	if err := run(cmd, *autoMTLS); err != nil {
 		fmt.Printf("error %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(cmd *exec.Cmd) error {
-	client := plugin.NewClient(&plugin.ClientConfig{
+func run(cmd *exec.Cmd, autoMTLS bool) error {
+	config := &plugin.ClientConfig{
+		AutoMTLS:         autoMTLS,
 		HandshakeConfig:  kv.Handshake,
 		Plugins:          kv.PluginMap,
 		Cmd:              cmd,
@@ -55,7 +57,8 @@ func run(cmd *exec.Cmd) error {
 			Output: os.Stderr,
 			Level:  hclog.Debug,
 		}),
-	})
+	}
+	client := plugin.NewClient(config)
 	defer client.Kill()
 
 	rpc, err := client.Client()
@@ -63,6 +66,11 @@ func run(cmd *exec.Cmd) error {
 		return fmt.Errorf("start: %w", err)
 	}
 	fmt.Printf("protocol %s\n", client.Protocol())
+	if autoMTLS {
+		// go-plugin dials gRPC with this TLS config; its only root is the
+		// certificate the plugin announced in its handshake
+		fmt.Printf("tls %t\n", config.TLSConfig != nil && config.TLSConfig.RootCAs != nil)
+	}
 	fmt.Printf("pid %d\n", client.ReattachConfig().Pid)
 	if err := rpc.Ping(); err != nil {
 		return fmt.Errorf("ping: %w", err)
@@ -97,3 +105,4 @@ func run(cmd *exec.Cmd) error {
 	fmt.Printf("killed exited=%t graceful=%t\n", client.Exited(), time.Since(start) < 2*time.Second)
 	return nil
 }
+

@@ -1,15 +1,15 @@
 /**
- * go-plugin's AutoMTLS, host side: a one-time client certificate passed to
- * the plugin in `PLUGIN_CLIENT_CERT` (PEM), and the plugin's one-time server
- * certificate, announced base64 (DER) in the handshake's 6th field, pinned
- * when dialing. Both ends then require each other's certificate.
+ * go-plugin's AutoMTLS, both sides: the host passes a one-time client
+ * certificate to the plugin in `PLUGIN_CLIENT_CERT` (PEM); the plugin makes
+ * a one-time server certificate and announces it in the handshake's 6th
+ * field (DER, base64 without padding). Each side then accepts exactly the
+ * other's certificate (pinned: see `src/transport/pinned_tls.ts`).
  *
- * The host's certificate is ECDSA P-521 with SHA-512, as go-plugin's, made
- * with WebCrypto and a small DER writer (`_der.ts`); unlike go-plugin's it
- * is not a CA certificate (go-plugin trusts exactly the certificate it was
- * given, whatever its constraints). The plugin's certificate is checked
- * during the TLS handshake (its signature) and by byte comparison with the
- * announced one (see `src/transport/pinned_tls.ts`).
+ * Certificates are ECDSA P-521 with SHA-512, as go-plugin's, made with
+ * WebCrypto and a small DER writer (`_der.ts`); unlike go-plugin's they are
+ * not CA certificates (go-plugin trusts exactly the certificate it was
+ * given, whatever its constraints), so a Go peer's chain verification with
+ * that one certificate as its root accepts them.
  *
  * @module
  */
@@ -119,4 +119,42 @@ function pem(label: string, der: Uint8Array): string {
   for (const byte of der) binary += String.fromCharCode(byte);
   const lines = btoa(binary).match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
+}
+
+/**
+ * The DER bytes of the first certificate in a PEM text.
+ *
+ * @param pem A PEM certificate, e.g. `PLUGIN_CLIENT_CERT`.
+ * @returns Its DER encoding.
+ * @throws {SyntaxError} When there is no certificate in it.
+ * @example
+ * ```ts
+ * import { certificateDer, generateCertificate } from "./auto_mtls.ts";
+ * const der = certificateDer((await generateCertificate()).certificate);
+ * if (der[0] !== 0x30) throw new Error("not a DER sequence");
+ * ```
+ */
+export function certificateDer(pem: string): Uint8Array<ArrayBuffer> {
+  const body = pem.match(/-----BEGIN CERTIFICATE-----([^-]+)-----END CERTIFICATE-----/)?.[1];
+  if (body === undefined) throw new SyntaxError("Cannot find a PEM certificate");
+  const binary = atob(body.replace(/\s+/g, ""));
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+}
+
+/**
+ * Encodes a certificate for the handshake's 6th field as go-plugin does:
+ * standard base64 without padding.
+ *
+ * @param der The certificate's DER bytes.
+ * @returns The field's text.
+ * @example
+ * ```ts
+ * import { handshakeCertificate } from "./auto_mtls.ts";
+ * if (handshakeCertificate(Uint8Array.of(1, 2)) !== "AQI") throw new Error();
+ * ```
+ */
+export function handshakeCertificate(der: Uint8Array): string {
+  let binary = "";
+  for (const byte of der) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/=+$/, "");
 }
