@@ -253,7 +253,7 @@ Deno.test("cli exits 3 when the plugin fails to start", async (t) => {
 /** Writes a greeter plugin whose Greet crashes (name "crash") or hangs (any other name). */
 async function writeFaultyGreeter(dir: string): Promise<string> {
   const path = `${dir}/faulty_greeter.ts`;
-  const mod = new URL("../mod.ts", import.meta.url).href;
+  const mod = new URL("../plugin.ts", import.meta.url).href;
   const gen =
     new URL("../src/gen/bulkhead/examples/greeter/v1/greeter_pb.ts", import.meta.url).href;
   await Deno.writeTextFile(

@@ -55,3 +55,19 @@ Deno.test("every npm import is pinned in src/npm/, at one version per package", 
     assert.match([...set][0]!, /^\d+\.\d+\.\d+$/, `${pkg} is not pinned exactly`);
   }
 });
+
+Deno.test("plugin.ts, the SDK, loads none of the host, the pipeline runner or YAML", async () => {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", new URL("plugin.ts", root).href],
+    env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  const info = JSON.parse(new TextDecoder().decode(stdout)) as { modules: { specifier: string }[] };
+  const local = info.modules.map((m) => m.specifier.replace(root.href, ""));
+  // every npm package comes through src/npm/ (see the test above), so yaml only via src/npm/yaml.ts
+  const heavy = local.filter((s) =>
+    /^(src\/(host|pipeline|cli)\/|src\/npm\/yaml\.ts|mod\.ts|cli\.ts)/.test(s)
+  );
+  assert.deepEqual(heavy, [], "the SDK's module graph reaches the host side");
+  assert.ok(local.includes("src/plugin/serve.ts"));
+});

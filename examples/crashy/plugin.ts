@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { serveProcessor } from "../../mod.ts";
+import { serveProcessor } from "../../plugin.ts";
 
 let every = 0;
 let poison: string | undefined;

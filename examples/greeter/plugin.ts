@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { serve, service } from "../../mod.ts";
+import { serve, service } from "../../plugin.ts";
 import { GreeterService } from "../../src/gen/bulkhead/examples/greeter/v1/greeter_pb.ts";
 
 await serve({

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { MagicCookie } from "../../mod.ts";
+import type { MagicCookie } from "../../plugin.ts";
 
 /** `BULKHEAD_KV_PLUGIN=kv-3f9c2e61-interop`: a KV plugin runs only when it is set. */
 export const KV_COOKIE: MagicCookie = {

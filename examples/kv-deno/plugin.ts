@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { serve, service } from "../../mod.ts";
+import { serve, service } from "../../plugin.ts";
 import { KvService } from "../../src/gen/bulkhead/examples/kv/v1/kv_pb.ts";
 import { KV_COOKIE } from "./cookie.ts";
 

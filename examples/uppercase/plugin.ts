@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { serveProcessor } from "../../mod.ts";
+import { serveProcessor } from "../../plugin.ts";
 
 await serveProcessor((batch) => {
   for (const message of batch) message.text = message.text.toUpperCase();

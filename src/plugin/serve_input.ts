@@ -55,7 +55,7 @@ export interface ServeInputOptions extends BatchServeOptions {
  * @returns Resolves only when `options.signal` aborts.
  * @example
  * ```ts ignore
- * import { BatchMessage, serveInput } from "../../mod.ts";
+ * import { BatchMessage, serveInput } from "../../plugin.ts";
  * let n = 0;
  * await serveInput(() => n < 10 ? [BatchMessage.fromText(`message ${n++}`)] : null);
  * ```

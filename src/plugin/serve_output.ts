@@ -47,7 +47,7 @@ export interface ServeOutputOptions extends BatchServeOptions {
  * @returns Resolves only when `options.signal` aborts.
  * @example
  * ```ts ignore
- * import { serveOutput } from "../../mod.ts";
+ * import { serveOutput } from "../../plugin.ts";
  * await serveOutput((batch) => {
  *   for (const message of batch) console.error(message.text);
  * });

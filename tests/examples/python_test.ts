@@ -87,7 +87,7 @@ Deno.test({
       // a Deno stage after the Python one shows the word_count metadata it set
       await Deno.writeTextFile(
         `${dir}/show_count.ts`,
-        `import { serveProcessor } from "${new URL("../../mod.ts", import.meta.url).href}";
+        `import { serveProcessor } from "${new URL("../../plugin.ts", import.meta.url).href}";
 await serveProcessor((batch) => {
   for (const m of batch) m.text = \`\${m.text} (\${m.metadata.word_count} words)\`;
 });

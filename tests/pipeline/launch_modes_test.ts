@@ -44,7 +44,7 @@ Deno.test("runPipeline() refuses to start when a plugin refuses its configuratio
   await using dir = await tempDir();
   await Deno.writeTextFile(
     `${dir.path}/picky.ts`,
-    `import { serveProcessor } from "${new URL("../../mod.ts", import.meta.url).href}";
+    `import { serveProcessor } from "${new URL("../../plugin.ts", import.meta.url).href}";
 await serveProcessor((b) => b, { init(config) { throw new Error("no thanks: " + JSON.stringify(config)); } });
 `,
   );

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { EXAMPLES, lines, tempDir } from "./_pipeline.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
-const MOD = new URL("../../mod.ts", import.meta.url).href;
+const MOD = new URL("../../plugin.ts", import.meta.url).href;
 
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {

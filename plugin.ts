@@ -1,0 +1,42 @@
+/**
+ * Bulkhead's plugin SDK: what a Deno plugin imports. {@linkcode serve} turns
+ * a Deno program into a plugin that any Bulkhead or go-plugin host can
+ * start; {@linkcode serveProcessor}, {@linkcode serveInput} and
+ * {@linkcode serveOutput} make pipeline components.
+ *
+ * `mod.ts` exports all of this too, but also the host, the supervisor and
+ * the pipeline runner: a plugin that imports `mod.ts` loads them all and
+ * starts about twice as slowly (measured: ~160 ms to its handshake instead
+ * of ~70 ms). Import this module in plugins.
+ *
+ * @example
+ * ```ts ignore
+ * import { serve, service } from "./plugin.ts";
+ * import { GreeterService } from "./src/gen/bulkhead/examples/greeter/v1/greeter_pb.ts";
+ * await serve({
+ *   services: [service(GreeterService, { greet: (r) => ({ greeting: `Hello, ${r.name}!` }) })],
+ * });
+ * ```
+ *
+ * @module
+ */
+
+export { type PluginService, serve, type ServeOptions, service } from "./src/plugin/serve.ts";
+export { BatchMessage, type PlainValue } from "./src/plugin/batch_message.ts";
+export {
+  type BatchContext,
+  type BatchServeOptions,
+  type ProcessBatch,
+  serveProcessor,
+  type ServeProcessorOptions,
+} from "./src/plugin/serve_processor.ts";
+export { type ReadBatch, serveInput, type ServeInputOptions } from "./src/plugin/serve_input.ts";
+export {
+  serveOutput,
+  type ServeOutputOptions,
+  type WriteBatch,
+} from "./src/plugin/serve_output.ts";
+export { BULKHEAD_COOKIE, type MagicCookie } from "./src/protocol/handshake.ts";
+export type { ServiceImpl } from "./src/npm/connect.ts";
+export type { DescService } from "./src/npm/protobuf.ts";
+export type { TransportKind } from "./src/transport/transport.ts";
