@@ -7,7 +7,6 @@
  */
 import type { TLSSocket } from "node:tls";
 import type { DialTls, SocketAddress } from "../transport.ts";
-import { connectPinnedTls } from "../pinned_tls.ts";
 
 /** What a connection needs of its socket: `Deno.Conn`'s read, write and close. */
 export interface ByteStream {
@@ -110,7 +109,11 @@ export async function openByteStream(
   address: SocketAddress,
   tls?: DialTls,
 ): Promise<ByteStream> {
-  if (tls !== undefined) return new NodeSocketStream(await connectPinnedTls(address, tls));
+  if (tls !== undefined) {
+    // loaded on demand: node:tls costs a plugin ~8 MB of RSS and time at start
+    const { connectPinnedTls } = await import("../pinned_tls.ts");
+    return new NodeSocketStream(await connectPinnedTls(address, tls));
+  }
   if (address.network === "unix") {
     return await Deno.connect({ transport: "unix", path: address.path });
   }

@@ -33,7 +33,6 @@ import {
   socketAddress,
 } from "../transport.ts";
 import { type ByteStream, NodeSocketStream, openByteStream } from "./byte_stream.ts";
-import { listenPinnedTls } from "../pinned_tls.ts";
 import { type ConnectionProvider, createH2Transport } from "./client.ts";
 import { Connection } from "./connection.ts";
 import { GrpcDispatcher } from "./server.ts";
@@ -118,6 +117,8 @@ async function acceptor(
   options: ListenOptions,
 ): Promise<AsyncIterable<ByteStream> & { close(): void }> {
   if (options.tls === undefined) return Deno.listen({ transport: "unix", path });
+  // loaded on demand: node:tls costs ~8 MB of RSS and time at start
+  const { listenPinnedTls } = await import("../pinned_tls.ts");
   const listener = await listenPinnedTls(path, options.tls);
   return {
     close: () => listener.close(),
