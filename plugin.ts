@@ -22,6 +22,12 @@
  */
 
 export { type PluginService, serve, type ServeOptions, service } from "./src/plugin/serve.ts";
+export type {
+  HostBroker,
+  HostBrokerDialOptions,
+  HostBrokerServer,
+  ServeContext,
+} from "./src/plugin/host_broker.ts";
 export { BatchMessage, type PlainValue } from "./src/plugin/batch_message.ts";
 export {
   type BatchContext,
@@ -37,6 +43,6 @@ export {
   type WriteBatch,
 } from "./src/plugin/serve_output.ts";
 export { BULKHEAD_COOKIE, type MagicCookie } from "./src/protocol/handshake.ts";
-export type { ServiceImpl } from "./src/npm/connect.ts";
+export type { ServiceImpl, Transport } from "./src/npm/connect.ts";
 export type { DescService } from "./src/npm/protobuf.ts";
-export type { TransportKind } from "./src/transport/transport.ts";
+export type { GrpcChannel, TransportKind } from "./src/transport/transport.ts";

@@ -16,7 +16,8 @@ import type {
   ServiceRegistration,
   SocketAddress,
 } from "../transport/transport.ts";
-import { addressOf } from "./_dial_target.ts";
+import { addressOf, hostBrokerSocket, pluginBrokerSocket } from "../protocol/broker_sockets.ts";
+import type { Permissions } from "./permissions.ts";
 import type { BrokerDialOptions, BrokeredServer, PluginBroker } from "./broker.ts";
 import { isLoopback } from "./handshake.ts";
 
@@ -34,9 +35,47 @@ export interface BrokerContext {
   dialOptions: DialOptions;
   /** Whether the plugin may announce loopback tcp addresses. */
   allowTcp: boolean;
+  /**
+   * How many brokered sockets the host's servers may use at once: the
+   * slots a sandboxed Deno plugin was granted (`brokerSockets`); unlimited
+   * when undefined (executables are not sandboxed by Deno).
+   */
+  socketSlots: number | undefined;
 }
 
 const DEFAULT_DIAL_TIMEOUT_MS = 5000;
+
+/**
+ * A Deno plugin's grant plus `slots` brokered sockets each way: read,
+ * write and `unix:` net on `broker-<n>.sock` (the host's servers, which it
+ * dials) and `plugin-broker-<n>.sock` (its own), n = 1…slots.
+ *
+ * @param permissions The plugin's grant.
+ * @param socketDir Its socket directory.
+ * @param pluginSocket Its own socket.
+ * @param slots How many each way.
+ * @returns The grant with the sockets added.
+ */
+export function withBrokerSockets(
+  permissions: Permissions,
+  socketDir: string,
+  pluginSocket: string,
+  slots: number,
+): Permissions {
+  const paths: string[] = [];
+  for (let slot = 1; slot <= slots; slot++) {
+    paths.push(hostBrokerSocket(socketDir, slot), pluginBrokerSocket(pluginSocket, slot));
+  }
+  if (paths.length === 0) return permissions;
+  const add = (grant: readonly string[] | boolean | undefined, extra: string[]) =>
+    grant === true ? true : [...(grant || []), ...extra];
+  return {
+    ...permissions,
+    read: add(permissions.read, paths),
+    write: add(permissions.write, paths),
+    net: add(permissions.net, paths.map((path) => `unix:${path}`)),
+  };
+}
 
 /** go-plugin's broker for one plugin; `Plugin` makes it and closes it when the plugin ends. */
 export class Broker implements PluginBroker {
@@ -47,6 +86,7 @@ export class Broker implements PluginBroker {
   #announced = new Map<number, ConnInfo>();
   #waiters = new Map<number, Set<() => void>>();
   #servers = new Set<GrpcServer>();
+  #slots = new Set<number>();
   #channels = new Set<GrpcChannel>();
   #abort = new AbortController();
   #running: Promise<void> | undefined;
@@ -67,22 +107,49 @@ export class Broker implements PluginBroker {
   /** See {@linkcode PluginBroker.serve}. */
   async serve(id: number, services: readonly ServiceRegistration[]): Promise<BrokeredServer> {
     this.#check(id);
-    if (this.#context.dialOptions.tls !== undefined) {
-      throw new Error(
-        `Cannot serve broker id ${id} for plugin "${this.#context.name}": it uses AutoMTLS, and the host's brokered servers do not speak TLS`,
-      );
+    let slot = 1;
+    while (this.#slots.has(slot)) slot++;
+    const limit = this.#context.socketSlots;
+    if (limit !== undefined && slot > limit) {
+      const why = limit === 0
+        ? "it may use no brokered sockets (start it with brokerSockets)"
+        : `its ${limit} brokered socket(s) are in use (raise brokerSockets)`;
+      throw new Error(`Cannot serve broker id ${id} for plugin "${this.#context.name}": ${why}`);
     }
-    const path = `${this.#context.socketDir}/broker-${id}.sock`;
-    const server = await this.#context.connector.listen(path, services);
+    this.#slots.add(slot);
+    const path = hostBrokerSocket(this.#context.socketDir, slot);
+    const { tls, readMaxBytes, writeMaxBytes } = this.#context.dialOptions;
+    let server: GrpcServer;
+    try {
+      server = await this.#context.connector.listen(path, services, {
+        ...(readMaxBytes === undefined ? {} : { readMaxBytes }),
+        ...(writeMaxBytes === undefined ? {} : { writeMaxBytes }),
+        // AutoMTLS: the host's certificate, and only the plugin's accepted as a client
+        ...(tls === undefined ? {} : {
+          tls: {
+            certificate: tls.certificate,
+            privateKey: tls.privateKey,
+            clientCertificate: tls.serverCertificate,
+          },
+        }),
+      });
+    } catch (error) {
+      this.#slots.delete(slot);
+      throw error;
+    }
     if (this.#ended !== undefined) {
       await server.close();
+      this.#slots.delete(slot);
       throw this.#ended;
     }
     this.#servers.add(server);
     this.#send(create(ConnInfoSchema, { serviceId: id, network: "unix", address: path }));
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> =>
-      closing ??= server.close().finally(() => this.#servers.delete(server));
+      closing ??= server.close().finally(() => {
+        this.#servers.delete(server);
+        this.#slots.delete(slot);
+      });
     return { id, path, close, [Symbol.asyncDispose]: close };
   }
 

@@ -5,28 +5,13 @@
  *
  * @module
  */
-import type { DialTls, SocketAddress } from "../transport/transport.ts";
+import type { DialTls } from "../transport/transport.ts";
 import type { CertifiedKey } from "../protocol/auto_mtls.ts";
 import { HandshakeError } from "./errors.ts";
 import type { Handshake } from "./handshake.ts";
 
-/**
- * The address of an accepted handshake (or of a broker `ConnInfo`).
- *
- * @param network `unix` or `tcp`.
- * @param address A socket path, or `host:port` (`[v6]:port`).
- * @returns The address to dial.
- * @throws {RangeError} When a tcp address has no valid port.
- */
-export function addressOf(network: Handshake["network"], address: string): SocketAddress {
-  if (network === "unix") return { network, path: address };
-  const match = /^(?:\[([^\]]+)\]|([^:]+)):([0-9]{1,5})$/.exec(address);
-  const port = Number(match?.[3]);
-  if (!match || port < 1 || port > 65535) {
-    throw new RangeError(`Cannot dial ${address}: not a host:port address`);
-  }
-  return { network, hostname: match[1] ?? match[2]!, port };
-}
+/** The address of an accepted handshake or of a broker `ConnInfo` (shared with the SDK). */
+export { addressOf } from "../protocol/broker_sockets.ts";
 
 /**
  * Decodes the handshake's 6th field: the server certificate's DER in

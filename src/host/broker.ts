@@ -35,7 +35,7 @@ export interface BrokerDialOptions {
 export interface BrokeredServer extends AsyncDisposable {
   /** The broker id it was announced under. */
   readonly id: number;
-  /** Its socket path, inside the plugin's socket directory. */
+  /** Its socket path, inside the plugin's socket directory (`broker-<n>.sock`). */
   readonly path: string;
   /** Stops serving and removes the socket file. Idempotent. */
   close(): Promise<void>;
@@ -75,13 +75,18 @@ export interface PluginBroker {
   nextId(): number;
   /**
    * Serves `services` for the plugin under broker `id`: listens on a new
-   * socket in the plugin's socket directory and announces it on the broker
-   * stream; the plugin reaches it with go-plugin's `broker.Dial(id)`.
+   * socket in the plugin's socket directory (`broker-<n>.sock`, the lowest
+   * free slot) and announces it on the broker stream; the plugin reaches it
+   * with go-plugin's `broker.Dial(id)` (or the SDK's `broker.dial(id)`).
+   * With AutoMTLS the server speaks TLS only, presents the host's
+   * certificate and accepts only the plugin's (a go-plugin 1.0.1 plugin
+   * cannot dial it then: it trusts only the system's roots, go-plugin#109).
+   * A sandboxed Deno plugin can reach at most `brokerSockets` of them at once.
    *
    * @param id The broker id (see {@linkcode PluginBroker.nextId}); the plugin learns it from a call.
    * @param services What to serve.
    * @returns The running server; close it (or let the plugin end) to stop it.
-   * @throws {Error} When the plugin is gone, or it uses AutoMTLS (brokered host servers do not speak TLS).
+   * @throws {Error} When the plugin is gone, or it is a Deno plugin whose `brokerSockets` are all in use.
    * @example
    * ```ts ignore
    * await using server = await plugin.broker.serve(plugin.broker.nextId(), [

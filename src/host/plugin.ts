@@ -27,7 +27,7 @@ import { drainStdio, waitForHandshake, waitForHealth } from "./_readiness.ts";
 import { healthProbe, waitForAddress } from "./_address_readiness.ts";
 import { addressOf, tlsFor } from "./_dial_target.ts";
 import { type CertifiedKey, ENV_CLIENT_CERT, generateCertificate } from "../protocol/auto_mtls.ts";
-import { Broker } from "./_broker.ts";
+import { Broker, withBrokerSockets } from "./_broker.ts";
 import type { PluginBroker } from "./broker.ts";
 import { denoLaunch } from "./deno_command.ts";
 import { type ExitStatus, PluginExitedError } from "./errors.ts";
@@ -95,6 +95,7 @@ export class Plugin implements AsyncDisposable {
     connector: GrpcConnector;
     dialOptions: DialOptions;
     allowTcp: boolean;
+    socketSlots: number | undefined;
   };
   #broker: Broker | undefined;
   #state: PluginState = "ready";
@@ -120,7 +121,12 @@ export class Plugin implements AsyncDisposable {
       readyInMs: number;
       shutdown: PluginCall | undefined;
       stdioDone: Promise<void>;
-      broker: { connector: GrpcConnector; dialOptions: DialOptions; allowTcp: boolean };
+      broker: {
+        connector: GrpcConnector;
+        dialOptions: DialOptions;
+        allowTcp: boolean;
+        socketSlots: number | undefined;
+      };
     },
   ) {
     this.name = name;
@@ -191,6 +197,12 @@ export class Plugin implements AsyncDisposable {
     const clientCert: CertifiedKey | undefined = options.autoMtls && !bare
       ? await generateCertificate()
       : undefined;
+    const brokerSockets = options.brokerSockets ?? 0;
+    if (!Number.isInteger(brokerSockets) || brokerSockets < 0) {
+      throw new RangeError(
+        `Cannot start plugin "${name}": brokerSockets must be a non-negative integer`,
+      );
+    }
     const { dir, socketPath } = await PluginProcess.makeSocketDir(options.socketParent);
 
     let command = target;
@@ -220,7 +232,16 @@ export class Plugin implements AsyncDisposable {
         const launch = await denoLaunch(target, {
           socketPath,
           envNames: Object.keys(pluginEnv),
-          ...(options.permissions ? { permissions: options.permissions } : {}),
+          ...(options.permissions || brokerSockets > 0
+            ? {
+              permissions: withBrokerSockets(
+                options.permissions ?? {},
+                dir,
+                socketPath,
+                brokerSockets,
+              ),
+            }
+            : {}),
           denoFlags: [
             ...(options.limits?.heapMb !== undefined
               ? [`--v8-flags=--max-old-space-size=${options.limits.heapMb}`]
@@ -331,7 +352,12 @@ export class Plugin implements AsyncDisposable {
         readyInMs: performance.now() - spawnedAt,
         shutdown: options.shutdown,
         stdioDone,
-        broker: { connector, dialOptions, allowTcp: options.allowTcp ?? false },
+        broker: {
+          connector,
+          dialOptions,
+          allowTcp: options.allowTcp ?? false,
+          socketSlots: options.module === undefined ? undefined : brokerSockets,
+        },
       });
     } catch (error) {
       await channel?.close();

@@ -105,6 +105,17 @@ export interface PluginOptions {
    */
   autoMtls?: boolean;
   /**
+   * How many brokered servers (go-plugin's `plugin.GRPCBroker`) a Deno
+   * plugin may have open at once in each direction. Deno grants Unix
+   * sockets by exact path, so the host grants the plugin that many socket
+   * paths in its socket directory before it starts: `broker-<n>.sock` to
+   * dial the host's servers, `plugin-broker-<n>.sock` to serve its own
+   * (`src/protocol/broker_sockets.ts`); `plugin.broker.serve` refuses past
+   * that many. (Executables are not sandboxed and have no such limit.)
+   * @default {0}
+   */
+  brokerSockets?: number;
+  /**
    * How long the plugin has to print its handshake and answer its first
    * health check, in milliseconds.
    * @default {10000}

@@ -35,6 +35,9 @@ import { GRPCStdio } from "../gen/plugin/grpc_stdio_pb.ts";
 import { healthService } from "./health.ts";
 import { watchHost } from "./host_watch.ts";
 import { reflectionServices, ReflectionV1, ReflectionV1alpha } from "./reflection.ts";
+import { GRPCBroker } from "../gen/plugin/grpc_broker_pb.ts";
+import { PluginSideBroker } from "./_host_broker.ts";
+import type { ServeContext } from "./host_broker.ts";
 
 /** A service the plugin offers: the generated descriptor and its implementation. */
 export interface PluginService<T extends DescService = DescService> {
@@ -64,8 +67,12 @@ export function service<T extends DescService>(
 
 /** Options for {@linkcode serve}. */
 export interface ServeOptions {
-  /** The plugin's services. */
-  services: readonly PluginService[];
+  /**
+   * The plugin's services; or a function that makes them, given what they
+   * may use: `({ broker }) => [...]`, for services that dial the host's
+   * brokered servers or serve their own (see {@linkcode ServeContext}).
+   */
+  services: readonly PluginService[] | ((context: ServeContext) => readonly PluginService[]);
   /**
    * The application's magic cookie; must match the host's.
    * @default {BULKHEAD_COOKIE}
@@ -138,15 +145,23 @@ function refuse(message: string): never {
  * listens on the socket the host chose (or a new one in
  * `PLUGIN_UNIX_SOCKET_DIR`), prints the handshake line as the first bytes on
  * stdout, and serves `services` plus health, reflection, go-plugin's
- * controller and stdio.
+ * controller, stdio and broker (see {@linkcode ServeContext}). When the
+ * host asks for go-plugin's AutoMTLS (`PLUGIN_CLIENT_CERT`), it serves TLS
+ * only, with a one-time P-521 certificate announced in the handshake, and
+ * accepts only the host's certificate.
  *
  * Print nothing to stdout before calling `serve`: the handshake must be the
  * first line. Log to stderr; the host forwards it line by line.
  *
- * A Deno plugin started by a go-plugin host (which does not choose the
- * socket path) needs `--allow-read --allow-write` on `PLUGIN_UNIX_SOCKET_DIR`
- * (or the system temporary directory) and `--allow-net=unix:<that dir>`...
- * in practice `--allow-read --allow-write --allow-net --allow-env`.
+ * A Deno plugin started by a go-plugin host needs `--allow-env` for the
+ * cookie, `PLUGIN_PROTOCOL_VERSIONS` and (AutoMTLS) `PLUGIN_CLIENT_CERT`. A
+ * go-plugin host does not choose the socket path, and Deno grants Unix
+ * sockets by exact path only, so the plugin needs `--allow-net` and read
+ * and write on `PLUGIN_UNIX_SOCKET_DIR` (or the temporary directory) —
+ * unless the host sets `BULKHEAD_PLUGIN_SOCKET` in the plugin's
+ * environment, which narrows all three to that path. Broker connections
+ * under a go-plugin host need `--allow-net` and the temporary directory in
+ * any case (its brokered sockets have random names).
  *
  * @param options The services and protocol settings.
  * @returns Resolves when serving stops through `options.signal`. When the host stops the
@@ -196,12 +211,17 @@ export async function serve(options: ServeOptions): Promise<void> {
 
   let serving = true;
   let warming = options.ready !== undefined;
-  const pluginServices = options.services.map((s) => s.service);
+  const broker = new PluginSideBroker();
+  const services = typeof options.services === "function"
+    ? options.services({ broker })
+    : options.services;
+  const pluginServices = services.map((s) => s.service);
   const reflection = reflectionServices([
     ...pluginServices,
     Health,
     GRPCController,
     GRPCStdio,
+    GRPCBroker,
     ReflectionV1,
   ]);
   let exitTimer: ReturnType<typeof setTimeout> | undefined;
@@ -210,6 +230,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   // GOAWAY, which some HTTP/2 clients handle badly (denoland/deno#36788).
   const exit = async (code: number) => {
     serving = false;
+    await broker.close();
     await removeSocket(socketPath, ownDir);
     Deno.exit(code);
   };
@@ -247,6 +268,7 @@ export async function serve(options: ServeOptions): Promise<void> {
         },
       } satisfies Partial<ServiceImpl<typeof GRPCStdio>>,
     },
+    broker.registration(),
     { service: ReflectionV1, implementation: reflection.v1 },
     { service: ReflectionV1alpha, implementation: reflection.v1alpha },
   ];
@@ -256,13 +278,14 @@ export async function serve(options: ServeOptions): Promise<void> {
   const autoMtls = clientPem ? await autoMtlsServer(clientPem) : undefined;
   const server = await connector.listen(
     socketPath,
-    [...options.services as readonly ServiceRegistration[], ...builtins],
+    [...services as readonly ServiceRegistration[], ...builtins],
     {
       readMaxBytes: maxBytes,
       writeMaxBytes: maxBytes,
       ...(autoMtls ? { tls: autoMtls.tls } : {}),
     },
   );
+  broker.attach({ connector, socketPath, tls: autoMtls?.tls, maxMessageBytes: maxBytes });
   const line = formatHandshake({
     appVersion,
     network: "unix",
@@ -295,6 +318,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     stopWatch();
     serving = false;
     // calls in flight get a second to finish (the host's stdio stream never does)
+    await broker.close();
     await server.shutdown({ graceMs: 1000 });
     await removeSocket(socketPath, ownDir);
     stopped();

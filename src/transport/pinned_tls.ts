@@ -1,8 +1,8 @@
 /**
  * TLS connections for go-plugin's AutoMTLS: a client presents its
  * certificate and accepts exactly one pinned server certificate; a server
- * (a plugin) presents its certificate and accepts exactly one pinned client
- * certificate, the host's.
+ * (a plugin, or a host's brokered server) presents its certificate and
+ * accepts exactly one pinned client certificate, its peer's.
  *
  * Why `node:tls` and not `Deno.connectTls`: go-plugin's certificates are
  * self-signed with `IsCA` set and used as end-entity certificates, which

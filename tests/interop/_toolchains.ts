@@ -61,6 +61,8 @@ export interface GoBinaries {
   netrpcPlugin: string;
   /** tests/interop/broker_plugin. */
   brokerPlugin: string;
+  /** tests/interop/broker_host. */
+  brokerHost: string;
 }
 
 let built: Promise<GoBinaries> | undefined;
@@ -87,6 +89,7 @@ export function goBinaries(): Promise<GoBinaries> {
       goHost: `${buildDir}/go_host`,
       netrpcPlugin: `${buildDir}/netrpc_plugin`,
       brokerPlugin: `${buildDir}/broker_plugin`,
+      brokerHost: `${buildDir}/broker_host`,
     };
   })();
 }

@@ -159,7 +159,10 @@ Deno.test({
 });
 
 Deno.test({
-  name: named("broker channels use AutoMTLS too; brokered host servers refuse it", noGo),
+  name: named(
+    "broker channels use AutoMTLS both ways; go-plugin 1.0.1's plugin cannot dial the host's (go-plugin#109)",
+    noGo,
+  ),
   ignore: noGo !== undefined,
   async fn() {
     const { brokerPlugin } = await goBinaries();
@@ -170,17 +173,50 @@ Deno.test({
       logger: () => {},
       stopGraceMs: 3000,
     });
+    const socketDir = socketDirOf(plugin);
     try {
+      // host → plugin: pinned to the plugin's certificate, presenting the host's
       const { brokerId } = await plugin.client(Callbacks).serveCounter({});
       await using channel = await plugin.broker.dial(brokerId);
       const counter = createClient(Counter, channel.transport);
       assert.equal((await counter.add({ delta: 9n })).total, 9n);
+
+      // plugin → host: the host serves TLS with its certificate (accepting only
+      // the plugin's), but go-plugin 1.0.1 dials with its server's TLS config,
+      // which has no RootCAs and no ServerName, so grpc-go checks the name
+      // "unused" (its dummy dial target) against the system roots and refuses
+      let called = false;
+      await using server = await plugin.broker.serve(plugin.broker.nextId(), [{
+        service: Counter,
+        implementation: {
+          add: () => {
+            called = true;
+            return { total: 0n, servedBy: "host" };
+          },
+        },
+      }]);
       await assert.rejects(
-        plugin.broker.serve(plugin.broker.nextId(), []),
-        /uses AutoMTLS, and the host's brokered servers do not speak TLS/,
+        plugin.client(Callbacks).addViaBroker({ brokerId: server.id, delta: 1n, times: 1 }),
+        /x509: certificate is valid for localhost, not unused/,
       );
+      assert.equal(called, false);
+      // the host's brokered server speaks TLS only, pinned to the plugin's certificate
+      const connector = await connectorFor("native");
+      await using plain = connector.dial(server.path);
+      await assert.rejects(
+        createClient(Counter, plain.transport).add({ delta: 1n }, { timeoutMs: 3000 }),
+      );
+      const stranger = await generateCertificate();
+      await using other = connector.dial(server.path, {
+        tls: { ...stranger, serverCertificate: decodeServerCert(plugin.handshake.serverCert) },
+      });
+      await assert.rejects(
+        createClient(Counter, other.transport).add({ delta: 1n }, { timeoutMs: 3000 }),
+      );
+      assert.equal(called, false);
     } finally {
       assert.deepEqual(await plugin.stop(), { code: 0, signal: null });
+      assertCleanedUp(plugin.pid, socketDir);
     }
   },
 });

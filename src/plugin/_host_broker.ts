@@ -1,0 +1,256 @@
+/**
+ * The implementation of {@linkcode HostBroker} (see `host_broker.ts` for the
+ * wire facts), and the `plugin.GRPCBroker` service it answers. Internal to
+ * `src/plugin/`.
+ *
+ * @module
+ */
+import type { HandlerContext, ServiceImpl } from "../npm/connect.ts";
+import { create } from "../npm/protobuf.ts";
+import { type ConnInfo, ConnInfoSchema, GRPCBroker } from "../gen/plugin/grpc_broker_pb.ts";
+import type {
+  DialTls,
+  GrpcChannel,
+  GrpcConnector,
+  GrpcServer,
+  ListenTls,
+  ServiceRegistration,
+} from "../transport/transport.ts";
+import { addressOf, pluginBrokerSocket } from "../protocol/broker_sockets.ts";
+import type { HostBroker, HostBrokerDialOptions, HostBrokerServer } from "./host_broker.ts";
+import type { PluginService } from "./serve.ts";
+
+/** What the broker needs of `serve()`, known once it listens. */
+export interface HostBrokerSetup {
+  /** Listens and dials. */
+  connector: GrpcConnector;
+  /** The plugin's own socket; brokered sockets go next to it. */
+  socketPath: string;
+  /** The plugin's AutoMTLS server settings, when the host asked for AutoMTLS. */
+  tls: ListenTls | undefined;
+  /** Largest message either way. */
+  maxMessageBytes: number;
+}
+
+const DEFAULT_DIAL_TIMEOUT_MS = 5000;
+
+/** go-plugin's broker, plugin side; made by `serve()`, attached once it listens. */
+export class PluginSideBroker implements HostBroker {
+  #setup: Promise<HostBrokerSetup>;
+  #attach!: (setup: HostBrokerSetup) => void;
+  #lastId = 0;
+  #outbox: ConnInfo[] = [];
+  #stream = 0; // the newest StartStream call; older ones end
+  #pokes = new Set<() => void>();
+  #announced = new Map<number, ConnInfo>();
+  #waiters = new Map<number, Set<() => void>>();
+  #slots = new Set<number>();
+  #servers = new Set<GrpcServer>();
+  #channels = new Set<GrpcChannel>();
+  #ended: Error | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor() {
+    this.#setup = new Promise((resolve) => this.#attach = resolve);
+  }
+
+  /** Gives the broker what it needs to listen and dial; called once by `serve()`. */
+  attach(setup: HostBrokerSetup): void {
+    this.#attach(setup);
+  }
+
+  /** The `plugin.GRPCBroker` service for `serve()` to register. */
+  registration(): ServiceRegistration {
+    return {
+      service: GRPCBroker,
+      implementation: {
+        startStream: (requests, context) => this.#startStream(requests, context),
+      } satisfies Partial<ServiceImpl<typeof GRPCBroker>>,
+    };
+  }
+
+  /** See {@linkcode HostBroker.nextId}. */
+  nextId(): number {
+    return ++this.#lastId;
+  }
+
+  /** See {@linkcode HostBroker.serve}. */
+  async serve(id: number, services: readonly PluginService[]): Promise<HostBrokerServer> {
+    this.#check(id);
+    const setup = await this.#setup;
+    let slot = 1;
+    while (this.#slots.has(slot)) slot++;
+    this.#slots.add(slot);
+    const path = pluginBrokerSocket(setup.socketPath, slot);
+    let server: GrpcServer;
+    try {
+      server = await setup.connector.listen(path, services as readonly ServiceRegistration[], {
+        readMaxBytes: setup.maxMessageBytes,
+        writeMaxBytes: setup.maxMessageBytes,
+        ...(setup.tls ? { tls: setup.tls } : {}),
+      });
+    } catch (error) {
+      this.#slots.delete(slot);
+      const denied = error instanceof Deno.errors.NotCapable ||
+        error instanceof Deno.errors.PermissionDenied;
+      throw new Error(
+        `Cannot serve broker id ${id}: cannot listen on ${path}${
+          denied
+            ? " (not permitted: a Bulkhead host grants brokered sockets with its brokerSockets option; " +
+              `${slot - 1} brokered server(s) already open)`
+            : `: ${(error as Error).message}`
+        }`,
+        { cause: error },
+      );
+    }
+    if (this.#ended !== undefined) {
+      await server.close();
+      this.#slots.delete(slot);
+      throw this.#ended;
+    }
+    this.#servers.add(server);
+    this.#outbox.push(create(ConnInfoSchema, { serviceId: id, network: "unix", address: path }));
+    this.#poke();
+    let closing: Promise<void> | undefined;
+    const close = (): Promise<void> =>
+      closing ??= server.close().finally(() => {
+        this.#servers.delete(server);
+        this.#slots.delete(slot);
+      });
+    return { id, path, close, [Symbol.asyncDispose]: close };
+  }
+
+  /** See {@linkcode HostBroker.dial}. */
+  async dial(id: number, options: HostBrokerDialOptions = {}): Promise<GrpcChannel> {
+    options.signal?.throwIfAborted();
+    this.#check(id);
+    const setup = await this.#setup;
+    const info = await this.#announcement(id, options);
+    if (info.network !== "unix" && info.network !== "tcp") {
+      throw new Error(
+        `Cannot dial broker id ${id} of the host: network "${info.network}" is not supported (${info.address})`,
+      );
+    }
+    const address = addressOf(info.network, info.address);
+    const tls: DialTls | undefined = setup.tls && {
+      certificate: setup.tls.certificate,
+      privateKey: setup.tls.privateKey,
+      serverCertificate: setup.tls.clientCertificate,
+    };
+    const channel = setup.connector.dial(address, {
+      readMaxBytes: setup.maxMessageBytes,
+      writeMaxBytes: setup.maxMessageBytes,
+      ...(tls ? { tls } : {}),
+    });
+    this.#channels.add(channel);
+    let closing: Promise<void> | undefined;
+    const close = (): Promise<void> =>
+      closing ??= channel.close().finally(() => this.#channels.delete(channel));
+    return { transport: channel.transport, close, [Symbol.asyncDispose]: close };
+  }
+
+  /** Ends the broker: the stream ends, every brokered server and channel closes. Idempotent. */
+  close(): Promise<void> {
+    return this.#closing ??= (async () => {
+      this.#end(new Error("Cannot use the broker: the plugin is stopping"));
+      await Promise.all([...this.#servers].map((s) => s.close()));
+      await Promise.all([...this.#channels].map((c) => c.close()));
+    })();
+  }
+
+  #check(id: number): void {
+    if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) {
+      throw new RangeError(`Cannot use broker id ${id}: not a uint32`);
+    }
+    if (this.#ended !== undefined) throw this.#ended;
+  }
+
+  #poke(): void {
+    const pokes = [...this.#pokes];
+    this.#pokes.clear();
+    for (const poke of pokes) poke();
+  }
+
+  #end(error: Error): void {
+    this.#ended ??= error;
+    this.#poke();
+    for (const waiters of this.#waiters.values()) for (const wake of waiters) wake();
+  }
+
+  async *#startStream(
+    requests: AsyncIterable<ConnInfo>,
+    context: HandlerContext,
+  ): AsyncGenerator<ConnInfo> {
+    const stream = ++this.#stream;
+    this.#poke(); // an older stream ends
+    let reading = true;
+    void (async () => {
+      try {
+        for await (const info of requests) {
+          // a knock belongs to go-plugin's multiplexed mode, which this plugin does not offer
+          if (info.knock?.knock) continue;
+          this.#announced.set(info.serviceId, info);
+          for (const wake of this.#waiters.get(info.serviceId) ?? []) wake();
+        }
+      } catch {
+        // the host hung up
+      } finally {
+        reading = false;
+        this.#poke();
+      }
+    })();
+    const onAbort = () => this.#poke();
+    context.signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      while (reading && !context.signal.aborted && stream === this.#stream && !this.#ended) {
+        const next = this.#outbox.shift();
+        if (next !== undefined) {
+          yield next;
+          continue;
+        }
+        await new Promise<void>((resolve) => this.#pokes.add(resolve));
+      }
+    } finally {
+      context.signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async #announcement(id: number, options: HostBrokerDialOptions): Promise<ConnInfo> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS;
+    let wake!: () => void;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timedOut = false;
+    const waiters = this.#waiters.get(id) ?? new Set();
+    this.#waiters.set(id, waiters);
+    try {
+      while (true) {
+        const info = this.#announced.get(id);
+        if (info !== undefined) {
+          this.#announced.delete(id);
+          return info;
+        }
+        if (this.#ended !== undefined) throw this.#ended;
+        options.signal?.throwIfAborted();
+        if (timedOut) {
+          throw new Error(
+            `Cannot dial broker id ${id} of the host: not announced within ${timeoutMs} ms`,
+          );
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          waiters.add(wake);
+          timer ??= setTimeout(() => {
+            timedOut = true;
+            wake();
+          }, timeoutMs);
+          options.signal?.addEventListener("abort", wake, { once: true });
+        });
+        waiters.delete(wake);
+        options.signal?.removeEventListener("abort", wake);
+      }
+    } finally {
+      clearTimeout(timer);
+      if (waiters.size === 0) this.#waiters.delete(id);
+    }
+  }
+}
