@@ -20,6 +20,7 @@ import {
   type DescMethod,
   type DescMethodStreaming,
   type DescMethodUnary,
+  type DescService,
   fromBinary,
   isMessage,
   type MessageInitShape,
@@ -99,8 +100,10 @@ function requestFields(
       "user-agent",
       USER_AGENT,
     ]; // deno-fmt-ignore
+    Object.freeze(base); // Shared by calls; frozen lists let HPACK reuse their encoding.
     basePaths.set(method, base);
   }
+  if (timeoutMs === undefined && header === undefined) return base;
   const fields = base.slice();
   if (timeoutMs !== undefined) fields.push("grpc-timeout", encodeTimeout(timeoutMs));
   if (header !== undefined) {
@@ -110,6 +113,17 @@ function requestFields(
   }
   return fields;
 }
+
+/**
+ * Cancels streams whose response iterator was dropped unfinished. A `break`
+ * out of `for await` over `message` calls its `return()`, which cancels at
+ * once; but Connect's `createClient` wraps `message` in an iterable without
+ * `return()`, so through a typed client the call is only known to be
+ * abandoned once the iterator is garbage: then RST_STREAM CANCEL goes out.
+ */
+const abandoned = new FinalizationRegistry<ClientCall>((call) => {
+  if (!call.settled) call.fail(new ConnectError("stream abandoned by the client", Code.Canceled));
+});
 
 /** Attempts of a unary call whose stream the server keeps refusing. */
 const MAX_REFUSED_RETRIES = 5;
@@ -137,25 +151,75 @@ async function openStream(
   }
 }
 
-class UnaryCall<O extends DescMessage> extends ClientCall {
-  readonly promise: Promise<MessageShape<O>>;
-  trailer: HeaderList = [];
-  #resolve!: (message: MessageShape<O>) => void;
+/**
+ * One unary call: the request is sent when a stream opens (in the same
+ * synchronous step as `openStream` chose it), and `promise` settles with the
+ * whole response. An attempt the server refused unprocessed (over its
+ * stream limit, or past its GOAWAY) is retried as a new attempt that
+ * settles the same promise, as grpc-go does.
+ */
+class UnaryCall<I extends DescMessage, O extends DescMessage> extends ClientCall {
+  readonly promise: Promise<UnaryResponse<I, O>>;
+  #resolve!: (response: UnaryResponse<I, O>) => void;
   #reject!: (error: ConnectError) => void;
+  #method: DescMethodUnary<I, O>;
+  #fields: HeaderList;
+  #bytes: Uint8Array;
+  #provider: ConnectionProvider;
+  #signal: AbortSignal | undefined;
+  #timeoutMs: number | undefined;
+  #readMaxBytes: number;
+  #attempt: number;
   #message: Uint8Array | undefined;
   #count = 0;
-  #schema: O;
 
-  constructor(schema: O, readMaxBytes: number, signal?: AbortSignal, timeoutMs?: number) {
+  constructor(
+    method: DescMethodUnary<I, O>,
+    request: { fields: HeaderList; bytes: Uint8Array; provider: ConnectionProvider },
+    readMaxBytes: number,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    retryOf?: UnaryCall<I, O>,
+  ) {
     super(readMaxBytes, signal, timeoutMs);
-    this.#schema = schema;
-    this.promise = new Promise((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
-    // The caller awaits `promise` once the request is written; until then a
-    // failure must not count as an unhandled rejection.
-    this.promise.catch(() => {});
+    this.#method = method;
+    this.#fields = request.fields;
+    this.#bytes = request.bytes;
+    this.#provider = request.provider;
+    this.#signal = signal;
+    this.#timeoutMs = timeoutMs;
+    this.#readMaxBytes = readMaxBytes;
+    if (retryOf === undefined) {
+      this.#attempt = 1;
+      this.promise = new Promise((resolve, reject) => {
+        this.#resolve = resolve;
+        this.#reject = reject;
+      });
+    } else {
+      this.#attempt = retryOf.#attempt + 1;
+      this.promise = retryOf.promise;
+      this.#resolve = retryOf.#resolve;
+      this.#reject = retryOf.#reject;
+    }
+  }
+
+  /** Opens a stream (at once when the connection has a slot) and sends the request. */
+  start(): void {
+    const conn = this.#provider.current();
+    if (conn !== undefined && conn.hasSlot) {
+      this.attach(conn, conn.openStream(this));
+      return this.#send();
+    }
+    openStream(this.#provider, this, () => this.#send()).catch((error) =>
+      this.fail(ConnectError.from(error, Code.Unavailable))
+    );
+  }
+
+  #send(): void {
+    const conn = this.conn!;
+    const stream = this.stream!;
+    conn.sendHeaders(stream, this.#fields, false);
+    conn.sendMessage(stream, this.#bytes, true);
   }
 
   protected onMessage(message: Uint8Array): void {
@@ -170,8 +234,21 @@ class UnaryCall<O extends DescMessage> extends ClientCall {
   }
 
   protected onEnd(error: ConnectError | undefined, trailer: HeaderList): void {
-    this.trailer = trailer;
-    if (error !== undefined) return this.#reject(error);
+    if (error !== undefined) {
+      if (this.refused && this.#attempt < MAX_REFUSED_RETRIES) {
+        const retry = new UnaryCall(
+          this.#method,
+          { fields: this.#fields, bytes: this.#bytes, provider: this.#provider },
+          this.#readMaxBytes,
+          this.#signal,
+          this.#timeoutMs,
+          this,
+        );
+        queueMicrotask(() => retry.start());
+        return;
+      }
+      return this.#reject(error);
+    }
     if (this.#count !== 1 || this.#message === undefined) {
       return this.#reject(
         new ConnectError(
@@ -182,11 +259,46 @@ class UnaryCall<O extends DescMessage> extends ClientCall {
         ),
       );
     }
+    let message: MessageShape<O>;
     try {
-      this.#resolve(fromBinary(this.#schema, this.#message));
+      message = fromBinary(this.#method.output, this.#message);
     } catch (e) {
-      this.#reject(ConnectError.from(e, Code.Internal));
+      return this.#reject(ConnectError.from(e, Code.Internal));
     }
+    this.#resolve(new H2UnaryResponse(this.#method, message, this.headerFields, trailer));
+  }
+}
+
+/** A unary response whose `Headers` objects are built only if asked for (most callers never do). */
+class H2UnaryResponse<I extends DescMessage, O extends DescMessage> implements UnaryResponse<I, O> {
+  readonly stream = false as const;
+  readonly service: DescService;
+  readonly method: DescMethodUnary<I, O>;
+  readonly message: MessageShape<O>;
+  #headerFields: HeaderList | undefined;
+  #trailerFields: HeaderList;
+  #header: Headers | undefined;
+  #trailer: Headers | undefined;
+
+  constructor(
+    method: DescMethodUnary<I, O>,
+    message: MessageShape<O>,
+    headerFields: HeaderList | undefined,
+    trailerFields: HeaderList,
+  ) {
+    this.service = method.parent;
+    this.method = method;
+    this.message = message;
+    this.#headerFields = headerFields;
+    this.#trailerFields = trailerFields;
+  }
+
+  get header(): Headers {
+    return this.#header ??= headersFromList(this.#headerFields ?? []);
+  }
+
+  get trailer(): Headers {
+    return this.#trailer ??= headersFromList(this.#trailerFields);
   }
 }
 
@@ -203,7 +315,7 @@ export function createH2Transport(
 ): Transport {
   const { readMaxBytes, writeMaxBytes } = options;
 
-  async function unary<I extends DescMessage, O extends DescMessage>(
+  function unary<I extends DescMessage, O extends DescMessage>(
     method: DescMethodUnary<I, O>,
     signal: AbortSignal | undefined,
     timeoutMs: number | undefined,
@@ -211,63 +323,27 @@ export function createH2Transport(
     input: MessageInitShape<I>,
     _contextValues?: ContextValues,
   ): Promise<UnaryResponse<I, O>> {
-    if (signal?.aborted) throw abortError(signal);
+    // Not async: one promise per call, settled straight from the trailers.
+    if (signal?.aborted) return Promise.reject(abortError(signal));
     if (timeoutMs !== undefined && timeoutMs <= 0) {
-      throw new ConnectError("the operation timed out", Code.DeadlineExceeded);
+      return Promise.reject(new ConnectError("the operation timed out", Code.DeadlineExceeded));
     }
-    const bytes = encodeRequest(method.input, input, writeMaxBytes);
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeRequest(method.input, input, writeMaxBytes);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const fields = requestFields(method, timeoutMs, header);
-    let call: UnaryCall<O>;
-    let message: MessageShape<O>;
-    for (let attempt = 1;; attempt++) {
-      const attempted: UnaryCall<O> = call = new UnaryCall(
-        method.output,
-        readMaxBytes,
-        signal,
-        timeoutMs,
-      );
-      const send = (): void => {
-        const c = attempted.conn!;
-        const stream = attempted.stream!;
-        c.sendHeaders(stream, fields, false);
-        c.sendMessage(stream, bytes, true);
-      };
-      const conn = provider.current();
-      if (conn !== undefined && conn.hasSlot) {
-        call.attach(conn, conn.openStream(call));
-        send();
-      } else {
-        try {
-          await openStream(provider, call, send);
-        } catch (error) {
-          call.fail(ConnectError.from(error, Code.Unavailable));
-        }
-      }
-      try {
-        message = await call.promise;
-        break;
-      } catch (error) {
-        // A stream the server refused unprocessed (over its stream limit, or
-        // past its GOAWAY) is retried, as grpc-go does.
-        if (!call.refused || attempt >= MAX_REFUSED_RETRIES) throw error;
-      }
-    }
-    // Headers objects are costly; most callers never look at them.
-    const done = call;
-    let responseHeader: Headers | undefined;
-    let responseTrailer: Headers | undefined;
-    return {
-      stream: false,
-      service: method.parent,
+    const call = new UnaryCall(
       method,
-      get header(): Headers {
-        return responseHeader ??= done.metadata([]);
-      },
-      message,
-      get trailer(): Headers {
-        return responseTrailer ??= headersFromList(done.trailer);
-      },
-    };
+      { fields, bytes, provider },
+      readMaxBytes,
+      signal,
+      timeoutMs,
+    );
+    call.start();
+    return call.promise;
   }
 
   async function stream<I extends DescMessage, O extends DescMessage>(
@@ -293,12 +369,14 @@ export function createH2Transport(
       void call.pump(input, (message) => encodeRequest(method.input, message, writeMaxBytes));
     }
     await call.responseHeaders;
+    const message = call.messages();
+    abandoned.register(message, call);
     return {
       stream: true,
       service: method.parent,
       method,
       header: call.metadata([]),
-      message: call.messages(),
+      message,
       trailer: call.trailer,
     };
   }

@@ -10,7 +10,12 @@
 import { Code, ConnectError } from "../../npm/connect.ts";
 import type { Connection } from "./connection.ts";
 import { ErrorCode } from "./frame.ts";
-import { codeFromHttpStatus, headersFromList, MessageDeframer } from "./grpc_framing.ts";
+import {
+  codeFromHttpStatus,
+  headersFromList,
+  MessageDeframer,
+  wholeMessage,
+} from "./grpc_framing.ts";
 import { statusError } from "./grpc_status.ts";
 import type { HeaderList } from "./hpack.ts";
 import { type H2Stream, STREAM_REFUSED, type StreamHandler } from "./stream.ts";
@@ -32,7 +37,9 @@ export abstract class ClientCall implements StreamHandler {
   refused = false;
   /** Response headers, once received. */
   headerFields: HeaderList | undefined;
-  #deframer: MessageDeframer;
+  #readMaxBytes: number;
+  #deframer: MessageDeframer | undefined; // Made when a message spans or shares frames.
+  #sink: ((message: Uint8Array) => void) | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #signal: AbortSignal | undefined;
   #onSignal: (() => void) | undefined;
@@ -47,7 +54,7 @@ export abstract class ClientCall implements StreamHandler {
     signal: AbortSignal | undefined,
     timeoutMs: number | undefined,
   ) {
-    this.#deframer = new MessageDeframer(readMaxBytes);
+    this.#readMaxBytes = readMaxBytes;
     if (signal !== undefined) {
       this.#signal = signal;
       this.#onSignal = () => this.fail(abortError(signal));
@@ -137,10 +144,15 @@ export abstract class ClientCall implements StreamHandler {
     if (this.headerFields === undefined) {
       return this.fail(new ConnectError("protocol error: DATA before headers", Code.Internal));
     }
-    try {
-      this.#deframer.push(data, (message) => this.onMessage(message));
-    } catch (error) {
-      return this.fail(ConnectError.from(error, Code.Internal));
+    const whole = this.#deframer?.partial ? undefined : wholeMessage(data, this.#readMaxBytes);
+    if (whole !== undefined) this.onMessage(whole);
+    else {
+      try {
+        this.#deframer ??= new MessageDeframer(this.#readMaxBytes);
+        this.#deframer.push(data, this.#sink ??= (message) => this.onMessage(message));
+      } catch (error) {
+        return this.fail(ConnectError.from(error, Code.Internal));
+      }
     }
     if (endStream) this.fail(new ConnectError("protocol error: missing trailers", Code.Internal));
   }
@@ -155,7 +167,7 @@ export abstract class ClientCall implements StreamHandler {
   #finish(trailer: HeaderList): void {
     this.#cleanup();
     let error = statusError(trailer, () => this.metadata(trailer));
-    if (error === undefined && this.#deframer.partial) {
+    if (error === undefined && this.#deframer?.partial) {
       error = new ConnectError("protocol error: incomplete message", Code.Internal);
     }
     this.onEnd(error, trailer);

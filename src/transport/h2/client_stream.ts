@@ -10,7 +10,7 @@ import { type DescMessage, fromBinary, type MessageShape } from "../../npm/proto
 import { ClientCall } from "./client_call.ts";
 import { headersFromList } from "./grpc_framing.ts";
 import type { HeaderList } from "./hpack.ts";
-import { MessageQueue } from "./message_queue.ts";
+import { MessageIterator, MessageQueue } from "./message_queue.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -53,8 +53,9 @@ export class StreamCall<O extends DescMessage> extends ClientCall {
         const conn = this.conn!;
         const stream = this.stream;
         conn.sendMessage(stream, bytes, false);
+        // Awaits only when there is something to wait for: each await is a turn per message.
         if (stream.queuedBytes > 0) await stream.drained();
-        await conn.writable();
+        if (conn.writeBlocked) await conn.writable();
       }
       if (!this.settled && this.stream !== undefined) this.conn!.sendData(this.stream, EMPTY, true);
     } catch (error) {
@@ -62,27 +63,25 @@ export class StreamCall<O extends DescMessage> extends ClientCall {
     }
   }
 
-  /** The response messages; iterating to the end throws the call's error, if any. */
-  async *messages(): AsyncGenerator<MessageShape<O>> {
-    try {
-      while (true) {
-        const bytes = await this.#queue.next();
-        if (bytes === undefined) return;
-        let message: MessageShape<O>;
-        try {
-          message = fromBinary(this.#schema, bytes);
-        } catch (error) {
-          const failure = ConnectError.from(error, Code.Internal);
-          this.fail(failure);
-          throw failure;
-        }
-        yield message;
+  /**
+   * The response messages; iterating to the end throws the call's error, if
+   * any. Stopping early (`return()`, a `break` out of `for await`) cancels
+   * the call: RST_STREAM CANCEL goes to the server.
+   */
+  messages(): AsyncIterableIterator<MessageShape<O>> {
+    return new MessageIterator(this.#queue, (bytes) => {
+      try {
+        return fromBinary(this.#schema, bytes);
+      } catch (error) {
+        const failure = ConnectError.from(error, Code.Internal);
+        this.fail(failure);
+        throw failure;
       }
-    } finally {
+    }, () => {
       if (!this.settled) {
         this.fail(new ConnectError("stream canceled by the client", Code.Canceled));
       }
-    }
+    });
   }
 
   protected onMessage(message: Uint8Array): void {

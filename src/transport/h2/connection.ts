@@ -227,6 +227,11 @@ export class Connection {
     this.#s.remove(stream);
   }
 
+  /** True while buffered output is above the high watermark: streaming senders should await `writable()`. */
+  get writeBlocked(): boolean {
+    return !this.#writer.writable;
+  }
+
   /** Resolves when buffered output is below the high watermark. */
   writable(): Promise<void> {
     return this.#writer.drained();

@@ -20,6 +20,46 @@ export function messagePrefix(length: number): Uint8Array {
   return p;
 }
 
+/** Messages up to this size are copied into a shared slab, not a buffer of their own. */
+const SLAB_MESSAGE_MAX = 256;
+/** Size of a slab; a small message kept alive keeps at most this much memory alive. */
+const SLAB_SIZE = 8192;
+let slab = new Uint8Array(SLAB_SIZE);
+let slabUsed = 0;
+
+/**
+ * Copies `data[start, end)` out of a reused buffer. Small messages are
+ * carved out of a shared slab: allocating an `ArrayBuffer` of its own per
+ * message (as `slice` does) costs several times the copy, and most of the
+ * garbage collector's work on small calls.
+ */
+export function copyMessage(data: Uint8Array, start: number, end: number): Uint8Array {
+  const n = end - start;
+  if (n > SLAB_MESSAGE_MAX) return data.slice(start, end);
+  if (slabUsed + n > SLAB_SIZE) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const view = slab.subarray(slabUsed, slabUsed + n);
+  for (let i = 0; i < n; i++) view[i] = data[start + i]!;
+  slabUsed = (slabUsed + n + 7) & ~7;
+  return view;
+}
+
+/**
+ * Returns a copy of the one message `data` holds when it is exactly one
+ * uncompressed length-prefixed message of at most `readMaxBytes` (the usual
+ * DATA frame of a small call), else `undefined` (use a
+ * {@linkcode MessageDeframer}, which also reports the errors).
+ */
+export function wholeMessage(data: Uint8Array, readMaxBytes: number): Uint8Array | undefined {
+  const n = data.length;
+  if (n < PREFIX_LENGTH || data[0] !== 0) return undefined;
+  const length = (data[1]! << 24 | data[2]! << 16 | data[3]! << 8 | data[4]!) >>> 0;
+  if (length !== n - PREFIX_LENGTH || length > readMaxBytes) return undefined;
+  return copyMessage(data, PREFIX_LENGTH, n);
+}
+
 /**
  * Reassembles length-prefixed messages from DATA payloads, copying each
  * message out of the (reused) read buffer exactly once.
@@ -76,7 +116,7 @@ export class MessageDeframer {
           );
         }
         if (n - off >= length) {
-          sink(data.slice(off, off + length));
+          sink(copyMessage(data, off, off + length));
           off += length;
           continue;
         }

@@ -9,14 +9,19 @@ import { Code, ConnectError, decodeBinaryHeader, encodeBinaryHeader } from "../.
 import { create, toBinary } from "../../npm/protobuf.ts";
 import { appendMetadata, percentDecode, percentEncode } from "./grpc_framing.ts";
 
+/** The trailers of a successful call without trailing metadata (frozen, shared). */
+const OK_TRAILERS: string[] = Object.freeze(["grpc-status", "0"]) as string[];
+
 /**
  * Returns the trailer fields for a finished call: user trailers, then
- * `grpc-status` (and for an error its message, details and metadata).
+ * `grpc-status` (and for an error its message, details and metadata). The
+ * list may be frozen and shared: copy it to add to it.
  */
 export function statusTrailers(
   error: ConnectError | undefined,
   trailer: Headers | undefined,
 ): string[] {
+  if (error === undefined && trailer === undefined) return OK_TRAILERS;
   const list: string[] = [];
   if (trailer !== undefined) appendMetadata(list, trailer);
   if (error === undefined) {

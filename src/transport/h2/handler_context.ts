@@ -17,6 +17,7 @@ import { headersFromList } from "./grpc_framing.ts";
 import type { HeaderList } from "./hpack.ts";
 
 const NOT_ABORTED = Symbol("not aborted");
+const noTimeout = (): undefined => undefined;
 
 /** The context of one incoming call. */
 export class CallContext implements HandlerContext {
@@ -47,7 +48,7 @@ export class CallContext implements HandlerContext {
     this.method = method;
     this.service = method.parent;
     this.#fields = fields;
-    if (timeoutMs === undefined) this.timeoutMs = () => undefined;
+    if (timeoutMs === undefined) this.timeoutMs = noTimeout;
     else {
       const deadline = Date.now() + timeoutMs;
       this.timeoutMs = () => deadline - Date.now();

@@ -8,6 +8,8 @@ import { STATIC_TABLE } from "./_hpack_static_table.ts";
 import { ENTRY_OVERHEAD, type HeaderList, HpackError, STATIC_COUNT } from "./hpack.ts";
 import { huffmanDecode, HuffmanError } from "./huffman.ts";
 
+const EMPTY = new Uint8Array(0);
+
 function latin1(bytes: Uint8Array, start: number, end: number): string {
   if (end - start < 64) {
     let s = "";
@@ -28,7 +30,7 @@ export class HpackDecoder {
   #size = 0;
   /** Dynamic table, oldest first: `[name, value]`. */
   #entries: [string, string][] = [];
-  #data: Uint8Array = new Uint8Array(0);
+  #data: Uint8Array = EMPTY;
   #pos = 0;
 
   /** @param maxTableSize Our SETTINGS_HEADER_TABLE_SIZE: the largest table the peer may use. */
@@ -86,7 +88,7 @@ export class HpackDecoder {
       if (error instanceof HuffmanError) throw new HpackError(error.message, { cause: error });
       throw error;
     } finally {
-      this.#data = new Uint8Array(0);
+      this.#data = EMPTY;
     }
     return listSize <= maxListSize ? list : null;
   }

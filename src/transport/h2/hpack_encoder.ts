@@ -33,6 +33,17 @@ const NEVER_INDEX = new Set([
   "set-cookie",
 ]);
 
+/** The encoding of a frozen header list, valid while the table is as it was. */
+interface CachedBlock {
+  fields: HeaderList;
+  inserted: number;
+  epoch: number;
+  bytes: Uint8Array;
+}
+
+/** Frozen header lists whose encodings are remembered. */
+const CACHE_SIZE = 4;
+
 interface EncoderEntry {
   name: string;
   value: string;
@@ -51,6 +62,9 @@ export class HpackEncoder {
   #inserted = 0;
   #huffman: boolean;
   #noIndexing: boolean;
+  #epoch = 0; // Counts table size changes; with #inserted it identifies the table's state.
+  #cache: CachedBlock[] = [];
+  #cacheNext = 0;
 
   /** @param options Encoding choices. */
   constructor(options: HpackEncoderOptions = {}) {
@@ -68,10 +82,44 @@ export class HpackEncoder {
     this.#capacity = next;
     this.#pendingUpdate = this.#pendingUpdate === -1 ? next : Math.min(this.#pendingUpdate, next);
     this.#evict(0);
+    this.#epoch++;
   }
 
-  /** Appends the header block for `fields` to `out`. */
+  /**
+   * Appends the header block for `fields` to `out`. A frozen list (one a
+   * caller reuses for many blocks, such as a method's request headers) whose
+   * last encoding changed nothing in the table is copied from that encoding
+   * while the table stays the same.
+   */
   encode(fields: HeaderList, out: OutputBuffer): void {
+    if (this.#pendingUpdate === -1 && Object.isFrozen(fields)) {
+      for (const cached of this.#cache) {
+        if (
+          cached.fields === fields && cached.inserted === this.#inserted &&
+          cached.epoch === this.#epoch
+        ) {
+          return out.append(cached.bytes);
+        }
+      }
+      const start = out.length;
+      const inserted = this.#inserted;
+      this.#encode(fields, out);
+      if (this.#inserted === inserted) {
+        const entry = {
+          fields,
+          inserted,
+          epoch: this.#epoch,
+          bytes: out.buf.slice(start, out.length),
+        };
+        this.#cache[this.#cacheNext] = entry;
+        this.#cacheNext = (this.#cacheNext + 1) % CACHE_SIZE;
+      }
+      return;
+    }
+    this.#encode(fields, out);
+  }
+
+  #encode(fields: HeaderList, out: OutputBuffer): void {
     if (this.#pendingUpdate !== -1) {
       out.ensure(6);
       this.#integer(out, this.#capacity, 5, 0x20);

@@ -61,29 +61,37 @@ export class MessageQueue {
     this.#notify();
   }
 
+  /** Takes the next message if one is queued, without waiting. */
+  shift(): Uint8Array | undefined {
+    if (this.#head === this.#items.length) return undefined;
+    const message = this.#items[this.#head]!;
+    this.#items[this.#head++] = EMPTY;
+    if (this.#head === this.#items.length) {
+      this.#items.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 64 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    this.#bytes -= message.length;
+    if (this.#held > 0 && this.#bytes <= HOLD_BYTES) {
+      const held = this.#held;
+      this.#held = 0;
+      this.#release(held);
+    }
+    return message;
+  }
+
   /**
-   * Takes the next message, waiting for one.
+   * Takes the next message, waiting for one. One caller at a time.
    *
    * @returns The message, or `undefined` after the end.
    * @throws The error given to `fail()`.
    */
   async next(): Promise<Uint8Array | undefined> {
     while (true) {
-      if (this.#head < this.#items.length) {
-        const message = this.#items[this.#head]!;
-        this.#items[this.#head++] = EMPTY;
-        if (this.#head > 64 && this.#head * 2 > this.#items.length) {
-          this.#items = this.#items.slice(this.#head);
-          this.#head = 0;
-        }
-        this.#bytes -= message.length;
-        if (this.#held > 0 && this.#bytes <= HOLD_BYTES) {
-          const held = this.#held;
-          this.#held = 0;
-          this.#release(held);
-        }
-        return message;
-      }
+      const message = this.shift();
+      if (message !== undefined) return message;
       if (this.#failed) throw this.#error;
       if (this.#ended) return undefined;
       await new Promise<void>((resolve) => this.#wake = resolve);
@@ -98,3 +106,72 @@ export class MessageQueue {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * The messages of a {@linkcode MessageQueue}, decoded, as an async iterator
+ * that answers from the queue without an async generator's machinery: a
+ * queued message costs one settled promise. After the end or an error it
+ * stays done; `return()` (a `break` out of `for await`) calls `onReturn`
+ * unless the iteration already finished.
+ */
+export class MessageIterator<T> implements AsyncIterableIterator<T> {
+  #queue: MessageQueue;
+  #decode: (bytes: Uint8Array) => T;
+  #onReturn: (() => void) | undefined;
+  #finished = false;
+  #waiting: Promise<IteratorResult<T>> | undefined;
+
+  /**
+   * @param queue Where messages come from.
+   * @param decode Turns bytes into a message; what it throws ends the iteration with that error.
+   * @param onReturn Called when the consumer stops early.
+   */
+  constructor(queue: MessageQueue, decode: (bytes: Uint8Array) => T, onReturn?: () => void) {
+    this.#queue = queue;
+    this.#decode = decode;
+    this.#onReturn = onReturn;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.#waiting !== undefined) {
+      const after = this.#waiting.then(() => this.next(), () => this.next());
+      return after;
+    }
+    if (this.#finished) return Promise.resolve({ done: true, value: undefined });
+    const bytes = this.#queue.shift();
+    if (bytes !== undefined) {
+      try {
+        return Promise.resolve({ done: false, value: this.#decode(bytes) });
+      } catch (error) {
+        this.#finished = true;
+        return Promise.reject(error);
+      }
+    }
+    const waiting = this.#queue.next().then((bytes) => {
+      this.#waiting = undefined;
+      if (bytes === undefined) {
+        this.#finished = true;
+        return { done: true, value: undefined } as const;
+      }
+      return { done: false, value: this.#decode(bytes) };
+    }).catch((error) => {
+      this.#waiting = undefined;
+      this.#finished = true;
+      throw error;
+    });
+    this.#waiting = waiting;
+    return waiting;
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    if (!this.#finished) {
+      this.#finished = true;
+      this.#onReturn?.();
+    }
+    return Promise.resolve({ done: true, value: undefined });
+  }
+}

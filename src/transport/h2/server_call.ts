@@ -11,15 +11,30 @@
  * @module
  */
 import { Code, ConnectError, type MethodImplSpec } from "../../npm/connect.ts";
-import { create, type DescMessage, fromBinary, isMessage, toBinary } from "../../npm/protobuf.ts";
+import {
+  create,
+  type DescMessage,
+  fromBinary,
+  isMessage,
+  type MessageShape,
+  toBinary,
+} from "../../npm/protobuf.ts";
 import type { Connection } from "./connection.ts";
 import { ErrorCode } from "./frame.ts";
-import { appendMetadata, MessageDeframer } from "./grpc_framing.ts";
+import { appendMetadata, MessageDeframer, wholeMessage } from "./grpc_framing.ts";
 import { CallContext } from "./handler_context.ts";
 import { statusTrailers } from "./grpc_status.ts";
 import type { HeaderList } from "./hpack.ts";
-import { MessageQueue } from "./message_queue.ts";
+import { MessageIterator, MessageQueue } from "./message_queue.ts";
 import type { H2Stream, StreamHandler } from "./stream.ts";
+
+/** Response headers without metadata (frozen and shared, so HPACK reuses their encoding). */
+const RESPONSE_HEADERS: HeaderList = Object.freeze([
+  ":status",
+  "200",
+  "content-type",
+  "application/grpc",
+]) as HeaderList;
 
 /** Limits for server calls. */
 export interface ServerCallOptions {
@@ -50,9 +65,11 @@ export class ServerCall implements StreamHandler {
   #options: ServerCallOptions;
   #ctx: CallContext;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #deframer: MessageDeframer;
+  #deframer: MessageDeframer | undefined; // Made when a message spans or shares frames.
+  #sink: ((message: Uint8Array) => void) | undefined;
   #queue: MessageQueue | undefined;
-  #unary: Uint8Array[] = [];
+  #request: Uint8Array | undefined; // Unary and server-streaming: the one request message.
+  #requests = 0;
   #headersSent = false;
   #ended = false;
 
@@ -72,7 +89,6 @@ export class ServerCall implements StreamHandler {
     this.#stream = stream;
     this.#spec = spec;
     this.#options = options;
-    this.#deframer = new MessageDeframer(options.readMaxBytes);
     this.#ctx = new CallContext(spec.method, fields, timeoutMs);
     if (timeoutMs !== undefined) {
       this.#timer = setTimeout(() => {
@@ -95,15 +111,25 @@ export class ServerCall implements StreamHandler {
     if (this.#ended) return;
     if (this.#queue === undefined) this.#conn.consume(this.#stream, data.length);
     else this.#queue.received(data.length);
-    try {
-      this.#deframer.push(data, (message) => {
-        if (this.#queue !== undefined) this.#queue.push(message);
-        else this.#unary.push(message);
-      });
-    } catch (error) {
-      return this.#finish(ConnectError.from(error, Code.Internal));
+    const whole = this.#deframer?.partial
+      ? undefined
+      : wholeMessage(data, this.#options.readMaxBytes);
+    if (whole !== undefined) this.#onMessage(whole);
+    else {
+      try {
+        this.#deframer ??= new MessageDeframer(this.#options.readMaxBytes);
+        this.#deframer.push(data, this.#sink ??= (message) => this.#onMessage(message));
+      } catch (error) {
+        return this.#finish(ConnectError.from(error, Code.Internal));
+      }
     }
     if (endStream) this.#requestEnded();
+  }
+
+  #onMessage(message: Uint8Array): void {
+    if (this.#queue !== undefined) return this.#queue.push(message);
+    this.#requests++;
+    this.#request = message;
   }
 
   onAbort(error: ConnectError): void {
@@ -116,19 +142,50 @@ export class ServerCall implements StreamHandler {
   /** Called when the request stream is complete (END_STREAM). */
   #requestEnded(): void {
     if (this.#ended) return;
-    if (this.#deframer.partial) {
+    if (this.#deframer?.partial) {
       return this.#finish(new ConnectError("protocol error: incomplete message", Code.Internal));
     }
     if (this.#queue !== undefined) return this.#queue.end();
-    if (this.#unary.length !== 1) {
+    if (this.#requests !== 1) {
       return this.#finish(
         new ConnectError(
-          `protocol error: expected 1 input message for ${this.#spec.kind} method, got ${this.#unary.length}`,
+          `protocol error: expected 1 input message for ${this.#spec.kind} method, got ${this.#requests}`,
           Code.Internal,
         ),
       );
     }
-    void this.#run();
+    if (this.#spec.kind === "unary") this.#runUnary();
+    else void this.#run();
+  }
+
+  /**
+   * Runs a unary handler; one that returns its answer without a promise is
+   * answered in the same turn, so answers to a batch of calls leave together.
+   */
+  #runUnary(): void {
+    const spec = this.#spec as Extract<MethodImplSpec, { kind: "unary" }>;
+    let output: unknown;
+    try {
+      output = spec.impl(fromBinary(spec.method.input, this.#request!), this.#ctx);
+    } catch (error) {
+      return this.#finish(ConnectError.from(error, Code.Internal));
+    }
+    if (typeof (output as PromiseLike<unknown> | undefined)?.then === "function") {
+      (output as PromiseLike<unknown>).then(
+        (value) => this.#reply(value),
+        (error) => this.#finish(ConnectError.from(error, Code.Internal)),
+      );
+    } else this.#reply(output);
+  }
+
+  #reply(output: unknown): void {
+    if (this.#ended) return;
+    try {
+      this.#send(encodeResponse(this.#spec.method.output, output, this.#options.writeMaxBytes));
+    } catch (error) {
+      return this.#finish(ConnectError.from(error, Code.Internal));
+    }
+    this.#finish(undefined);
   }
 
   async #run(): Promise<void> {
@@ -137,19 +194,19 @@ export class ServerCall implements StreamHandler {
     try {
       if (spec.kind === "unary" || spec.kind === "client_streaming") {
         const output = spec.kind === "unary"
-          ? await spec.impl(fromBinary(spec.method.input, this.#unary[0]!), ctx)
-          : await spec.impl(this.#requests(spec.method.input), ctx);
+          ? await spec.impl(fromBinary(spec.method.input, this.#request!), ctx)
+          : await spec.impl(this.#requestStream(spec.method.input), ctx);
         if (this.#ended) return;
         this.#send(encodeResponse(spec.method.output, output, this.#options.writeMaxBytes));
       } else {
         const outputs = spec.kind === "server_streaming"
-          ? spec.impl(fromBinary(spec.method.input, this.#unary[0]!), ctx)
-          : spec.impl(this.#requests(spec.method.input), ctx);
+          ? spec.impl(fromBinary(spec.method.input, this.#request!), ctx)
+          : spec.impl(this.#requestStream(spec.method.input), ctx);
         for await (const output of outputs) {
           if (this.#ended) break;
           this.#send(encodeResponse(spec.method.output, output, this.#options.writeMaxBytes));
           if (this.#stream.queuedBytes > 0) await this.#stream.drained();
-          await this.#conn.writable();
+          if (this.#conn.writeBlocked) await this.#conn.writable();
         }
       }
       this.#finish(undefined);
@@ -158,20 +215,15 @@ export class ServerCall implements StreamHandler {
     }
   }
 
-  async *#requests<I extends DescMessage>(
-    schema: I,
-  ): AsyncGenerator<ReturnType<typeof fromBinary<I>>> {
-    while (true) {
-      const bytes = await this.#queue!.next();
-      if (bytes === undefined) return;
-      yield fromBinary(schema, bytes);
-    }
+  #requestStream<I extends DescMessage>(schema: I): AsyncIterableIterator<MessageShape<I>> {
+    return new MessageIterator(this.#queue!, (bytes) => fromBinary(schema, bytes));
   }
 
   #responseHeaders(): HeaderList {
-    const list = [":status", "200", "content-type", "application/grpc"];
     const header = this.#ctx.responseHeaderIfSet;
-    if (header !== undefined) appendMetadata(list, header);
+    if (header === undefined) return RESPONSE_HEADERS;
+    const list = RESPONSE_HEADERS.slice();
+    appendMetadata(list, header);
     return list;
   }
 

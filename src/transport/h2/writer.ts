@@ -38,6 +38,11 @@ export class SocketWriter {
     return this.out.length + this.#inFlight;
   }
 
+  /** True while fewer than {@linkcode HIGH_WATERMARK} bytes are buffered, or the writer stopped. */
+  get writable(): boolean {
+    return this.buffered < HIGH_WATERMARK || this.#stopped;
+  }
+
   /** Arranges for the appended frames to be written at the end of this microtask turn. */
   schedule(): void {
     if (this.#scheduled || this.#running !== undefined || this.#stopped) return;
@@ -47,7 +52,7 @@ export class SocketWriter {
 
   /** Resolves once fewer than {@linkcode HIGH_WATERMARK} bytes are buffered, or the writer stopped. */
   drained(): Promise<void> {
-    if (this.buffered < HIGH_WATERMARK || this.#stopped) return Promise.resolve();
+    if (this.writable) return Promise.resolve();
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 

@@ -227,3 +227,30 @@ Deno.test("HpackDecoder returns null for a header list over the limit, keeping i
   assert.equal(decoder.tableSize, 57);
   assert.deepEqual(decoder.decode(hex(REQUESTS_PLAIN[1]![1])), REQUEST_2);
 });
+
+Deno.test("HpackEncoder reuses a frozen list's encoding only while the table is unchanged", () => {
+  const encoder = new HpackEncoder();
+  const decoder = new HpackDecoder(4096);
+  const frozen = Object.freeze([":path", "/svc/Method", "content-type", "application/grpc"]);
+  const encode = (fields: string[]) => {
+    const out = new OutputBuffer(8);
+    encoder.encode(fields, out);
+    return out.bytes().slice();
+  };
+  // Interleaves the frozen list with lists that insert, evict and resize the table.
+  for (let i = 0; i < 300; i++) {
+    assert.deepEqual(decoder.decode(encode(frozen as string[])), frozen);
+    assert.deepEqual(decoder.decode(encode(frozen as string[])), frozen);
+    if (i % 3 === 0) {
+      const other = [`x-n${i}`, "v".repeat(i % 200)];
+      assert.deepEqual(decoder.decode(encode(other)), other);
+    }
+    if (i === 150) encoder.setMaxTableSize(200);
+  }
+  // Steady state: the reused encoding is what encoding a copy of the list gives.
+  const a = encode(frozen as string[]);
+  const b = encode([...frozen]);
+  assert.deepEqual(a, b);
+  assert.deepEqual(decoder.decode(a), frozen);
+  assert.deepEqual(decoder.decode(b), frozen);
+});

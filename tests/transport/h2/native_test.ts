@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Code, ConnectError, createClient } from "../../../src/npm/connect.ts";
 import { FixtureService } from "../../../src/gen/bulkhead/testing/v1/fixture_pb.ts";
 import { GreeterService } from "../../../src/gen/bulkhead/examples/greeter/v1/greeter_pb.ts";
-import { GRPCStdio } from "../../../src/gen/plugin/grpc_stdio_pb.ts";
+import { GRPCStdio, StdioData_Channel } from "../../../src/gen/plugin/grpc_stdio_pb.ts";
 import { ServerReflection } from "../../../src/gen/grpc/reflection/v1/reflection_pb.ts";
 import { nativeConnector } from "../../../src/transport/h2/native.ts";
 import { connectorFor } from "../../../src/transport/transport.ts";
@@ -161,6 +161,55 @@ Deno.test("native transport streams from the server", async (t) => {
     const echo = createClient(FixtureService, channel.transport);
     assert.equal((await echo.echo({ text: "after" })).text, "after");
   });
+});
+
+Deno.test("native transport cancels a stream whose response iterator is returned early", async () => {
+  await using dir = await socketDir();
+  let serverAborted!: (reason: unknown) => void;
+  const reason = new Promise((resolve) => serverAborted = resolve);
+  await using _server = await nativeConnector.listen(dir.path, [
+    register(GRPCStdio, {
+      async *streamStdio(_request, ctx) {
+        yield { channel: StdioData_Channel.STDOUT, data: new Uint8Array([1]) };
+        await aborted(ctx.signal);
+        serverAborted(ctx.signal.reason);
+      },
+    }),
+    fixture,
+  ]);
+  await using channel = nativeConnector.dial(dir.path);
+  const response = await channel.transport.stream(
+    GRPCStdio.method.streamStdio,
+    undefined,
+    undefined,
+    undefined,
+    (async function* () {
+      yield {};
+    })(),
+  );
+  for await (const _ of response.message) break; // Calls return(): RST_STREAM CANCEL.
+  const error = await reason;
+  assert.ok(error instanceof ConnectError, `expected ConnectError, got ${error}`);
+  assert.equal(error.code, Code.Canceled);
+  const echo = createClient(FixtureService, channel.transport);
+  assert.equal((await echo.echo({ text: "after" })).text, "after");
+});
+
+Deno.test("native transport cancels a stream a typed client dropped after a break", async () => {
+  // Connect's typed clients hide return(), so the transport learns of the
+  // break only when the response iterator becomes garbage.
+  const { stdout, success } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--v8-flags=--expose-gc",
+      new URL("./_abandoned_stream.ts", import.meta.url).pathname,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assert.ok(success);
+  assert.equal(new TextDecoder().decode(stdout).trim(), "Canceled");
 });
 
 Deno.test("native transport runs bidi streams", async (t) => {
