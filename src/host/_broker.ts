@@ -16,6 +16,7 @@ import type {
   ServiceRegistration,
   SocketAddress,
 } from "../transport/transport.ts";
+import { BrokerAnnouncements } from "../protocol/broker_announcements.ts";
 import { addressOf, hostBrokerSocket, pluginBrokerSocket } from "../protocol/broker_sockets.ts";
 import type { Permissions } from "./permissions.ts";
 import type { BrokerDialOptions, BrokeredServer, PluginBroker } from "./broker.ts";
@@ -42,8 +43,6 @@ export interface BrokerContext {
    */
   socketSlots: number | undefined;
 }
-
-const DEFAULT_DIAL_TIMEOUT_MS = 5000;
 
 /**
  * A Deno plugin's grant plus `slots` brokered sockets each way: read,
@@ -83,14 +82,12 @@ export class Broker implements PluginBroker {
   #lastId = 0;
   #outbox: ConnInfo[] = [];
   #wakeOutbox: (() => void) | undefined;
-  #announced = new Map<number, ConnInfo>();
-  #waiters = new Map<number, Set<() => void>>();
+  #announcements = new BrokerAnnouncements();
   #servers = new Set<GrpcServer>();
   #slots = new Set<number>();
   #channels = new Set<GrpcChannel>();
   #abort = new AbortController();
   #running: Promise<void> | undefined;
-  #ended: Error | undefined;
   #closing: Promise<void> | undefined;
 
   /** @param context The plugin's facts; made by `Plugin`. */
@@ -137,10 +134,10 @@ export class Broker implements PluginBroker {
       this.#slots.delete(slot);
       throw error;
     }
-    if (this.#ended !== undefined) {
+    if (this.#announcements.ended !== undefined) {
       await server.close();
       this.#slots.delete(slot);
-      throw this.#ended;
+      throw this.#announcements.ended;
     }
     this.#servers.add(server);
     this.#send(create(ConnInfoSchema, { serviceId: id, network: "unix", address: path }));
@@ -158,7 +155,11 @@ export class Broker implements PluginBroker {
     options.signal?.throwIfAborted();
     this.#check(id);
     this.#start();
-    const info = await this.#announcement(id, options);
+    const info = await this.#announcements.wait(id, {
+      timeoutMs: options.timeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+      peer: `plugin "${this.#context.name}"`,
+    });
     const address = this.#validate(id, info);
     const channel = this.#context.connector.dial(address, this.#context.dialOptions);
     this.#channels.add(channel);
@@ -185,7 +186,7 @@ export class Broker implements PluginBroker {
     if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) {
       throw new RangeError(`Cannot use broker id ${id}: not a uint32`);
     }
-    if (this.#ended !== undefined) throw this.#ended;
+    if (this.#announcements.ended !== undefined) throw this.#announcements.ended;
   }
 
   #send(info: ConnInfo): void {
@@ -206,8 +207,7 @@ export class Broker implements PluginBroker {
       ) {
         // a knock belongs to go-plugin's multiplexed mode, which this host does not ask for
         if (info.knock?.knock) continue;
-        this.#announced.set(info.serviceId, info);
-        for (const wake of this.#waiters.get(info.serviceId) ?? []) wake();
+        this.#announcements.announce(info);
       }
       this.#end(
         new Error(
@@ -237,48 +237,8 @@ export class Broker implements PluginBroker {
   }
 
   #end(error: Error): void {
-    this.#ended ??= error;
+    this.#announcements.end(error);
     this.#wakeOutbox?.();
-    for (const waiters of this.#waiters.values()) for (const wake of waiters) wake();
-  }
-
-  async #announcement(id: number, options: BrokerDialOptions): Promise<ConnInfo> {
-    const timeoutMs = options.timeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS;
-    let wake!: () => void;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let timedOut = false;
-    const waiters = this.#waiters.get(id) ?? new Set();
-    this.#waiters.set(id, waiters);
-    try {
-      while (true) {
-        const info = this.#announced.get(id);
-        if (info !== undefined) {
-          this.#announced.delete(id);
-          return info;
-        }
-        if (this.#ended !== undefined) throw this.#ended;
-        options.signal?.throwIfAborted();
-        if (timedOut) {
-          throw new Error(
-            `Cannot dial broker id ${id} of plugin "${this.#context.name}": not announced within ${timeoutMs} ms`,
-          );
-        }
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          waiters.add(wake);
-          timer ??= setTimeout(() => {
-            timedOut = true;
-            wake();
-          }, timeoutMs);
-          options.signal?.addEventListener("abort", wake, { once: true });
-        });
-        waiters.delete(wake);
-        options.signal?.removeEventListener("abort", wake);
-      }
-    } finally {
-      clearTimeout(timer);
-      if (waiters.size === 0) this.#waiters.delete(id);
-    }
   }
 
   #validate(id: number, info: ConnInfo): SocketAddress {

@@ -16,6 +16,7 @@ import type {
   ListenTls,
   ServiceRegistration,
 } from "../transport/transport.ts";
+import { BrokerAnnouncements } from "../protocol/broker_announcements.ts";
 import { addressOf, pluginBrokerSocket } from "../protocol/broker_sockets.ts";
 import type { HostBroker, HostBrokerDialOptions, HostBrokerServer } from "./host_broker.ts";
 import type { PluginService } from "./serve.ts";
@@ -32,8 +33,6 @@ export interface HostBrokerSetup {
   maxMessageBytes: number;
 }
 
-const DEFAULT_DIAL_TIMEOUT_MS = 5000;
-
 /** go-plugin's broker, plugin side; made by `serve()`, attached once it listens. */
 export class PluginSideBroker implements HostBroker {
   #setup: Promise<HostBrokerSetup>;
@@ -42,12 +41,10 @@ export class PluginSideBroker implements HostBroker {
   #outbox: ConnInfo[] = [];
   #stream = 0; // the newest StartStream call; older ones end
   #pokes = new Set<() => void>();
-  #announced = new Map<number, ConnInfo>();
-  #waiters = new Map<number, Set<() => void>>();
+  #announcements = new BrokerAnnouncements();
   #slots = new Set<number>();
   #servers = new Set<GrpcServer>();
   #channels = new Set<GrpcChannel>();
-  #ended: Error | undefined;
   #closing: Promise<void> | undefined;
 
   constructor() {
@@ -103,10 +100,10 @@ export class PluginSideBroker implements HostBroker {
         { cause: error },
       );
     }
-    if (this.#ended !== undefined) {
+    if (this.#announcements.ended !== undefined) {
       await server.close();
       this.#slots.delete(slot);
-      throw this.#ended;
+      throw this.#announcements.ended;
     }
     this.#servers.add(server);
     this.#outbox.push(create(ConnInfoSchema, { serviceId: id, network: "unix", address: path }));
@@ -125,7 +122,11 @@ export class PluginSideBroker implements HostBroker {
     options.signal?.throwIfAborted();
     this.#check(id);
     const setup = await this.#setup;
-    const info = await this.#announcement(id, options);
+    const info = await this.#announcements.wait(id, {
+      timeoutMs: options.timeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+      peer: "the host",
+    });
     if (info.network !== "unix" && info.network !== "tcp") {
       throw new Error(
         `Cannot dial broker id ${id} of the host: network "${info.network}" is not supported (${info.address})`,
@@ -162,7 +163,7 @@ export class PluginSideBroker implements HostBroker {
     if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) {
       throw new RangeError(`Cannot use broker id ${id}: not a uint32`);
     }
-    if (this.#ended !== undefined) throw this.#ended;
+    if (this.#announcements.ended !== undefined) throw this.#announcements.ended;
   }
 
   #poke(): void {
@@ -172,9 +173,8 @@ export class PluginSideBroker implements HostBroker {
   }
 
   #end(error: Error): void {
-    this.#ended ??= error;
+    this.#announcements.end(error);
     this.#poke();
-    for (const waiters of this.#waiters.values()) for (const wake of waiters) wake();
   }
 
   async *#startStream(
@@ -189,8 +189,7 @@ export class PluginSideBroker implements HostBroker {
         for await (const info of requests) {
           // a knock belongs to go-plugin's multiplexed mode, which this plugin does not offer
           if (info.knock?.knock) continue;
-          this.#announced.set(info.serviceId, info);
-          for (const wake of this.#waiters.get(info.serviceId) ?? []) wake();
+          this.#announcements.announce(info);
         }
       } catch {
         // the host hung up
@@ -202,7 +201,9 @@ export class PluginSideBroker implements HostBroker {
     const onAbort = () => this.#poke();
     context.signal.addEventListener("abort", onAbort, { once: true });
     try {
-      while (reading && !context.signal.aborted && stream === this.#stream && !this.#ended) {
+      while (
+        reading && !context.signal.aborted && stream === this.#stream && !this.#announcements.ended
+      ) {
         const next = this.#outbox.shift();
         if (next !== undefined) {
           yield next;
@@ -212,45 +213,6 @@ export class PluginSideBroker implements HostBroker {
       }
     } finally {
       context.signal.removeEventListener("abort", onAbort);
-    }
-  }
-
-  async #announcement(id: number, options: HostBrokerDialOptions): Promise<ConnInfo> {
-    const timeoutMs = options.timeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS;
-    let wake!: () => void;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let timedOut = false;
-    const waiters = this.#waiters.get(id) ?? new Set();
-    this.#waiters.set(id, waiters);
-    try {
-      while (true) {
-        const info = this.#announced.get(id);
-        if (info !== undefined) {
-          this.#announced.delete(id);
-          return info;
-        }
-        if (this.#ended !== undefined) throw this.#ended;
-        options.signal?.throwIfAborted();
-        if (timedOut) {
-          throw new Error(
-            `Cannot dial broker id ${id} of the host: not announced within ${timeoutMs} ms`,
-          );
-        }
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          waiters.add(wake);
-          timer ??= setTimeout(() => {
-            timedOut = true;
-            wake();
-          }, timeoutMs);
-          options.signal?.addEventListener("abort", wake, { once: true });
-        });
-        waiters.delete(wake);
-        options.signal?.removeEventListener("abort", wake);
-      }
-    } finally {
-      clearTimeout(timer);
-      if (waiters.size === 0) this.#waiters.delete(id);
     }
   }
 }

@@ -19,7 +19,7 @@ import { generateCertificate } from "../../src/protocol/auto_mtls.ts";
 import { decodeServerCert } from "../../src/host/_dial_target.ts";
 import { connectorFor } from "../../src/transport/transport.ts";
 import { KV_COOKIE } from "../../examples/kv-deno/cookie.ts";
-import { assertCleanedUp, memoryLogger } from "../_helpers.ts";
+import { assertCleanedUp, memoryLogger, waitFor } from "../_helpers.ts";
 
 const PLUGIN = new URL("../interop/deno_broker_plugin.ts", import.meta.url);
 
@@ -70,7 +70,12 @@ for (const autoMtls of [false, true]) {
           const answer = await callbacks.addViaBroker({ brokerId: id, delta: 5n, times: 3 });
           assert.deepEqual([answer.total, answer.servedBy], [15n, "host"]);
           assert.deepEqual(counter.callers, ["deno-plugin", "deno-plugin", "deno-plugin"]);
-          assert.ok(records.some((r) => r.message.includes(`added via broker id ${id}: total 15`)));
+          // the plugin's stderr line may arrive after its answer
+          const logged = await waitFor(
+            () => records.some((r) => r.message.includes(`added via broker id ${id}: total 15`)),
+            5000,
+          );
+          assert.ok(logged, "the plugin logged its callback");
         },
       );
 
