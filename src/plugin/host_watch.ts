@@ -44,16 +44,17 @@ export function watchHost(options: HostWatchOptions): () => void {
     if (Deno.ppid !== parent) gone(`parent process ${parent} is gone`);
   }, options.intervalMs ?? 500);
   Deno.unrefTimer(timer);
-  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   if (options.stdinHeldByHost) {
-    reader = Deno.stdin.readable.getReader();
+    // Deno.stdin.read, not Deno.stdin.readable: the first use of web streams
+    // costs a plugin ~2 ms of its start, before its first answer
     void (async () => {
+      const buffer = new Uint8Array(64);
       try {
-        while (!(await reader.read()).done) {
+        while (await Deno.stdin.read(buffer) !== null) {
           // the host writes nothing; anything read is ignored
         }
       } catch {
-        // a read error means the pipe is gone too
+        // a read error means the pipe is gone too (or stop() closed it)
       }
       gone("stdin closed");
     })();
@@ -61,7 +62,13 @@ export function watchHost(options: HostWatchOptions): () => void {
   function stop() {
     done = true;
     clearInterval(timer);
-    reader?.cancel().catch(() => {});
+    if (options.stdinHeldByHost) {
+      try {
+        Deno.stdin.close(); // ends the pending read, as cancelling the readable did
+      } catch {
+        // already closed
+      }
+    }
   }
   return stop;
 }

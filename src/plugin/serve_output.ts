@@ -4,21 +4,10 @@
  *
  * @module
  */
-import { create } from "../npm/protobuf.ts";
-import type { ServiceImpl } from "../npm/connect.ts";
-import {
-  BatchOutputCloseResponseSchema,
-  BatchOutputConnectResponseSchema,
-  BatchOutputInitResponseSchema,
-  BatchOutputSendResponseSchema,
-  BatchOutputService,
-} from "../gen/redpanda/runtime/v1alpha1/output_pb.ts";
-import { fromValue, type PlainValue } from "../protocol/redpanda_value.ts";
+import type { PlainValue } from "../protocol/redpanda_value.ts";
 import type { BatchMessage } from "./batch_message.ts";
-import { failure, fromProto } from "./_wire.ts";
-import { type BatchServeOptions, exitSoonAfterClose, serveComponent } from "./_serve_component.ts";
+import { type BatchServeOptions, serveComponent } from "./_serve_component.ts";
 import type { BatchContext } from "./serve_processor.ts";
-import { service } from "./serve.ts";
 
 /** Writes one batch; resolving confirms it (the input is then acknowledged), throwing fails it. */
 export type WriteBatch = (batch: BatchMessage[], context: BatchContext) => void | Promise<void>;
@@ -53,44 +42,11 @@ export interface ServeOutputOptions extends BatchServeOptions {
  * });
  * ```
  */
-export function serveOutput(write: WriteBatch, options: ServeOutputOptions = {}): Promise<void> {
-  let config: PlainValue = null;
-  const implementation: Partial<ServiceImpl<typeof BatchOutputService>> = {
-    async init(request) {
-      try {
-        config = fromValue(request.config);
-        await options.init?.(config);
-        return create(BatchOutputInitResponseSchema, { maxInFlight: options.maxInFlight ?? 1 });
-      } catch (error) {
-        return create(BatchOutputInitResponseSchema, { error: failure(error), maxInFlight: 1 });
-      }
-    },
-    async connect() {
-      try {
-        await options.connect?.();
-        return create(BatchOutputConnectResponseSchema, {});
-      } catch (error) {
-        return create(BatchOutputConnectResponseSchema, { error: failure(error) });
-      }
-    },
-    async send(request) {
-      try {
-        await write((request.batch?.messages ?? []).map(fromProto), { config });
-        return create(BatchOutputSendResponseSchema, {});
-      } catch (error) {
-        return create(BatchOutputSendResponseSchema, { error: failure(error) });
-      }
-    },
-    async close() {
-      try {
-        await options.close?.();
-        return create(BatchOutputCloseResponseSchema, {});
-      } catch (error) {
-        return create(BatchOutputCloseResponseSchema, { error: failure(error) });
-      } finally {
-        if (!options.signal) exitSoonAfterClose();
-      }
-    },
-  };
-  return serveComponent(service(BatchOutputService, implementation), options);
+export async function serveOutput(
+  write: WriteBatch,
+  options: ServeOutputOptions = {},
+): Promise<void> {
+  // loaded on first use: plugins that serve other services never pay for it
+  const { outputService } = await import("./_output_service.ts");
+  return await serveComponent(outputService(write, options), options);
 }

@@ -4,20 +4,9 @@
  *
  * @module
  */
-import { create } from "../npm/protobuf.ts";
-import type { ServiceImpl } from "../npm/connect.ts";
-import { MessageBatchSchema } from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
-import {
-  BatchProcessorCloseResponseSchema,
-  BatchProcessorInitResponseSchema,
-  BatchProcessorProcessBatchResponseSchema,
-  BatchProcessorService,
-} from "../gen/redpanda/runtime/v1alpha1/processor_pb.ts";
-import { fromValue, type PlainValue } from "../protocol/redpanda_value.ts";
+import type { PlainValue } from "../protocol/redpanda_value.ts";
 import type { BatchMessage } from "./batch_message.ts";
-import { failure, fromProto, toProto } from "./_wire.ts";
-import { type BatchServeOptions, exitSoonAfterClose, serveComponent } from "./_serve_component.ts";
-import { service } from "./serve.ts";
+import { type BatchServeOptions, serveComponent } from "./_serve_component.ts";
 
 export type { BatchServeOptions };
 
@@ -63,50 +52,11 @@ export interface ServeProcessorOptions extends BatchServeOptions {
  * });
  * ```
  */
-export function serveProcessor(
+export async function serveProcessor(
   process: ProcessBatch,
   options: ServeProcessorOptions = {},
 ): Promise<void> {
-  let config: PlainValue = null;
-  const implementation: Partial<ServiceImpl<typeof BatchProcessorService>> = {
-    async init(request) {
-      try {
-        config = fromValue(request.config);
-        await options.init?.(config);
-        return create(BatchProcessorInitResponseSchema, {});
-      } catch (error) {
-        return create(BatchProcessorInitResponseSchema, {
-          error: failure(error, "init failed"),
-        });
-      }
-    },
-    async processBatch(request) {
-      const batch = (request.batch?.messages ?? []).map(fromProto);
-      try {
-        const result = (await process(batch, { config })) ?? batch;
-        return create(BatchProcessorProcessBatchResponseSchema, {
-          batches: result.length === 0
-            ? []
-            : [create(MessageBatchSchema, { messages: result.map((m) => toProto(m)) })],
-        });
-      } catch (error) {
-        return create(BatchProcessorProcessBatchResponseSchema, {
-          error: failure(error, "processing failed"),
-        });
-      }
-    },
-    async close() {
-      try {
-        await options.close?.();
-        return create(BatchProcessorCloseResponseSchema, {});
-      } catch (error) {
-        return create(BatchProcessorCloseResponseSchema, {
-          error: failure(error, "close failed"),
-        });
-      } finally {
-        if (!options.signal) exitSoonAfterClose();
-      }
-    },
-  };
-  return serveComponent(service(BatchProcessorService, implementation), options);
+  // loaded on first use: plugins that serve other services never pay for it
+  const { processorService } = await import("./_processor_service.ts");
+  return await serveComponent(processorService(process, options), options);
 }
