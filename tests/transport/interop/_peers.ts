@@ -13,6 +13,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { exists, missing, named, PYTHON, runs } from "../../_helpers.ts";
+import { buildGoProgram } from "../../../tools/go_build.ts";
 
 export { named, PYTHON };
 
@@ -79,40 +80,17 @@ async function tempBuild(): Promise<{ dir: string; dispose: () => Promise<void> 
 
 /** Builds the grpc-go peer (GOPATH mode, offline). */
 export async function buildGo(): Promise<Peer> {
-  const { dir, dispose } = await tempBuild();
-  try {
-    await Deno.mkdir(`${dir}/src/interop`, { recursive: true });
-    await run("protoc", [
-      "-I",
-      `${ROOT}/proto`,
-      `--go_out=plugins=grpc,Mgoogle/protobuf/any.proto=github.com/golang/protobuf/ptypes/any:${dir}/src`,
-      PROTO,
-    ], { cwd: ROOT });
-    for await (const entry of Deno.readDir(`${ROOT}/tests/transport/interop/go`)) {
-      if (entry.name.endsWith(".go")) {
-        await Deno.copyFile(
-          `${ROOT}/tests/transport/interop/go/${entry.name}`,
-          `${dir}/src/interop/${entry.name}`,
-        );
-      }
-    }
-    const env: Record<string, string> = {
-      GO111MODULE: "off",
-      GOPATH: `${dir}:/usr/share/gocode`,
-      GOFLAGS: "",
-      GOPROXY: "off",
-      CGO_ENABLED: "0",
-    };
-    await run("go", ["build", "-o", `${dir}/interop`, "."], { cwd: `${dir}/src/interop`, env });
-  } catch (error) {
-    await dispose();
-    throw error;
-  }
-  const binary = `${dir}/interop`;
+  const built = await buildGoProgram({
+    name: "the interop peer",
+    sources: "tests/transport/interop/go",
+    packagePath: "interop",
+    protos: [[PROTO]],
+    mappings: ["Mgoogle/protobuf/any.proto=github.com/golang/protobuf/ptypes/any"],
+  });
   return {
-    server: { command: binary, args: ["server"], env: {} },
-    client: { command: binary, args: ["client"], env: {} },
-    [Symbol.asyncDispose]: dispose,
+    server: { command: built.binary, args: ["server"], env: {} },
+    client: { command: built.binary, args: ["client"], env: {} },
+    [Symbol.asyncDispose]: () => built[Symbol.asyncDispose](),
   };
 }
 
