@@ -19,6 +19,83 @@ export interface DenoLaunch {
   env: Record<string, string>;
 }
 
+/** The environment variable naming the `deno` executable that runs Deno plugins. */
+export const ENV_DENO = "BULKHEAD_DENO";
+
+/** What {@linkcode resolveDenoExecutable} looks at. */
+export interface DenoExecutableFacts {
+  /** `BULKHEAD_DENO`, if set. */
+  explicit: string | undefined;
+  /** Whether this host is a `deno compile`d binary (`Deno.build.standalone`). */
+  standalone: boolean;
+  /** This process's executable. */
+  execPath: string;
+  /** The `PATH` to search when the host is compiled. */
+  path: string;
+  /** Whether a path is an existing file. */
+  isFile: (path: string) => boolean;
+}
+
+/**
+ * Chooses the `deno` that runs Deno plugins: `BULKHEAD_DENO` if set, else
+ * the Deno running this host — unless the host is a `deno compile`d binary,
+ * whose executable is the host itself (it would take the plugin's arguments
+ * as its own command line): then `deno` on `PATH`.
+ *
+ * @param facts The environment, injected for tests.
+ * @returns The executable's path.
+ * @throws {Error} When the host is compiled and no `deno` is found.
+ * @example
+ * ```ts
+ * import { resolveDenoExecutable } from "./deno_command.ts";
+ * const deno = resolveDenoExecutable({
+ *   explicit: undefined,
+ *   standalone: true,
+ *   execPath: "/opt/bulkhead",
+ *   path: "/usr/local/bin:/usr/bin",
+ *   isFile: (p) => p === "/usr/bin/deno",
+ * });
+ * if (deno !== "/usr/bin/deno") throw new Error(deno);
+ * ```
+ */
+export function resolveDenoExecutable(facts: DenoExecutableFacts): string {
+  if (facts.explicit) return facts.explicit;
+  if (!facts.standalone) return facts.execPath;
+  for (const dir of facts.path.split(":")) {
+    if (dir && facts.isFile(`${dir}/deno`)) return `${dir}/deno`;
+  }
+  throw new Error(
+    `Cannot run Deno plugins: this host is a compiled binary (${facts.execPath}) and no deno was found on PATH; install Deno or set ${ENV_DENO} to its path`,
+  );
+}
+
+let deno: string | undefined;
+
+/** The `deno` that runs Deno plugins (see {@linkcode resolveDenoExecutable}). */
+function denoExecutable(): string {
+  return deno ??= resolveDenoExecutable({
+    explicit: readEnv(ENV_DENO),
+    standalone: Deno.build.standalone ?? false,
+    execPath: Deno.execPath(),
+    path: readEnv("PATH") ?? "",
+    isFile: (path) => {
+      try {
+        return Deno.statSync(path).isFile;
+      } catch {
+        return false;
+      }
+    },
+  });
+}
+
+function readEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined; // no env permission: as if unset
+  }
+}
+
 let denoDir: Promise<string> | undefined;
 
 /** Returns Deno's cache directory, so a plugin run with a cleared environment finds its cache. */
@@ -26,7 +103,7 @@ function findDenoDir(): Promise<string> {
   return denoDir ??= (async () => {
     const fromEnv = Deno.env.get("DENO_DIR");
     if (fromEnv) return fromEnv;
-    const { stdout } = await new Deno.Command(Deno.execPath(), {
+    const { stdout } = await new Deno.Command(denoExecutable(), {
       args: ["info", "--json"],
       stdout: "piped",
       stderr: "null",
@@ -55,7 +132,7 @@ async function cacheModule(module: string, cwd: string | undefined, signal?: Abo
   let done = cached.get(key);
   if (!done) {
     done = (async () => {
-      const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+      const { code, stderr } = await new Deno.Command(denoExecutable(), {
         args: ["cache", "--quiet", module],
         ...(cwd === undefined ? {} : { cwd }),
         stdout: "null",
@@ -105,7 +182,7 @@ export async function denoLaunch(
     cacheModule(module, options.cwd, options.signal),
   ]);
   return {
-    command: Deno.execPath(),
+    command: denoExecutable(),
     args: [
       "run",
       ...flags,
