@@ -3,8 +3,6 @@
  *
  * @module
  */
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import type { DescService } from "../npm/protobuf.ts";
 import { type Client, createClient, type Transport } from "../npm/connect.ts";
 import {
@@ -14,29 +12,23 @@ import {
   type GrpcChannel,
   type GrpcConnector,
 } from "../transport/transport.ts";
-import {
-  BULKHEAD_COOKIE,
-  ENV_HOST_STDIN,
-  ENV_PROTOCOL_VERSIONS,
-  ENV_SOCKET_PATH,
-  ENV_UNIX_SOCKET_DIR,
-} from "../protocol/handshake.ts";
+import { BULKHEAD_COOKIE } from "../protocol/handshake.ts";
 import { GRPCController } from "../gen/plugin/grpc_controller_pb.ts";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
 import { drainStdio, waitForHandshake, waitForHealth } from "./_readiness.ts";
 import { healthProbe, waitForAddress } from "./_address_readiness.ts";
 import { addressOf, tlsFor } from "./_dial_target.ts";
-import { type CertifiedKey, ENV_CLIENT_CERT, generateCertificate } from "../protocol/auto_mtls.ts";
-import { Broker, withBrokerSockets } from "./_broker.ts";
+import { type CertifiedKey, generateCertificate } from "../protocol/auto_mtls.ts";
+import { Broker } from "./_broker.ts";
+import { moduleSpecifier, planLaunch } from "./_launch_plan.ts";
 import type { PluginBroker } from "./broker.ts";
-import { denoLaunch } from "./deno_command.ts";
 import { type ExitStatus, PluginExitedError } from "./errors.ts";
 import type { Handshake } from "./handshake.ts";
 import { stderrLogger, toLogRecord } from "./logger.ts";
 import { sandboxEscapes } from "./permissions.ts";
 import { PluginProcess } from "./plugin_process.ts";
 import { readRss } from "./call_stats.ts";
-import { explainExit, type ResourceLimits, withRlimits } from "./limits.ts";
+import { explainExit, type ResourceLimits } from "./limits.ts";
 import type {
   HandshakeMode,
   HealthOptions,
@@ -57,8 +49,7 @@ export type {
   StopOptions,
 };
 
-/** The environment variable that carries the socket address with `handshake: "none"`. */
-export const REDPANDA_ADDRESS_ENV = "REDPANDA_CONNECT_PLUGIN_ADDRESS";
+export { REDPANDA_ADDRESS_ENV } from "./_launch_plan.ts";
 
 /**
  * A plugin process that has completed its handshake and answered a health
@@ -204,66 +195,22 @@ export class Plugin implements AsyncDisposable {
       );
     }
     const { dir, socketPath } = await PluginProcess.makeSocketDir(options.socketParent);
-
-    let command = target;
-    let args = [...(options.args ?? [])];
-    let launchEnv: Record<string, string> = {};
-    let flags: string[] = [];
-    const pluginEnv: Record<string, string> = bare
-      ? {
-        ...options.env,
-        [options.addressEnv ?? REDPANDA_ADDRESS_ENV]: `unix:${socketPath}`,
-        [ENV_HOST_STDIN]: "1",
-      }
-      : {
-        // Older go-plugin (≤ 1.4, e.g. Debian's 1.0.1) ignores PLUGIN_UNIX_SOCKET_DIR
-        // and makes its socket in the temporary directory: point that at ours.
-        ...(options.module === undefined ? { TMPDIR: dir } : {}),
-        ...options.env,
-        [cookie.key]: cookie.value,
-        [ENV_PROTOCOL_VERSIONS]: versions.join(","),
-        [ENV_UNIX_SOCKET_DIR]: dir,
-        [ENV_SOCKET_PATH]: socketPath,
-        [ENV_HOST_STDIN]: "1",
-        ...(clientCert ? { [ENV_CLIENT_CERT]: clientCert.certificate } : {}),
-      };
+    let command: string, args: string[], env: Record<string, string>, flags: string[];
     try {
-      if (options.module !== undefined) {
-        const launch = await denoLaunch(target, {
-          socketPath,
-          envNames: Object.keys(pluginEnv),
-          ...(options.permissions || brokerSockets > 0
-            ? {
-              permissions: withBrokerSockets(
-                options.permissions ?? {},
-                dir,
-                socketPath,
-                brokerSockets,
-              ),
-            }
-            : {}),
-          denoFlags: [
-            ...(options.limits?.heapMb !== undefined
-              ? [`--v8-flags=--max-old-space-size=${options.limits.heapMb}`]
-              : []),
-            ...(options.denoFlags ?? []),
-          ],
-          args,
-          ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-          ...(options.signal ? { signal: options.signal } : {}),
-        });
-        command = launch.command;
-        args = launch.args;
-        launchEnv = launch.env;
-        flags = launch.args.filter((a) => a.startsWith("--allow-") || a === "--no-prompt");
-      }
-      ({ command, args } = withRlimits(options.limits ?? {}, command, args));
+      ({ command, args, env, flags } = await planLaunch(options, {
+        target,
+        dir,
+        socketPath,
+        versions,
+        cookie,
+        bare,
+        clientCert,
+        brokerSockets,
+      }));
     } catch (error) {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
       throw error;
     }
-
-    const env = { ...launchEnv, ...pluginEnv };
     let process: PluginProcess;
     const spawnedAt = performance.now();
     try {
@@ -553,12 +500,6 @@ export class Plugin implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
-}
-
-function moduleSpecifier(module: string | URL, cwd: string | undefined): string {
-  if (module instanceof URL) return module.href;
-  if (/^[a-z][a-z0-9+.-]*:/i.test(module)) return module;
-  return pathToFileURL(resolve(cwd ?? Deno.cwd(), module)).href;
 }
 
 /**
