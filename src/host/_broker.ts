@@ -17,6 +17,7 @@ import type {
   SocketAddress,
 } from "../transport/transport.ts";
 import { BrokerAnnouncements } from "../protocol/broker_announcements.ts";
+import { BrokerResources } from "../protocol/broker_resources.ts";
 import { addressOf, hostBrokerSocket, pluginBrokerSocket } from "../protocol/broker_sockets.ts";
 import type { Permissions } from "./permissions.ts";
 import type { BrokerDialOptions, BrokeredServer, PluginBroker } from "./broker.ts";
@@ -83,9 +84,7 @@ export class Broker implements PluginBroker {
   #outbox: ConnInfo[] = [];
   #wakeOutbox: (() => void) | undefined;
   #announcements = new BrokerAnnouncements();
-  #servers = new Set<GrpcServer>();
-  #slots = new Set<number>();
-  #channels = new Set<GrpcChannel>();
+  #owned = new BrokerResources();
   #abort = new AbortController();
   #running: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -103,17 +102,16 @@ export class Broker implements PluginBroker {
 
   /** See {@linkcode PluginBroker.serve}. */
   async serve(id: number, services: readonly ServiceRegistration[]): Promise<BrokeredServer> {
-    this.#check(id);
-    let slot = 1;
-    while (this.#slots.has(slot)) slot++;
+    this.#announcements.check(id);
+    const slot = this.#owned.reserveSlot();
     const limit = this.#context.socketSlots;
     if (limit !== undefined && slot > limit) {
+      this.#owned.releaseSlot(slot);
       const why = limit === 0
         ? "it may use no brokered sockets (start it with brokerSockets)"
         : `its ${limit} brokered socket(s) are in use (raise brokerSockets)`;
       throw new Error(`Cannot serve broker id ${id} for plugin "${this.#context.name}": ${why}`);
     }
-    this.#slots.add(slot);
     const path = hostBrokerSocket(this.#context.socketDir, slot);
     const { tls, readMaxBytes, writeMaxBytes } = this.#context.dialOptions;
     let server: GrpcServer;
@@ -131,29 +129,22 @@ export class Broker implements PluginBroker {
         }),
       });
     } catch (error) {
-      this.#slots.delete(slot);
+      this.#owned.releaseSlot(slot);
       throw error;
     }
+    const close = this.#owned.addServer(server, slot);
     if (this.#announcements.ended !== undefined) {
-      await server.close();
-      this.#slots.delete(slot);
+      await close();
       throw this.#announcements.ended;
     }
-    this.#servers.add(server);
     this.#send(create(ConnInfoSchema, { serviceId: id, network: "unix", address: path }));
-    let closing: Promise<void> | undefined;
-    const close = (): Promise<void> =>
-      closing ??= server.close().finally(() => {
-        this.#servers.delete(server);
-        this.#slots.delete(slot);
-      });
     return { id, path, close, [Symbol.asyncDispose]: close };
   }
 
   /** See {@linkcode PluginBroker.dial}. */
   async dial(id: number, options: BrokerDialOptions = {}): Promise<GrpcChannel> {
     options.signal?.throwIfAborted();
-    this.#check(id);
+    this.#announcements.check(id);
     this.#start();
     const info = await this.#announcements.wait(id, {
       timeoutMs: options.timeoutMs,
@@ -162,10 +153,7 @@ export class Broker implements PluginBroker {
     });
     const address = this.#validate(id, info);
     const channel = this.#context.connector.dial(address, this.#context.dialOptions);
-    this.#channels.add(channel);
-    let closing: Promise<void> | undefined;
-    const close = (): Promise<void> =>
-      closing ??= channel.close().finally(() => this.#channels.delete(channel));
+    const close = this.#owned.addChannel(channel);
     return { transport: channel.transport, close, [Symbol.asyncDispose]: close };
   }
 
@@ -177,16 +165,8 @@ export class Broker implements PluginBroker {
       );
       this.#abort.abort();
       await this.#running;
-      await Promise.all([...this.#servers].map((s) => s.close()));
-      await Promise.all([...this.#channels].map((c) => c.close()));
+      await this.#owned.closeAll();
     })();
-  }
-
-  #check(id: number): void {
-    if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) {
-      throw new RangeError(`Cannot use broker id ${id}: not a uint32`);
-    }
-    if (this.#announcements.ended !== undefined) throw this.#announcements.ended;
   }
 
   #send(info: ConnInfo): void {

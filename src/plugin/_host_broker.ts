@@ -17,6 +17,7 @@ import type {
   ServiceRegistration,
 } from "../transport/transport.ts";
 import { BrokerAnnouncements } from "../protocol/broker_announcements.ts";
+import { BrokerResources } from "../protocol/broker_resources.ts";
 import { addressOf, pluginBrokerSocket } from "../protocol/broker_sockets.ts";
 import type { HostBroker, HostBrokerDialOptions, HostBrokerServer } from "./host_broker.ts";
 import type { PluginService } from "./serve.ts";
@@ -42,9 +43,7 @@ export class PluginSideBroker implements HostBroker {
   #stream = 0; // the newest StartStream call; older ones end
   #pokes = new Set<() => void>();
   #announcements = new BrokerAnnouncements();
-  #slots = new Set<number>();
-  #servers = new Set<GrpcServer>();
-  #channels = new Set<GrpcChannel>();
+  #owned = new BrokerResources();
   #closing: Promise<void> | undefined;
 
   constructor() {
@@ -73,11 +72,9 @@ export class PluginSideBroker implements HostBroker {
 
   /** See {@linkcode HostBroker.serve}. */
   async serve(id: number, services: readonly PluginService[]): Promise<HostBrokerServer> {
-    this.#check(id);
+    this.#announcements.check(id);
     const setup = await this.#setup;
-    let slot = 1;
-    while (this.#slots.has(slot)) slot++;
-    this.#slots.add(slot);
+    const slot = this.#owned.reserveSlot();
     const path = pluginBrokerSocket(setup.socketPath, slot);
     let server: GrpcServer;
     try {
@@ -87,7 +84,7 @@ export class PluginSideBroker implements HostBroker {
         ...(setup.tls ? { tls: setup.tls } : {}),
       });
     } catch (error) {
-      this.#slots.delete(slot);
+      this.#owned.releaseSlot(slot);
       const denied = error instanceof Deno.errors.NotCapable ||
         error instanceof Deno.errors.PermissionDenied;
       throw new Error(
@@ -100,27 +97,20 @@ export class PluginSideBroker implements HostBroker {
         { cause: error },
       );
     }
+    const close = this.#owned.addServer(server, slot);
     if (this.#announcements.ended !== undefined) {
-      await server.close();
-      this.#slots.delete(slot);
+      await close();
       throw this.#announcements.ended;
     }
-    this.#servers.add(server);
     this.#outbox.push(create(ConnInfoSchema, { serviceId: id, network: "unix", address: path }));
     this.#poke();
-    let closing: Promise<void> | undefined;
-    const close = (): Promise<void> =>
-      closing ??= server.close().finally(() => {
-        this.#servers.delete(server);
-        this.#slots.delete(slot);
-      });
     return { id, path, close, [Symbol.asyncDispose]: close };
   }
 
   /** See {@linkcode HostBroker.dial}. */
   async dial(id: number, options: HostBrokerDialOptions = {}): Promise<GrpcChannel> {
     options.signal?.throwIfAborted();
-    this.#check(id);
+    this.#announcements.check(id);
     const setup = await this.#setup;
     const info = await this.#announcements.wait(id, {
       timeoutMs: options.timeoutMs,
@@ -143,10 +133,7 @@ export class PluginSideBroker implements HostBroker {
       writeMaxBytes: setup.maxMessageBytes,
       ...(tls ? { tls } : {}),
     });
-    this.#channels.add(channel);
-    let closing: Promise<void> | undefined;
-    const close = (): Promise<void> =>
-      closing ??= channel.close().finally(() => this.#channels.delete(channel));
+    const close = this.#owned.addChannel(channel);
     return { transport: channel.transport, close, [Symbol.asyncDispose]: close };
   }
 
@@ -154,16 +141,8 @@ export class PluginSideBroker implements HostBroker {
   close(): Promise<void> {
     return this.#closing ??= (async () => {
       this.#end(new Error("Cannot use the broker: the plugin is stopping"));
-      await Promise.all([...this.#servers].map((s) => s.close()));
-      await Promise.all([...this.#channels].map((c) => c.close()));
+      await this.#owned.closeAll();
     })();
-  }
-
-  #check(id: number): void {
-    if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) {
-      throw new RangeError(`Cannot use broker id ${id}: not a uint32`);
-    }
-    if (this.#announcements.ended !== undefined) throw this.#announcements.ended;
   }
 
   #poke(): void {

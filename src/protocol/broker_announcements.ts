@@ -49,6 +49,19 @@ export class BrokerAnnouncements {
     return this.#ended;
   }
 
+  /**
+   * Checks that a serve or dial of `id` may go ahead.
+   *
+   * @throws {RangeError} When `id` is not a uint32.
+   * @throws {Error} The ending error, once announcements ended.
+   */
+  check(id: number): void {
+    if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) {
+      throw new RangeError(`Cannot use broker id ${id}: not a uint32`);
+    }
+    if (this.#ended !== undefined) throw this.#ended;
+  }
+
   /** Records the peer's announcement and wakes the dials waiting for it. */
   announce(info: ConnInfo): void {
     this.#announced.set(info.serviceId, info);
