@@ -90,17 +90,11 @@ export { formatProgressLine, formatSummary } from "./src/pipeline/progress.ts";
 // Plugin side (plugins should import ./plugin.ts: it loads none of the host)
 export * from "./plugin.ts";
 
-// Shared
-// Types of protobuf-es and Connect-RPC that appear in Bulkhead's signatures
-export type {
-  DescMethod,
-  DescService,
-  FileRegistry,
-  JsonValue,
-  Registry,
-} from "./src/npm/protobuf.ts";
+// Shared. Connect-RPC and protobuf-es at Bulkhead's pinned versions (ConnectError,
+// Code, createClient, createContextValues, create, the descriptor types…) come
+// with plugin.ts above, so a user never imports them by hand at a matching version.
+export type { FileRegistry, Registry } from "./src/npm/protobuf.ts";
 export type { FileDescriptorProto } from "./src/npm/protobuf_wkt.ts";
-export type { Client, ContextKey, ServiceImpl, Transport } from "./src/npm/connect.ts";
 export type {
   GrpcChannel,
   ServiceRegistration,

@@ -43,6 +43,32 @@ export {
   type WriteBatch,
 } from "./src/plugin/serve_output.ts";
 export { BULKHEAD_COOKIE, type MagicCookie } from "./src/protocol/handshake.ts";
-export type { ServiceImpl, Transport } from "./src/npm/connect.ts";
-export type { DescService } from "./src/npm/protobuf.ts";
+// Connect-RPC and protobuf-es at Bulkhead's pinned versions (see mod.ts)
+export {
+  type CallOptions,
+  type Client,
+  Code,
+  ConnectError,
+  type ContextKey,
+  type ContextValues,
+  createClient,
+  createContextKey,
+  createContextValues,
+  type HandlerContext,
+  type ServiceImpl,
+  type Transport,
+} from "./src/npm/connect.ts";
+export {
+  create,
+  type DescFile,
+  type DescMessage,
+  type DescMethod,
+  type DescService,
+  fromBinary,
+  type JsonValue,
+  type Message,
+  type MessageInitShape,
+  type MessageShape,
+  toBinary,
+} from "./src/npm/protobuf.ts";
 export type { GrpcChannel, TransportKind } from "./src/transport/transport.ts";
