@@ -21,6 +21,7 @@ import { describeRpcError } from "./src/cli/errors.ts";
 import { ExitCode, helpText } from "./src/cli/help.ts";
 import { formatInspect, inspectPlugin } from "./src/cli/inspect.ts";
 import { runCommand } from "./src/cli/run.ts";
+import { genCommand } from "./src/cli/gen.ts";
 
 /** Options for {@linkcode main}. */
 export interface MainOptions {
@@ -77,6 +78,17 @@ export async function main(
       } catch (error) {
         if (!(error instanceof UsageError)) throw error;
         fail(`${error.message}\nRun "bulkhead run --help" for usage.`);
+        return ExitCode.usage;
+      }
+    case "gen":
+      try {
+        return await genCommand(command.argv, signal, {
+          out: print,
+          err: (text) => writeAll(Deno.stderr, text),
+        });
+      } catch (error) {
+        if (!(error instanceof UsageError)) throw error;
+        fail(`${error.message}\nRun "bulkhead gen --help" for usage.`);
         return ExitCode.usage;
       }
   }

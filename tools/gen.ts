@@ -9,6 +9,7 @@
  */
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { BUF_VERSION } from "../src/npm/versions.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
 
@@ -21,7 +22,7 @@ const rewrites: Record<string, string> = {
 /** Runs buf, then rewrites imports; returns the generated file paths. */
 export async function generate(outBase: string): Promise<string[]> {
   const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "npm:@bufbuild/buf@1.75.0", "generate", "-o", outBase],
+    args: ["run", "-A", `npm:@bufbuild/buf@${BUF_VERSION}`, "generate", "-o", outBase],
     cwd: root,
     env: { NO_COLOR: "1", PATH: `${dirname(Deno.execPath())}:${Deno.env.get("PATH") ?? ""}` },
     stdout: "inherit",

@@ -63,6 +63,7 @@ const TOP = `bulkhead — start a plugin and talk to it over gRPC, or run a pipe
 
 Usage:
   bulkhead run     [--quiet] [--json] [--check] <pipeline.yaml>
+  bulkhead gen     [--out DIR] [--root DIR] <proto dir or .proto files...>
   bulkhead health  [options] -- <plugin> [args...]
   bulkhead inspect [options] -- <plugin> [args...]
   bulkhead call    [options] <package.Service/Method> [<json>] -- <plugin> [args...]
@@ -70,6 +71,7 @@ Usage:
 
 Commands:
   run       Run a pipeline: input → batches → processor plugins → output
+  gen       Generate TypeScript (protobuf-es) for your own .proto files
   health    Print the plugin's health status; exit 0 only when SERVING
   inspect   Print the handshake, services, methods, permissions and health
   call      Make one unary call from JSON and print the JSON response
@@ -169,6 +171,33 @@ ${OPTIONS}
 ${PLUGIN}
 
 ${EXIT_CODES}
+`,
+  gen: `bulkhead gen — generate TypeScript for your own .proto files
+
+Usage:
+  bulkhead gen [--out DIR] [--root DIR] <proto dir or .proto files...>
+
+Runs buf and protoc-gen-es (from npm, at the versions Bulkhead pins) and
+writes one <name>_pb.ts per .proto, with the messages' types and schemas and
+each service's descriptor, for Plugin.client(Service) and service(Service, …).
+The generated files import protobuf-es by full pinned specifier
+(npm:@bufbuild/protobuf@…), so they need no import map. Nothing is written
+unless every file compiles; buf's errors are printed as file:line:column.
+
+A directory is an import root: its .proto files import each other by paths
+relative to it. Single .proto files are relative to their own directory,
+or to --root.
+
+Options:
+  -o, --out DIR              Where to write (default: gen)
+  --root DIR                 The import root of .proto files given one by one
+  -q, --quiet                Do not list the files written
+  -h, --help                 Show this help
+
+Exit codes:
+  0    the files were written
+  1    a .proto does not compile, or buf could not run
+  2    usage error
 `,
   version: `bulkhead version — print Bulkhead's version
 

@@ -71,8 +71,8 @@ export function resolveDenoExecutable(facts: DenoExecutableFacts): string {
 
 let deno: string | undefined;
 
-/** The `deno` that runs Deno plugins (see {@linkcode resolveDenoExecutable}). */
-function denoExecutable(): string {
+/** The `deno` that runs Deno plugins and code generation (see {@linkcode resolveDenoExecutable}). */
+export function denoExecutable(): string {
   return deno ??= resolveDenoExecutable({
     explicit: readEnv(ENV_DENO),
     standalone: Deno.build.standalone ?? false,
