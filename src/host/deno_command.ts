@@ -1,9 +1,10 @@
 /**
  * How a Deno plugin module is run: its module graph cached by the host
- * first, then `deno run --cached-only --no-remote` with exactly the granted
- * permissions, so a plugin without network access cannot make Deno fetch
- * anything (an `npm:` or `https:` import built at run time would otherwise
- * leak data through its URL).
+ * first (remote imports included), then `deno run --cached-only` with
+ * exactly the granted permissions, `--no-remote` for a local graph or
+ * `--allow-import` of its remote hosts only, so a plugin without network
+ * access cannot make Deno fetch anything (an `npm:` or `https:` import built
+ * at run time would otherwise leak data through its URL).
  *
  * @module
  */
@@ -117,40 +118,82 @@ function findDenoDir(): Promise<string> {
   })();
 }
 
-const cached = new Map<string, Promise<void>>();
+const cached = new Map<string, Promise<string[]>>();
 
 /**
- * Caches a module's graph (once per host process and module).
+ * Caches a module's graph (once per host process and module), remote
+ * imports included (`--allow-import`: the graph is what the plugin's source
+ * names, fixed before it runs), and returns the hosts its remote modules
+ * come from, for the run's `--allow-import`.
  *
  * @param module The module's URL or path.
  * @param cwd The directory the plugin runs in (its `deno.json` applies).
  * @param signal Aborts the cache step.
+ * @returns `host[:port]` of each remote module (empty for a local graph).
  * @throws {Error} When `deno cache` fails; the message holds its output.
  */
-async function cacheModule(module: string, cwd: string | undefined, signal?: AbortSignal) {
+function cacheModule(
+  module: string,
+  cwd: string | undefined,
+  signal?: AbortSignal,
+): Promise<string[]> {
   const key = `${cwd ?? ""}\0${module}`;
   let done = cached.get(key);
   if (!done) {
     done = (async () => {
-      const { code, stderr } = await new Deno.Command(denoExecutable(), {
-        args: ["cache", "--quiet", module],
-        ...(cwd === undefined ? {} : { cwd }),
-        stdout: "null",
-        stderr: "piped",
-        env: { NO_COLOR: "1" },
-        ...(signal ? { signal } : {}),
-      }).output();
+      const { code, stderr } = await denoTool(["cache", "--quiet", "--allow-import", module], {
+        cwd,
+        signal,
+      });
       if (code !== 0) {
         const text = new TextDecoder().decode(stderr).trim().split("\n").slice(-5).join("\n  ");
         throw new Error(
           `Cannot cache plugin module ${module}: deno cache exited ${code}\n  ${text}`,
         );
       }
+      // the graph is cached now: deno info reads it without fetching
+      const info = await denoTool(["info", "--json", "--allow-import", module], { cwd, signal });
+      return remoteHosts(new TextDecoder().decode(info.stdout));
     })();
     cached.set(key, done);
     done.catch(() => cached.delete(key));
   }
-  await done;
+  return done;
+}
+
+function denoTool(
+  args: string[],
+  options: { cwd: string | undefined; signal: AbortSignal | undefined },
+): Promise<Deno.CommandOutput> {
+  return new Deno.Command(denoExecutable(), {
+    args,
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
+    ...(options.signal ? { signal: options.signal } : {}),
+  }).output();
+}
+
+/** The `host[:port]` of every http(s) module (and redirect) in `deno info --json` output. */
+function remoteHosts(json: string): string[] {
+  let info: { modules?: { specifier?: unknown }[]; redirects?: Record<string, unknown> };
+  try {
+    info = JSON.parse(json);
+  } catch {
+    return [];
+  }
+  const specifiers = [
+    ...(info.modules ?? []).map((m) => m.specifier),
+    ...Object.keys(info.redirects ?? {}),
+    ...Object.values(info.redirects ?? {}),
+  ];
+  const hosts = new Set<string>();
+  for (const specifier of specifiers) {
+    if (typeof specifier !== "string" || !/^https?:/.test(specifier)) continue;
+    hosts.add(new URL(specifier).host);
+  }
+  return [...hosts].sort();
 }
 
 /**
@@ -177,7 +220,7 @@ export async function denoLaunch(
   },
 ): Promise<DenoLaunch> {
   const flags = permissionFlags(options.permissions ?? {}, options.socketPath, options.envNames);
-  const [dir] = await Promise.all([
+  const [dir, remote] = await Promise.all([
     findDenoDir(),
     cacheModule(module, options.cwd, options.signal),
   ]);
@@ -186,10 +229,10 @@ export async function denoLaunch(
     args: [
       "run",
       ...flags,
+      // the graph was cached above: nothing more is fetched, and remote
+      // modules load only from the hosts the cached graph came from
       "--cached-only",
-      // a remote plugin module was cached above; --cached-only alone then
-      // keeps it from fetching anything more
-      ...(/^https?:/.test(module) ? [] : ["--no-remote"]),
+      ...(remote.length === 0 ? ["--no-remote"] : [`--allow-import=${remote.join(",")}`]),
       ...(options.denoFlags ?? []),
       module,
       ...(options.args ?? []),
