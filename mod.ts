@@ -37,6 +37,7 @@ export {
   type ExitStatus,
   HandshakeError,
   type HandshakeFailure,
+  HostPermissionError,
   PluginCrashedError,
   PluginError,
   PluginExitedError,

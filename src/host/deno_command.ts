@@ -75,7 +75,7 @@ let deno: string | undefined;
 /** The `deno` that runs Deno plugins and code generation (see {@linkcode resolveDenoExecutable}). */
 export function denoExecutable(): string {
   return deno ??= resolveDenoExecutable({
-    explicit: readEnv(ENV_DENO),
+    explicit: readEnv(ENV_DENO) ?? grantedDenoOnPath(),
     standalone: Deno.build.standalone ?? false,
     execPath: Deno.execPath(),
     path: readEnv("PATH") ?? "",
@@ -87,6 +87,17 @@ export function denoExecutable(): string {
       }
     },
   });
+}
+
+/**
+ * `deno`, when this host may run the `deno` on PATH (`--allow-run=deno`) but
+ * not its own executable by that path (PATH's deno is a symlink to it, say).
+ */
+function grantedDenoOnPath(): string | undefined {
+  const granted = (command: string) =>
+    Deno.permissions.querySync({ name: "run", command }).state === "granted";
+  if (Deno.build.standalone || granted(Deno.execPath())) return undefined;
+  return granted("deno") ? "deno" : undefined;
 }
 
 function readEnv(name: string): string | undefined {
@@ -102,7 +113,7 @@ let denoDir: Promise<string> | undefined;
 /** Returns Deno's cache directory, so a plugin run with a cleared environment finds its cache. */
 function findDenoDir(): Promise<string> {
   return denoDir ??= (async () => {
-    const fromEnv = Deno.env.get("DENO_DIR");
+    const fromEnv = readEnv("DENO_DIR"); // without env access, deno info (which inherits it) says
     if (fromEnv) return fromEnv;
     const { stdout } = await new Deno.Command(denoExecutable(), {
       args: ["info", "--json"],

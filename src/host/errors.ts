@@ -191,3 +191,35 @@ export class PluginFailedError extends PluginError {
     this.reason = reason;
   }
 }
+
+/**
+ * The host itself (the Deno process calling `Plugin.start`) lacks a
+ * permission it needs to run a plugin: raised before the plugin is spawned,
+ * naming the flags to run the host with.
+ */
+export class HostPermissionError extends PluginError {
+  /** The flags to add to the host's `deno run`, e.g. `--allow-net`. */
+  readonly missing: readonly string[];
+  /**
+   * Makes the error; the message lists the flags and what each is for.
+   *
+   * @param plugin The plugin's name.
+   * @param missing Each missing flag with what it is for.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(
+    plugin: string,
+    missing: readonly { flag: string; why: string }[],
+    options?: ErrorOptions,
+  ) {
+    super(
+      plugin,
+      `Cannot start plugin "${plugin}": this host lacks permissions; run it with ${
+        missing.map((m) => `${m.flag} (${m.why})`).join(", ")
+      }`,
+      options,
+    );
+    this.name = "HostPermissionError";
+    this.missing = missing.map((m) => m.flag);
+  }
+}

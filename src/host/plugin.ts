@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { dirname } from "node:path";
 import type { DescService } from "../npm/protobuf.ts";
 import { type Client, createClient, type Transport } from "../npm/connect.ts";
 import {
@@ -27,6 +28,8 @@ import type { Handshake } from "./handshake.ts";
 import { stderrLogger, toLogRecord } from "./logger.ts";
 import { sandboxEscapes } from "./permissions.ts";
 import { PluginProcess } from "./plugin_process.ts";
+import { checkHostPermissions, socketDirError } from "./host_permissions.ts";
+import { denoExecutable } from "./deno_command.ts";
 import { readRss } from "./call_stats.ts";
 import { explainExit, type ResourceLimits } from "./limits.ts";
 import type {
@@ -194,9 +197,18 @@ export class Plugin implements AsyncDisposable {
         `Cannot start plugin "${name}": brokerSockets must be a non-negative integer`,
       );
     }
-    const { dir, socketPath } = await PluginProcess.makeSocketDir(options.socketParent);
+    const { dir, socketPath } = await PluginProcess.makeSocketDir(options.socketParent).catch(
+      (error) => {
+        throw socketDirError(name, options.socketParent, error);
+      },
+    );
     let command: string, args: string[], env: Record<string, string>, flags: string[];
     try {
+      checkHostPermissions(name, {
+        socketPath,
+        socketParent: dirname(dir),
+        run: [options.module !== undefined ? denoExecutable() : target],
+      });
       ({ command, args, env, flags } = await planLaunch(options, {
         target,
         dir,
@@ -528,5 +540,7 @@ function baseName(target: string): string {
   const parts = target.replace(/\/+$/, "").split("/");
   const file = (parts.pop() ?? target).replace(/\.(ts|js|mjs|mts|py)$/, "");
   const generic = ["plugin", "main", "mod", "index"].includes(file);
-  return (generic ? parts.pop() : file) || target;
+  const parent = parts.pop();
+  // "./plugin.ts" is "plugin", not "."
+  return (generic && parent && parent !== "." && parent !== ".." ? parent : file) || target;
 }
