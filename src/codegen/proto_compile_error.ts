@@ -24,6 +24,8 @@ export class ProtoCompileError extends Error {
   /** buf's whole stderr, for what the diagnostics do not cover. */
   readonly output: string;
   /**
+   * Makes the error.
+   *
    * @param message What failed.
    * @param diagnostics Parsed diagnostics.
    * @param output buf's stderr.
