@@ -41,8 +41,8 @@ export interface MainOptions {
  *   (`run` has its own, see `RunExitCode`).
  * @example
  * ```ts ignore
- * import { main } from "./cli.ts";
- * const code = await main(["health", "--", "examples/greeter/plugin.ts"]);
+ * import { main } from "bulkhead/cli.ts";
+ * const code = await main(["health", "--", "plugin.ts"]);
  * ```
  */
 export async function main(

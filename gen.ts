@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts ignore
- * import { generateCode, ProtoCompileError } from "./gen.ts";
+ * import { generateCode, ProtoCompileError } from "bulkhead/gen.ts";
  * try {
  *   const { files } = await generateCode(["proto"], { out: "gen" });
  *   console.log(files);

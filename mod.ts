@@ -4,15 +4,18 @@
  *
  * Host side: {@linkcode Plugin} starts a plugin and gives typed Connect
  * clients for its services. Plugin side: {@linkcode serve} turns a Deno
- * program into a plugin (plugins import `./plugin.ts`, the SDK alone: it
- * starts twice as fast as this module).
+ * program into a plugin (plugins import `plugin.ts`, the SDK alone: it
+ * starts twice as fast as this module). Connect-RPC's `ConnectError`, `Code`,
+ * `createClient`, `createContextValues` and protobuf-es's `create` and
+ * descriptor types are re-exported at the versions Bulkhead uses.
  *
  * @example
  * ```ts ignore
- * import { Plugin } from "./mod.ts";
- * import { GreeterService } from "./src/gen/bulkhead/examples/greeter/v1/greeter_pb.ts";
- * await using plugin = await Plugin.start({ module: "./examples/greeter/plugin.ts" });
- * const { greeting } = await plugin.client(GreeterService).greet({ name: "Ada" });
+ * // deno.json: { "imports": { "bulkhead/": "<URL of Bulkhead>/" } }
+ * import { Plugin } from "bulkhead/mod.ts";
+ * import { HelloService } from "./gen/hello/v1/hello_pb.ts"; // from `bulkhead gen`
+ * await using plugin = await Plugin.start({ module: "./plugin.ts" });
+ * const { greeting } = await plugin.client(HelloService).greet({ name: "Ada" });
  * ```
  *
  * @module

@@ -11,10 +11,11 @@
  *
  * @example
  * ```ts ignore
- * import { serve, service } from "./plugin.ts";
- * import { GreeterService } from "./src/gen/bulkhead/examples/greeter/v1/greeter_pb.ts";
+ * // deno.json: { "imports": { "bulkhead/": "<URL of Bulkhead>/" } }
+ * import { serve, service } from "bulkhead/plugin.ts";
+ * import { HelloService } from "./gen/hello/v1/hello_pb.ts"; // from `bulkhead gen`
  * await serve({
- *   services: [service(GreeterService, { greet: (r) => ({ greeting: `Hello, ${r.name}!` }) })],
+ *   services: [service(HelloService, { greet: (r) => ({ greeting: `Hello, ${r.name}!` }) })],
  * });
  * ```
  *
