@@ -16,7 +16,8 @@ service CounterService {
 const TYPES = `syntax = "proto3";
 package acme.counter.v1;
 message AddRequest { int64 delta = 1; }
-message Total { int64 total = 1; }
+import "google/protobuf/timestamp.proto";
+message Total { int64 total = 1; google.protobuf.Timestamp at = 2; }
 `;
 
 async function protoDir(): Promise<string> {
@@ -43,6 +44,9 @@ Deno.test("generateCode() writes code that type-checks with no import map", asyn
       );
       assert.match(text, /from "\.\/types_pb\.ts"/);
       assert.doesNotMatch(text, /from "@bufbuild/);
+      // a well-known type: its import is pinned too
+      const types = await Deno.readTextFile(files[1]!);
+      assert.match(types, new RegExp(`from "npm:@bufbuild/protobuf@${PROTOBUF_ES_VERSION}/wkt"`));
       // from a directory with no deno.json: no import map can help
       const check = await new Deno.Command(Deno.execPath(), {
         args: ["check", "--no-config", "--no-lock", ...files],
