@@ -13,6 +13,7 @@ import {
   type GrpcConnector,
 } from "../transport/transport.ts";
 import { BULKHEAD_COOKIE } from "../protocol/handshake.ts";
+import { DEFAULT_MAX_BROKER_ANNOUNCEMENTS } from "../protocol/broker_announcements.ts";
 import { GRPCController } from "../gen/plugin/grpc_controller_pb.ts";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
 import { drainStdio, waitForHandshake, waitForHealth } from "./_readiness.ts";
@@ -87,8 +88,11 @@ export class Plugin implements AsyncDisposable {
     dialOptions: DialOptions;
     allowTcp: boolean;
     socketSlots: number | undefined;
+    maxAnnouncements: number;
   };
   #broker: Broker | undefined;
+  /** Why the host killed the plugin, when it did (it broke a bound). */
+  #killedFor: string | undefined;
   #state: PluginState = "ready";
   #stopping: Promise<ExitStatus> | undefined;
   /** The plugin's name. */
@@ -117,6 +121,7 @@ export class Plugin implements AsyncDisposable {
         dialOptions: DialOptions;
         allowTcp: boolean;
         socketSlots: number | undefined;
+        maxAnnouncements: number;
       };
     },
   ) {
@@ -192,6 +197,12 @@ export class Plugin implements AsyncDisposable {
     if (!Number.isInteger(brokerSockets) || brokerSockets < 0) {
       throw new RangeError(
         `Cannot start plugin "${name}": brokerSockets must be a non-negative integer`,
+      );
+    }
+    const maxAnnouncements = options.maxBrokerAnnouncements ?? DEFAULT_MAX_BROKER_ANNOUNCEMENTS;
+    if (!Number.isInteger(maxAnnouncements) || maxAnnouncements < 1) {
+      throw new RangeError(
+        `Cannot start plugin "${name}": maxBrokerAnnouncements must be a positive integer`,
       );
     }
     const { dir, socketPath } = await PluginProcess.makeSocketDir(options.socketParent);
@@ -304,6 +315,7 @@ export class Plugin implements AsyncDisposable {
           dialOptions,
           allowTcp: options.allowTcp ?? false,
           socketSlots: options.module === undefined ? undefined : brokerSockets,
+          maxAnnouncements,
         },
       });
     } catch (error) {
@@ -346,7 +358,10 @@ export class Plugin implements AsyncDisposable {
     const exit = this.#process.exitStatus;
     if (exit) {
       info.exit = exit;
-      info.exitReason = explainExit(exit, info.stderrTail, this.#limits);
+      const why = explainExit(exit, info.stderrTail, this.#limits);
+      info.exitReason = this.#killedFor === undefined
+        ? why
+        : `killed by the host: ${this.#killedFor} (${why})`;
     }
     return info;
   }
@@ -378,7 +393,15 @@ export class Plugin implements AsyncDisposable {
       transport: this.#channel.transport,
       socketDir: this.#process.socketDir,
       ...this.#brokerContext,
+      onAbuse: (reason) => this.#killFor(reason),
     });
+  }
+
+  /** Kills the plugin at once for breaking a bound; `reason` becomes its exit reason. */
+  #killFor(reason: string): void {
+    if (this.#process.exitStatus !== undefined) return;
+    this.#killedFor ??= reason;
+    this.#process.kill("SIGKILL");
   }
 
   /**

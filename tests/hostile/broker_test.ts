@@ -10,6 +10,9 @@ import { Plugin } from "../../mod.ts";
 import { createClient } from "../../src/npm/connect.ts";
 import { GreeterService } from "../../src/gen/bulkhead/examples/greeter/v1/greeter_pb.ts";
 import { assertCleanedUp } from "../_helpers.ts";
+import { BrokerAbuseError, BrokerAnnouncements } from "../../src/protocol/broker_announcements.ts";
+import { create } from "../../src/npm/protobuf.ts";
+import { ConnInfoSchema } from "../../src/gen/plugin/grpc_broker_pb.ts";
 import { BROKER_HOST, BROKER_PLUGIN, Bystander, RSS_GROWTH_BOUND } from "./_h2_attacks.ts";
 
 interface HostReport {
@@ -37,7 +40,10 @@ async function attackHost(mode: string): Promise<HostReport> {
 
 Deno.test("a plugin announcing broker ids with 1 MiB addresses is killed; the host lives", async () => {
   const report = await attackHost("flood");
-  assert.match(report.exitReason ?? "", /killed by the host: .*broker address of \d+ bytes/);
+  assert.match(
+    report.exitReason ?? "",
+    /killed by the host: announced a broker address of \d+ characters/,
+  );
   assert.match(report.outcome, /killed|dial failed/);
   assert.ok(
     (report.rssPeakMb - report.rssBeforeMb) * 1024 * 1024 < RSS_GROWTH_BOUND,
@@ -106,4 +112,18 @@ Deno.test("a plugin announcing the host's own brokered socket: the host refuses 
   assert.match(error.message, new RegExp(server.path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
   await bystander.greet();
   assert.equal(plugin.state, "ready");
+});
+
+Deno.test("BrokerAnnouncements bounds what a peer can make it hold, for host and SDK alike", () => {
+  const info = (serviceId: number, address: string) =>
+    create(ConnInfoSchema, { serviceId, network: "unix", address });
+  const announcements = new BrokerAnnouncements(2);
+  announcements.announce(info(1, "/d/a.sock"));
+  announcements.announce(info(2, "/d/b.sock"));
+  announcements.announce(info(2, "/d/c.sock")); // the same id again replaces, not adds
+  assert.throws(() => announcements.announce(info(3, "/d/d.sock")), BrokerAbuseError);
+  assert.throws(
+    () => new BrokerAnnouncements().announce(info(1, `/${"a".repeat(600)}`)),
+    /announced a broker address of 605 characters \(at most 512\)/,
+  );
 });

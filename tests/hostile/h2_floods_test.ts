@@ -45,7 +45,10 @@ const CALL_ATTACKS: CallAttack[] = [
     mode: "continuation-flood",
     expect: { code: Code.Unavailable, message: /CONTINUATION|Header block exceeds/ },
   },
-  { mode: "hpack-bomb", expect: { code: Code.ResourceExhausted, message: /header list too large/ } },
+  {
+    mode: "hpack-bomb",
+    expect: { code: Code.ResourceExhausted, message: /header list too large/ },
+  },
   { mode: "hpack-table-size", expect: { code: Code.Unavailable, message: /decode headers/ } },
   // the stream's window overflows first (a stream error), then the connection's
   { mode: "window-overflow", expect: { code: Code.Internal, message: /window overflow/ } },
@@ -131,8 +134,18 @@ function echoRequest(out: OutputBuffer, encoder: HpackEncoder, id: number): void
   out.ensure(9);
   out.length += 9;
   encoder.encode([
-    ":method", "POST", ":scheme", "http", ":path", "/bulkhead.testing.v1.FixtureService/Echo",
-    ":authority", "x", "content-type", "application/grpc", "te", "trailers",
+    ":method",
+    "POST",
+    ":scheme",
+    "http",
+    ":path",
+    "/bulkhead.testing.v1.FixtureService/Echo",
+    ":authority",
+    "x",
+    "content-type",
+    "application/grpc",
+    "te",
+    "trailers",
   ], out); // deno-fmt-ignore
   out.patchFrameHeader(start, out.length - start - 9, FrameType.HEADERS, Flag.END_HEADERS, id);
   const body = [...messagePrefix(4), 0x12, 0x02, 0x68, 0x69];
@@ -166,7 +179,10 @@ Deno.test("a client that never reads cannot grow a server's output without bound
     conn.close();
   }
   assert.ok(closedByServer, `the server was still taking requests after ${sent} unread answers`);
-  assert.ok(rssBytes() - before < RSS_GROWTH_BOUND, `server RSS ${mb(before)} → ${mb(rssBytes())} MB`);
+  assert.ok(
+    rssBytes() - before < RSS_GROWTH_BOUND,
+    `server RSS ${mb(before)} → ${mb(rssBytes())} MB`,
+  );
   await using channel = nativeConnector.dial(dir.path);
   const echo = createClient(FixtureService, channel.transport);
   assert.equal((await echo.echo({ text: "after" })).text, "after");
