@@ -13,16 +13,10 @@ import assert from "node:assert/strict";
 import { HandshakeError, Plugin } from "../../mod.ts";
 import { Code, ConnectError, createClient } from "../../src/npm/connect.ts";
 import { FixtureService } from "../../src/gen/bulkhead/testing/v1/fixture_pb.ts";
-import {
-  CONNECTION_PREFACE,
-  Flag,
-  FrameType,
-  OutputBuffer,
-  Setting,
-} from "../../src/transport/h2/frame.ts";
-import { messagePrefix } from "../../src/transport/h2/grpc_framing.ts";
+import { CONNECTION_PREFACE, Flag, FrameType, OutputBuffer } from "../../src/transport/h2/frame.ts";
 import { HpackEncoder } from "../../src/transport/h2/hpack_encoder.ts";
 import { nativeConnector } from "../../src/transport/h2/native.ts";
+import { Connection } from "../../src/transport/h2/connection.ts";
 import { allServices, socketDir } from "../transport/h2/_helpers.ts";
 import { assertCleanedUp } from "../_helpers.ts";
 import { Bystander, H2_PLUGIN, mb, RSS_GROWTH_BOUND, rssBytes } from "./_h2_attacks.ts";
@@ -128,8 +122,10 @@ for (const { mode, reason, message } of START_ATTACKS) {
   });
 }
 
-/** One Echo request on stream `id`: HEADERS, then DATA with END_STREAM. */
-function echoRequest(out: OutputBuffer, encoder: HpackEncoder, id: number): void {
+const RESPONSE = [":status", "200", "content-type", "application/grpc", "grpc-status", "0"];
+
+/** A request on stream `id`: HEADERS only, END_STREAM set unless `open`. */
+function request(out: OutputBuffer, encoder: HpackEncoder, id: number, open = false): void {
   const start = out.length;
   out.ensure(9);
   out.length += 9;
@@ -147,43 +143,66 @@ function echoRequest(out: OutputBuffer, encoder: HpackEncoder, id: number): void
     "te",
     "trailers",
   ], out); // deno-fmt-ignore
-  out.patchFrameHeader(start, out.length - start - 9, FrameType.HEADERS, Flag.END_HEADERS, id);
-  const body = [...messagePrefix(4), 0x12, 0x02, 0x68, 0x69];
-  out.frameHeader(body.length, FrameType.DATA, Flag.END_STREAM, id);
-  out.append(new Uint8Array(body));
+  const flags = Flag.END_HEADERS | (open ? 0 : Flag.END_STREAM);
+  out.patchFrameHeader(start, out.length - start - 9, FrameType.HEADERS, flags, id);
 }
 
-Deno.test("a client that never reads cannot grow a server's output without bound (a host's brokered server)", async () => {
+Deno.test("a peer that provokes frames and never reads is cut off at the output cap, with a reason", async () => {
   await using dir = await socketDir();
-  await using _server = await nativeConnector.listen(dir.path, allServices);
+  using listener = Deno.listen({ transport: "unix", path: dir.path });
+  const client = await Deno.connect({ transport: "unix", path: dir.path });
+  const socket = await listener.accept();
   const before = rssBytes();
-  const conn = await Deno.connect({ transport: "unix", path: dir.path });
+  let aborted: ConnectError | undefined;
+  const server: Connection = new Connection(socket, {
+    role: "server",
+    outputLimits: { maxPendingControlBytes: 256 << 10 },
+    // stream 1 stays open to hear why the connection ended; every other one
+    // is answered at once (trailers only), so none of them is ever refused
+    onStream: (stream) => {
+      if (stream.id !== 1) server.sendHeaders(stream, RESPONSE, true);
+      return { onHeaders() {}, onData() {}, onAbort: (error) => aborted = error };
+    },
+  });
+  server.start();
   const encoder = new HpackEncoder();
   const hello = new OutputBuffer();
   hello.append(CONNECTION_PREFACE);
-  // windows as large as HTTP/2 allows: flow control holds nothing back
-  hello.settings([[Setting.INITIAL_WINDOW_SIZE, 0x7fffffff], [Setting.MAX_FRAME_SIZE, 1 << 20]]);
-  hello.windowUpdate(0, 0x7fffffff - 65535);
+  hello.settings([]);
+  request(hello, encoder, 1, true);
   let sent = 0;
-  let closedByServer = false;
+  let refused = false;
   try {
-    await conn.write(hello.bytes());
-    for (let id = 1; id < 0x7fffffff && sent < 2_000_000; sent += 100) {
-      const out = new OutputBuffer(8192);
-      for (let i = 0; i < 100; i++, id += 2) echoRequest(out, encoder, id);
-      for (let off = 0; off < out.length;) off += await conn.write(out.bytes().subarray(off));
+    await client.write(hello.bytes());
+    for (let id = 3; sent < 2_000_000; sent += 500) {
+      const out = new OutputBuffer(32768);
+      for (let i = 0; i < 500; i++, id += 2) request(out, encoder, id);
+      for (let off = 0; off < out.length;) off += await client.write(out.bytes().subarray(off));
     }
   } catch {
-    closedByServer = true; // the server closed its end: our writes fail
+    refused = true; // the server closed its end: our writes fail
   } finally {
-    conn.close();
+    client.close();
   }
-  assert.ok(closedByServer, `the server was still taking requests after ${sent} unread answers`);
-  assert.ok(
-    rssBytes() - before < RSS_GROWTH_BOUND,
-    `server RSS ${mb(before)} → ${mb(rssBytes())} MB`,
+  await server.closed;
+  assert.ok(refused, `the server was still taking requests after ${sent} unread answers`);
+  assert.ok(aborted instanceof ConnectError, `stream 1 ended with ${aborted}`);
+  assert.equal(aborted.code, Code.Unavailable);
+  assert.match(
+    aborted.message,
+    /Cannot send to the peer: the peer stopped reading while \d+ bytes/,
   );
+  assert.ok(rssBytes() - before < RSS_GROWTH_BOUND, `RSS ${mb(before)} → ${mb(rssBytes())} MB`);
+});
+
+Deno.test("legit bulk traffic is not cut off: 64 calls of 1 MiB at once over a native channel", async () => {
+  await using dir = await socketDir();
+  await using _server = await nativeConnector.listen(dir.path, allServices);
   await using channel = nativeConnector.dial(dir.path);
   const echo = createClient(FixtureService, channel.transport);
-  assert.equal((await echo.echo({ text: "after" })).text, "after");
+  const payload = new Uint8Array(1 << 20).fill(7);
+  const replies = await Promise.all(
+    Array.from({ length: 64 }, (_, i) => echo.echo({ text: String(i), payload })),
+  );
+  assert.deepEqual(replies.map((r) => r.payload.length), replies.map(() => 1 << 20));
 });
