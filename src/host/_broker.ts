@@ -27,6 +27,7 @@ import {
 import type { Permissions } from "./permissions.ts";
 import type { BrokerDialOptions, BrokeredServer, PluginBroker } from "./broker.ts";
 import { isLoopback } from "./handshake.ts";
+import { isNotASocket } from "./_dial_target.ts";
 
 /** What a broker needs of its plugin (made by `Plugin`). */
 export interface BrokerContext {
@@ -268,9 +269,7 @@ export class Broker implements PluginBroker {
       if (isHostBrokerSocket(resolve(this.#context.socketDir), path)) {
         refuse("it is the host's own brokered socket, and the host does not dial itself");
       }
-      // a symlink there could lead anywhere the host may connect (another plugin, a daemon)
-      const stat = await Deno.lstat(path).catch(() => undefined);
-      if (stat !== undefined && !stat.isSocket) refuse("it is not a socket (a symlink or a file)");
+      if (await isNotASocket(path)) refuse("it is not a socket (a symlink or a file)");
       return addressOf("unix", info.address);
     }
     if (info.network === "tcp") {

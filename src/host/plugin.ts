@@ -18,12 +18,12 @@ import { GRPCController } from "../gen/plugin/grpc_controller_pb.ts";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
 import { drainStdio, waitForHandshake, waitForHealth } from "./_readiness.ts";
 import { healthProbe, waitForAddress } from "./_address_readiness.ts";
-import { addressOf, tlsFor } from "./_dial_target.ts";
+import { addressOf, isNotASocket, tlsFor } from "./_dial_target.ts";
 import { type CertifiedKey, generateCertificate } from "../protocol/auto_mtls.ts";
 import { Broker } from "./_broker.ts";
 import { moduleSpecifier, planLaunch } from "./_launch_plan.ts";
 import type { PluginBroker } from "./broker.ts";
-import { type ExitStatus, PluginExitedError } from "./errors.ts";
+import { type ExitStatus, HandshakeError, PluginExitedError } from "./errors.ts";
 import type { Handshake } from "./handshake.ts";
 import { stderrLogger, toLogRecord } from "./logger.ts";
 import { sandboxEscapes } from "./permissions.ts";
@@ -290,6 +290,14 @@ export class Plugin implements AsyncDisposable {
           socketDir: dir,
           allowTcp: options.allowTcp ?? false,
         });
+        if (handshake.network === "unix" && await isNotASocket(handshake.address)) {
+          throw new HandshakeError(
+            name,
+            "address",
+            `${handshake.address} is not a socket (a symlink or a file): the host dials only the plugin's own socket`,
+            { line: handshake.line, stderrTail: process.stderrTail() },
+          );
+        }
         const tls = tlsFor(name, handshake, clientCert, process.stderrTail());
         if (tls !== undefined) dialOptions.tls = tls;
         channel = connector.dial(addressOf(handshake.network, handshake.address), dialOptions);

@@ -56,6 +56,11 @@ export class Bystander implements AsyncDisposable {
     return new Bystander(await Plugin.start({ module: GREETER, name: "bystander" }));
   }
 
+  /** Its socket. */
+  get address(): string {
+    return this.#plugin.handshake.address;
+  }
+
   /** One call; fails the test unless it is answered. */
   async greet(): Promise<void> {
     const n = ++this.#calls;

@@ -122,6 +122,21 @@ for (const { mode, reason, message } of START_ATTACKS) {
   });
 }
 
+Deno.test('hostile plugin "symlink": a socket path leading to another plugin\'s socket is refused', async () => {
+  await using bystander = await Bystander.start();
+  const error = await Plugin.start({
+    module: H2_PLUGIN,
+    args: ["symlink"],
+    env: { HOSTILE_TARGET: bystander.address },
+    permissions: { read: true, write: true, env: ["HOSTILE_TARGET"] }, // Deno.symlink needs both
+    logger: () => {},
+  }).catch((e) => e);
+  assert.ok(error instanceof HandshakeError, `the start ended with ${error}`);
+  assert.equal(error.reason, "address");
+  assert.match(error.message, /is not a socket \(a symlink or a file\)/);
+  await bystander.greet();
+});
+
 const RESPONSE = [":status", "200", "content-type", "application/grpc", "grpc-status", "0"];
 
 /** A request on stream `id`: HEADERS only, END_STREAM set unless `open`. */
