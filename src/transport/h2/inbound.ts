@@ -115,8 +115,8 @@ export class Inbound {
     this.#control.calm("streamErrors");
     const stream = this.#s.streams.get(id);
     this.#s.writer.out.rstStream(id, code);
-    this.#s.writer.schedule();
-    if (stream === undefined) return;
+    this.#s.writer.schedule(); // may end the connection (output cap), which aborts every stream
+    if (stream === undefined || stream.done) return;
     this.#s.remove(stream);
     stream.handler.onAbort(
       new ConnectError(`HTTP/2 stream error: ${message}`, codeFromRstStream(code)),
