@@ -37,9 +37,28 @@ export interface OutputLimits {
    * Bytes of all frames, DATA included (DATA is bounded by the peer's
    * windows, which a hostile peer may open up to 2 GiB). Legitimate bulk
    * sends stay far below: our own server grants a 16 MiB connection window.
+   * (Native channels and servers use {@linkcode outputLimitsFor}: at least
+   * 16 of their largest messages.)
    * @default {67108864}
    */
   maxPendingBytes?: number;
+}
+
+/**
+ * The caps for a connection whose gRPC messages may be `maxMessageBytes`
+ * long: the defaults, with room for 16 whole messages in all (so a peer
+ * that grants large windows still takes big messages sent at once).
+ *
+ * @param maxMessageBytes The largest message either way.
+ * @returns The caps.
+ * @example
+ * ```ts
+ * import { outputLimitsFor } from "./writer.ts";
+ * if (outputLimitsFor(64 << 20).maxPendingBytes !== 1 << 30) throw new Error();
+ * ```
+ */
+export function outputLimitsFor(maxMessageBytes: number): OutputLimits {
+  return { maxPendingBytes: Math.max(64 << 20, 16 * maxMessageBytes) };
 }
 
 /** Coalesces frames into few socket writes. */
