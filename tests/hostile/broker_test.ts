@@ -13,7 +13,14 @@ import { assertCleanedUp } from "../_helpers.ts";
 import { BrokerAbuseError, BrokerAnnouncements } from "../../src/protocol/broker_announcements.ts";
 import { create } from "../../src/npm/protobuf.ts";
 import { ConnInfoSchema } from "../../src/gen/plugin/grpc_broker_pb.ts";
-import { BROKER_HOST, BROKER_PLUGIN, Bystander, RSS_GROWTH_BOUND } from "./_h2_attacks.ts";
+import {
+  BROKER_HOST,
+  BROKER_PLUGIN,
+  Bystander,
+  RSS_GROWTH_BOUND,
+  rssBytes,
+} from "./_h2_attacks.ts";
+import { nativeConnector } from "../../src/transport/h2/native.ts";
 
 interface HostReport {
   outcome: string;
@@ -126,4 +133,29 @@ Deno.test("BrokerAnnouncements bounds what a peer can make it hold, for host and
     () => new BrokerAnnouncements().announce(info(1, `/${"a".repeat(600)}`)),
     /announced a broker address of 605 characters \(at most 512\)/,
   );
+});
+
+Deno.test("a plugin flooding the host's brokered server with streams is cut off; the server serves on", async () => {
+  let ended!: (line: string) => void;
+  const attackEnded = new Promise<string>((resolve) => ended = resolve);
+  await using plugin = await Plugin.start({
+    module: BROKER_PLUGIN,
+    args: ["dial-flood"],
+    brokerSockets: 1,
+    logger: (record) => {
+      if (record.message.startsWith("attack ended: ")) ended(record.message);
+    },
+  });
+  const before = rssBytes();
+  await using server = await plugin.broker.serve(plugin.broker.nextId(), [{
+    service: GreeterService,
+    implementation: { greet: (r: { name: string }) => ({ greeting: `Hello, ${r.name}!` }) },
+  }]);
+  const outcome = await attackEnded;
+  // 11 is ENHANCE_YOUR_CALM
+  assert.match(outcome, /GOAWAY code 11 \(Too many stream errors from the peer\)/);
+  assert.ok(rssBytes() - before < RSS_GROWTH_BOUND);
+  await using channel = nativeConnector.dial(server.path);
+  const reply = await createClient(GreeterService, channel.transport).greet({ name: "host" });
+  assert.equal(reply.greeting, "Hello, host!");
 });
