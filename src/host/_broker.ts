@@ -16,12 +16,18 @@ import type {
   ServiceRegistration,
   SocketAddress,
 } from "../transport/transport.ts";
-import { BrokerAnnouncements } from "../protocol/broker_announcements.ts";
+import { BrokerAbuseError, BrokerAnnouncements } from "../protocol/broker_announcements.ts";
 import { BrokerResources } from "../protocol/broker_resources.ts";
-import { addressOf, hostBrokerSocket, pluginBrokerSocket } from "../protocol/broker_sockets.ts";
+import {
+  addressOf,
+  hostBrokerSocket,
+  isHostBrokerSocket,
+  pluginBrokerSocket,
+} from "../protocol/broker_sockets.ts";
 import type { Permissions } from "./permissions.ts";
 import type { BrokerDialOptions, BrokeredServer, PluginBroker } from "./broker.ts";
 import { isLoopback } from "./handshake.ts";
+import { isNotASocket } from "./_dial_target.ts";
 
 /** What a broker needs of its plugin (made by `Plugin`). */
 export interface BrokerContext {
@@ -43,6 +49,14 @@ export interface BrokerContext {
    * when undefined (executables are not sandboxed by Deno).
    */
   socketSlots: number | undefined;
+  /** How many of the plugin's announcements may wait to be dialed (`maxBrokerAnnouncements`). */
+  maxAnnouncements: number;
+  /**
+   * Called once when the plugin abuses the broker stream (too many
+   * announcements waiting, an oversized address): the plugin kills it,
+   * with `reason` (what it did) as its exit reason.
+   */
+  onAbuse: (reason: string) => void;
 }
 
 /**
@@ -83,7 +97,7 @@ export class Broker implements PluginBroker {
   #lastId = 0;
   #outbox: ConnInfo[] = [];
   #wakeOutbox: (() => void) | undefined;
-  #announcements = new BrokerAnnouncements();
+  #announcements: BrokerAnnouncements;
   #owned = new BrokerResources();
   #abort = new AbortController();
   #running: Promise<void> | undefined;
@@ -92,6 +106,7 @@ export class Broker implements PluginBroker {
   /** @param context The plugin's facts; made by `Plugin`. */
   constructor(context: BrokerContext) {
     this.#context = context;
+    this.#announcements = new BrokerAnnouncements(context.maxAnnouncements);
     this.#abort.signal.addEventListener("abort", () => this.#wakeOutbox?.(), { once: true });
   }
 
@@ -151,7 +166,7 @@ export class Broker implements PluginBroker {
       ...(options.signal ? { signal: options.signal } : {}),
       peer: `plugin "${this.#context.name}"`,
     });
-    const address = this.#validate(id, info);
+    const address = await this.#validate(id, info);
     const channel = this.#context.connector.dial(address, this.#context.dialOptions);
     const close = this.#owned.addChannel(channel);
     return { transport: channel.transport, close, [Symbol.asyncDispose]: close };
@@ -195,6 +210,16 @@ export class Broker implements PluginBroker {
         ),
       );
     } catch (error) {
+      if (error instanceof BrokerAbuseError) {
+        this.#end(
+          new Error(
+            `Cannot use the broker of plugin "${this.#context.name}": the plugin ${error.message}; the host killed it`,
+            { cause: error },
+          ),
+        );
+        this.#context.onAbuse(error.message);
+        return;
+      }
       this.#end(
         new Error(
           `Cannot use the broker of plugin "${this.#context.name}": ${(error as Error).message}`,
@@ -221,7 +246,13 @@ export class Broker implements PluginBroker {
     this.#wakeOutbox?.();
   }
 
-  #validate(id: number, info: ConnInfo): SocketAddress {
+  /**
+   * The address to dial for an announcement, refused unless it is a socket
+   * of the plugin's own in its socket directory (never one of the host's
+   * brokered sockets there: a plugin announcing one would have the host
+   * call itself on the plugin's behalf), or loopback tcp with `allowTcp`.
+   */
+  async #validate(id: number, info: ConnInfo): Promise<SocketAddress> {
     const refuse = (why: string): never => {
       throw new Error(
         `Cannot dial broker id ${id} of plugin "${this.#context.name}": ${why} (${info.network} ${info.address})`,
@@ -234,6 +265,11 @@ export class Broker implements PluginBroker {
       ) {
         refuse("the socket is not inside the plugin's socket directory");
       }
+      const path = resolve(info.address);
+      if (isHostBrokerSocket(resolve(this.#context.socketDir), path)) {
+        refuse("it is the host's own brokered socket, and the host does not dial itself");
+      }
+      if (await isNotASocket(path)) refuse("it is not a socket (a symlink or a file)");
       return addressOf("unix", info.address);
     }
     if (info.network === "tcp") {

@@ -14,6 +14,21 @@ import type { Handshake } from "./handshake.ts";
 export { addressOf } from "../protocol/broker_sockets.ts";
 
 /**
+ * Whether an announced Unix socket path (a handshake's, a broker
+ * announcement's) holds something other than a socket. A plugin that plants
+ * a symlink there could have the host dial, on its behalf, any socket the
+ * host may reach (another plugin's, a daemon's). A path with nothing there
+ * yet passes: dialing it fails on its own.
+ *
+ * @param path The path.
+ * @returns Whether the host must refuse to dial it.
+ */
+export async function isNotASocket(path: string): Promise<boolean> {
+  const stat = await Deno.lstat(path).catch(() => undefined);
+  return stat !== undefined && !stat.isSocket;
+}
+
+/**
  * Decodes the handshake's 6th field: the server certificate's DER in
  * base64, unpadded as go-plugin prints it (padded is accepted too).
  *

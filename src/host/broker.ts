@@ -98,8 +98,11 @@ export interface PluginBroker {
   /**
    * Dials a server the plugin announced under broker `id` (go-plugin's
    * `broker.AcceptAndServe(id, …)`), waiting for the announcement. The
-   * address must be a socket in the plugin's socket directory, or loopback
-   * tcp when the plugin was started with `allowTcp`. With AutoMTLS the
+   * address must be a socket in the plugin's socket directory (not one of
+   * the host's own brokered sockets, not a symlink), or loopback tcp when
+   * the plugin was started with `allowTcp`. A plugin that leaves more than
+   * `maxBrokerAnnouncements` announcements undialed, or announces an
+   * address longer than 512 characters, is killed, and this fails saying so. With AutoMTLS the
    * channel uses the same client certificate and pinned server certificate
    * as the plugin's main connection.
    *

@@ -14,16 +14,17 @@ import {
   type GrpcConnector,
 } from "../transport/transport.ts";
 import { BULKHEAD_COOKIE } from "../protocol/handshake.ts";
+import { DEFAULT_MAX_BROKER_ANNOUNCEMENTS } from "../protocol/broker_announcements.ts";
 import { GRPCController } from "../gen/plugin/grpc_controller_pb.ts";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
 import { drainStdio, waitForHandshake, waitForHealth } from "./_readiness.ts";
 import { healthProbe, waitForAddress } from "./_address_readiness.ts";
-import { addressOf, tlsFor } from "./_dial_target.ts";
+import { addressOf, isNotASocket, tlsFor } from "./_dial_target.ts";
 import { type CertifiedKey, generateCertificate } from "../protocol/auto_mtls.ts";
 import { Broker } from "./_broker.ts";
 import { moduleSpecifier, planLaunch } from "./_launch_plan.ts";
 import type { PluginBroker } from "./broker.ts";
-import { type ExitStatus, PluginExitedError } from "./errors.ts";
+import { type ExitStatus, HandshakeError, PluginExitedError } from "./errors.ts";
 import type { Handshake } from "./handshake.ts";
 import { stderrLogger, toLogRecord } from "./logger.ts";
 import { sandboxEscapes } from "./permissions.ts";
@@ -90,8 +91,11 @@ export class Plugin implements AsyncDisposable {
     dialOptions: DialOptions;
     allowTcp: boolean;
     socketSlots: number | undefined;
+    maxAnnouncements: number;
   };
   #broker: Broker | undefined;
+  /** Why the host killed the plugin, when it did (it broke a bound). */
+  #killedFor: string | undefined;
   #state: PluginState = "ready";
   #stopping: Promise<ExitStatus> | undefined;
   /** The plugin's name. */
@@ -120,6 +124,7 @@ export class Plugin implements AsyncDisposable {
         dialOptions: DialOptions;
         allowTcp: boolean;
         socketSlots: number | undefined;
+        maxAnnouncements: number;
       };
     },
   ) {
@@ -195,6 +200,12 @@ export class Plugin implements AsyncDisposable {
     if (!Number.isInteger(brokerSockets) || brokerSockets < 0) {
       throw new RangeError(
         `Cannot start plugin "${name}": brokerSockets must be a non-negative integer`,
+      );
+    }
+    const maxAnnouncements = options.maxBrokerAnnouncements ?? DEFAULT_MAX_BROKER_ANNOUNCEMENTS;
+    if (!Number.isInteger(maxAnnouncements) || maxAnnouncements < 1) {
+      throw new RangeError(
+        `Cannot start plugin "${name}": maxBrokerAnnouncements must be a positive integer`,
       );
     }
     const { dir, socketPath } = await PluginProcess.makeSocketDir(options.socketParent).catch(
@@ -291,6 +302,14 @@ export class Plugin implements AsyncDisposable {
           socketDir: dir,
           allowTcp: options.allowTcp ?? false,
         });
+        if (handshake.network === "unix" && await isNotASocket(handshake.address)) {
+          throw new HandshakeError(
+            name,
+            "address",
+            `${handshake.address} is not a socket (a symlink or a file): the host dials only the plugin's own socket`,
+            { line: handshake.line, stderrTail: process.stderrTail() },
+          );
+        }
         const tls = tlsFor(name, handshake, clientCert, process.stderrTail());
         if (tls !== undefined) dialOptions.tls = tls;
         channel = connector.dial(addressOf(handshake.network, handshake.address), dialOptions);
@@ -316,6 +335,7 @@ export class Plugin implements AsyncDisposable {
           dialOptions,
           allowTcp: options.allowTcp ?? false,
           socketSlots: options.module === undefined ? undefined : brokerSockets,
+          maxAnnouncements,
         },
       });
     } catch (error) {
@@ -358,7 +378,10 @@ export class Plugin implements AsyncDisposable {
     const exit = this.#process.exitStatus;
     if (exit) {
       info.exit = exit;
-      info.exitReason = explainExit(exit, info.stderrTail, this.#limits);
+      const why = explainExit(exit, info.stderrTail, this.#limits);
+      info.exitReason = this.#killedFor === undefined
+        ? why
+        : `killed by the host: ${this.#killedFor} (${why})`;
     }
     return info;
   }
@@ -390,7 +413,15 @@ export class Plugin implements AsyncDisposable {
       transport: this.#channel.transport,
       socketDir: this.#process.socketDir,
       ...this.#brokerContext,
+      onAbuse: (reason) => this.#killFor(reason),
     });
+  }
+
+  /** Kills the plugin at once for breaking a bound; `reason` becomes its exit reason. */
+  #killFor(reason: string): void {
+    if (this.#process.exitStatus !== undefined) return;
+    this.#killedFor ??= reason;
+    this.#process.kill("SIGKILL");
   }
 
   /**

@@ -116,6 +116,15 @@ export interface PluginOptions {
    */
   brokerSockets?: number;
   /**
+   * How many of the plugin's broker announcements (go-plugin's `ConnInfo`
+   * on the broker stream) may wait at once for the host to dial them, for
+   * every kind of plugin. A plugin announcing more, or an address longer
+   * than 512 characters, is killed with that as its exit reason
+   * (`info().exitReason`); the host's waiting dials fail saying so.
+   * @default {16}
+   */
+  maxBrokerAnnouncements?: number;
+  /**
    * How long the plugin has to print its handshake and answer its first
    * health check, in milliseconds.
    * @default {10000}

@@ -16,7 +16,7 @@ import type {
   ListenTls,
   ServiceRegistration,
 } from "../transport/transport.ts";
-import { BrokerAnnouncements } from "../protocol/broker_announcements.ts";
+import { BrokerAbuseError, BrokerAnnouncements } from "../protocol/broker_announcements.ts";
 import { BrokerResources } from "../protocol/broker_resources.ts";
 import { addressOf, pluginBrokerSocket } from "../protocol/broker_sockets.ts";
 import type { HostBroker, HostBrokerDialOptions, HostBrokerServer } from "./host_broker.ts";
@@ -170,8 +170,13 @@ export class PluginSideBroker implements HostBroker {
           if (info.knock?.knock) continue;
           this.#announcements.announce(info);
         }
-      } catch {
-        // the host hung up
+      } catch (error) {
+        // the host hung up, or broke the stream's bounds: then the broker ends saying so
+        if (error instanceof BrokerAbuseError) {
+          this.#end(
+            new Error(`Cannot use the broker: the host ${error.message}`, { cause: error }),
+          );
+        }
       } finally {
         reading = false;
         this.#poke();

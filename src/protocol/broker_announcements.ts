@@ -10,6 +10,35 @@ import type { ConnInfo } from "../gen/plugin/grpc_broker_pb.ts";
 /** How long a broker dial waits for the peer's announcement when not told, in milliseconds. */
 export const DEFAULT_BROKER_DIAL_TIMEOUT_MS = 5000;
 
+/**
+ * How many announcements may wait to be dialed when not told: go-plugin
+ * announces one per `AcceptAndServe`, and a dial takes it, so a peer far
+ * past this is filling its host's memory, not serving.
+ */
+export const DEFAULT_MAX_BROKER_ANNOUNCEMENTS = 16;
+
+/**
+ * The longest announced network plus address, in characters: a Unix socket
+ * path is at most 107 bytes, a `host:port` less.
+ */
+export const MAX_BROKER_ADDRESS_LENGTH = 512;
+
+/**
+ * The peer broke the bounds of the broker stream: more announcements
+ * waiting than allowed, or an address longer than any real one. The
+ * message says what the peer did, e.g. `"announced more than 16 broker
+ * connections without being dialed"`; a host kills a plugin for it.
+ */
+export class BrokerAbuseError extends Error {
+  /**
+   * @param message What the peer did.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "BrokerAbuseError";
+  }
+}
+
 /** Options for {@linkcode BrokerAnnouncements.wait}. */
 export interface AnnouncementWait {
   /**
@@ -24,9 +53,10 @@ export interface AnnouncementWait {
 }
 
 /**
- * The announcements received and not yet dialed, by broker id, and the dials
- * waiting for theirs. Once ended (the stream closed), every wait fails with
- * the ending error.
+ * The announcements received and not yet dialed, by broker id (at most
+ * `maxPending` of them, each address bounded), and the dials waiting for
+ * theirs. Once ended (the stream closed), every wait fails with the ending
+ * error.
  *
  * @example
  * ```ts
@@ -43,6 +73,15 @@ export class BrokerAnnouncements {
   #announced = new Map<number, ConnInfo>();
   #waiters = new Map<number, Set<() => void>>();
   #ended: Error | undefined;
+  #maxPending: number;
+
+  /**
+   * @param maxPending How many announcements may wait to be dialed at once
+   *   (default {@linkcode DEFAULT_MAX_BROKER_ANNOUNCEMENTS}).
+   */
+  constructor(maxPending: number = DEFAULT_MAX_BROKER_ANNOUNCEMENTS) {
+    this.#maxPending = maxPending;
+  }
 
   /** Why announcements ended, if they did. */
   get ended(): Error | undefined {
@@ -62,10 +101,34 @@ export class BrokerAnnouncements {
     if (this.#ended !== undefined) throw this.#ended;
   }
 
-  /** Records the peer's announcement and wakes the dials waiting for it. */
+  /**
+   * Records the peer's announcement and wakes the dials waiting for it. A
+   * new announcement of an id not yet dialed replaces the old one.
+   *
+   * @throws {BrokerAbuseError} When the address is longer than
+   *   {@linkcode MAX_BROKER_ADDRESS_LENGTH}, or more than the allowed number
+   *   of announcements would wait to be dialed; announcements end with it.
+   */
   announce(info: ConnInfo): void {
+    const length = info.network.length + info.address.length;
+    if (length > MAX_BROKER_ADDRESS_LENGTH) {
+      this.#abuse(
+        `announced a broker address of ${length} characters (at most ${MAX_BROKER_ADDRESS_LENGTH})`,
+      );
+    }
+    if (!this.#announced.has(info.serviceId) && this.#announced.size >= this.#maxPending) {
+      this.#abuse(
+        `announced more than ${this.#maxPending} broker connections without being dialed`,
+      );
+    }
     this.#announced.set(info.serviceId, info);
     for (const wake of this.#waiters.get(info.serviceId) ?? []) wake();
+  }
+
+  #abuse(what: string): never {
+    const error = new BrokerAbuseError(what);
+    this.#announced.clear();
+    throw error;
   }
 
   /** Ends announcements: waits fail with `error` (the first one given). */

@@ -44,6 +44,26 @@ export function hostBrokerSocket(socketDir: string, slot: number): string {
 }
 
 /**
+ * Whether `path` is where the host serves a brokered slot
+ * (`<socket dir>/broker-<n>.sock`): a host never dials such a path, even
+ * when its plugin announces it as its own.
+ *
+ * @param socketDir The plugin's socket directory.
+ * @param path An absolute, normalized socket path.
+ * @returns Whether it is one of the host's brokered sockets.
+ * @example
+ * ```ts
+ * import { isHostBrokerSocket } from "./broker_sockets.ts";
+ * if (!isHostBrokerSocket("/tmp/d", "/tmp/d/broker-3.sock")) throw new Error();
+ * if (isHostBrokerSocket("/tmp/d", "/tmp/d/plugin-broker-3.sock")) throw new Error();
+ * ```
+ */
+export function isHostBrokerSocket(socketDir: string, path: string): boolean {
+  const prefix = `${socketDir.replace(/\/+$/, "")}/`;
+  return path.startsWith(prefix) && /^broker-[0-9]+\.sock$/.test(path.slice(prefix.length));
+}
+
+/**
  * The socket path of a plugin's brokered server in slot `slot`, next to the
  * plugin's own socket.
  *

@@ -8,7 +8,9 @@
  *
  * Lifecycle: `start()` begins reading; the connection ends when the peer
  * closes the socket, on a protocol error (GOAWAY with the error code is
- * sent first), after a GOAWAY once no stream is left, or on `close()`.
+ * sent first), when the peer stops reading while frames it provoked pile up
+ * past the writer's caps (GOAWAY ENHANCE_YOUR_CALM, if the socket still
+ * takes it), after a GOAWAY once no stream is left, or on `close()`.
  * Streams still open then get `onAbort` with UNAVAILABLE. `closed`
  * resolves once the socket is closed and no read or write is pending; it
  * never rejects.
@@ -23,7 +25,7 @@ import { type HeaderList, HpackError } from "./hpack.ts";
 import { Inbound, type OnStream } from "./inbound.ts";
 import { Outbound } from "./outbound.ts";
 import { connectionLost, H2Stream, type StreamHandler } from "./stream.ts";
-import { SocketWriter } from "./writer.ts";
+import { type OutputLimits, SocketWriter } from "./writer.ts";
 
 /** Options for {@linkcode Connection}. */
 export interface ConnectionOptions {
@@ -56,8 +58,10 @@ export interface ConnectionOptions {
    * @default {262144}
    */
   maxFrameSize?: number;
-  /** Rates of PING, SETTINGS and RST_STREAM frames past which the peer is cut off. */
+  /** Rates of PING, SETTINGS and RST_STREAM frames and stream errors past which the peer is cut off. */
   floodLimits?: FloodLimits;
+  /** Caps on the frames waiting while the peer does not read (see {@linkcode OutputLimits}). */
+  outputLimits?: OutputLimits;
   /** The clock of the flood limits, in milliseconds (tests inject one). */
   now?: () => number;
 }
@@ -91,6 +95,8 @@ export class Connection {
     this.#writer = new SocketWriter(
       conn,
       (error) => this.#terminate(connectionLost("Cannot write to the socket", error), false),
+      (pending, control) => this.#overflow(pending, control),
+      options.outputLimits,
     );
     this.#s = new ConnectionState(this.role, this.#writer, {
       maxStreams: options.maxConcurrentStreams ?? 1000,
@@ -255,6 +261,18 @@ export class Connection {
     return this.closed;
   }
 
+  /** The peer stopped reading while frames piled up past a cap: give up on it. */
+  #overflow(pending: number, control: number): void {
+    const s = this.#s;
+    if (s.closing) return;
+    const { maxPendingBytes, maxPendingControlBytes } = this.#writer.limits;
+    const why = `the peer stopped reading while ${pending} bytes of frames waited, ${control} ` +
+      `of them not DATA (caps ${maxPendingBytes} and ${maxPendingControlBytes})`;
+    this.#writer.discardPending();
+    this.#writer.out.goaway(s.lastPeerStreamId, ErrorCode.ENHANCE_YOUR_CALM, "output not read");
+    this.#terminate(connectionLost(`Cannot send to the peer: ${why}`), true);
+  }
+
   #drained(): void {
     const onDrain = this.onDrain;
     this.onDrain = undefined;
@@ -289,12 +307,14 @@ export class Connection {
       await Promise.race([this.#writer.flush(), timeout]);
       clearTimeout(timer);
     }
-    await this.#writer.stop().catch(() => {});
+    // close before waiting for the writer: a peer that does not read holds its write forever
+    const stopping = this.#writer.stop().catch(() => {});
     try {
       this.#conn.close();
     } catch {
       // Already closed.
     }
+    await stopping;
     await this.#reading;
     this.#resolveClosed();
   }

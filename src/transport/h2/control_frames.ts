@@ -2,7 +2,8 @@
  * The control frames of an HTTP/2 connection's receiving half (RFC 9113,
  * section 6): RST_STREAM, SETTINGS, GOAWAY, WINDOW_UPDATE, and the flood
  * guard that counts the frames a peer can make us answer (PING, SETTINGS,
- * RST_STREAM). Stream frames (HEADERS, DATA) stay in {@linkcode Inbound}.
+ * RST_STREAM, and the stream errors it provokes). Stream frames (HEADERS,
+ * DATA) stay in {@linkcode Inbound}.
  *
  * @module
  */
@@ -16,7 +17,7 @@ import {
   Setting,
 } from "./frame.ts";
 import type { ConnectionState } from "./connection_state.ts";
-import { FloodGuard, type FloodLimits } from "./flood_guard.ts";
+import { FLOOD_NAMES, FloodGuard, type FloodKind, type FloodLimits } from "./flood_guard.ts";
 import { codeFromRstStream, connectionLost, STREAM_REFUSED } from "./stream.ts";
 
 const u32 = (b: Uint8Array, p: number): number =>
@@ -40,9 +41,9 @@ export class ControlFrames {
   }
 
   /** Counts a frame the peer makes us work for; ends the connection on a flood. */
-  calm(kind: "pings" | "settings" | "resets"): void {
+  calm(kind: FloodKind): void {
     if (!this.#flood.allow(kind)) {
-      throw new H2Error(`Too many ${kind} from the peer`, ErrorCode.ENHANCE_YOUR_CALM);
+      throw new H2Error(`Too many ${FLOOD_NAMES[kind]} from the peer`, ErrorCode.ENHANCE_YOUR_CALM);
     }
   }
 

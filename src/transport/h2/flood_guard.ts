@@ -1,10 +1,12 @@
 /**
  * Rate limits for the frames a peer can send to make us work without
- * doing any work of its own: PINGs and SETTINGS (each costs us an ACK) and
+ * doing any work of its own: PINGs and SETTINGS (each costs us an ACK),
  * RST_STREAM (each costs a stream set-up and teardown — the 2023 "rapid
- * reset" attack). Each kind has a token bucket: `perSecond` tokens a
- * second, at most `perSecond` saved up. A connection whose peer runs a
- * bucket dry ends with GOAWAY ENHANCE_YOUR_CALM.
+ * reset" attack), and stream errors it provokes (a malformed PRIORITY, a
+ * frame on a closed stream, a stream past our limit: each costs us an
+ * RST_STREAM). Each kind has a token bucket: `perSecond` tokens a second,
+ * at most `perSecond` saved up. A connection whose peer runs a bucket dry
+ * ends with GOAWAY ENHANCE_YOUR_CALM.
  *
  * @module
  */
@@ -26,12 +28,31 @@ export interface FloodLimits {
    * @default {1000}
    */
   resets?: number;
+  /**
+   * Stream errors the peer provokes, each answered with RST_STREAM (a
+   * well-behaved peer provokes none).
+   * @default {100}
+   */
+  streamErrors?: number;
 }
 
 /** The kinds of frames counted. */
-export type FloodKind = "pings" | "settings" | "resets";
+export type FloodKind = "pings" | "settings" | "resets" | "streamErrors";
 
-const DEFAULTS: Required<FloodLimits> = { pings: 1000, settings: 100, resets: 1000 };
+const DEFAULTS: Required<FloodLimits> = {
+  pings: 1000,
+  settings: 100,
+  resets: 1000,
+  streamErrors: 100,
+};
+
+/** How each kind reads in the error that ends a flood. */
+export const FLOOD_NAMES: Readonly<Record<FloodKind, string>> = {
+  pings: "pings",
+  settings: "settings",
+  resets: "resets",
+  streamErrors: "stream errors",
+};
 
 /** Token buckets for one connection. */
 export class FloodGuard {
@@ -48,7 +69,7 @@ export class FloodGuard {
     this.#rate = { ...DEFAULTS, ...limits };
     this.#tokens = { ...this.#rate };
     const t = now();
-    this.#last = { pings: t, settings: t, resets: t };
+    this.#last = { pings: t, settings: t, resets: t, streamErrors: t };
     this.#now = now;
   }
 

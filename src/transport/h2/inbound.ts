@@ -40,7 +40,7 @@ export interface InboundOptions {
   maxFrameSize: number;
   /** Server role: makes the handler for a stream the peer opened. */
   onStream: OnStream | undefined;
-  /** Rates of PING, SETTINGS and RST_STREAM frames past which the peer is cut off. */
+  /** Rates of PING, SETTINGS and RST_STREAM frames and stream errors past which the peer is cut off. */
   floodLimits: FloodLimits | undefined;
   /** The clock of the flood limits, in milliseconds. */
   now: (() => number) | undefined;
@@ -112,10 +112,11 @@ export class Inbound {
   }
 
   #streamError(id: number, code: number, message: string): void {
+    this.#control.calm("streamErrors");
     const stream = this.#s.streams.get(id);
     this.#s.writer.out.rstStream(id, code);
-    this.#s.writer.schedule();
-    if (stream === undefined) return;
+    this.#s.writer.schedule(); // may end the connection (output cap), which aborts every stream
+    if (stream === undefined || stream.done) return;
     this.#s.remove(stream);
     stream.handler.onAbort(
       new ConnectError(`HTTP/2 stream error: ${message}`, codeFromRstStream(code)),
@@ -190,6 +191,8 @@ export class Inbound {
       }
       this.#s.lastPeerStreamId = id;
       if (this.#s.closing || this.#s.goawaySent || this.#s.streams.size >= this.#s.maxStreams) {
+        // past our advertised limit (not past our GOAWAY, which a peer may not have seen yet)
+        if (!this.#s.closing && !this.#s.goawaySent) this.#control.calm("streamErrors");
         this.#s.writer.out.rstStream(id, ErrorCode.REFUSED_STREAM);
         this.#s.writer.schedule();
         return;

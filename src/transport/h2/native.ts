@@ -35,19 +35,22 @@ import {
 import { type ByteStream, NodeSocketStream, openByteStream } from "./byte_stream.ts";
 import { type ConnectionProvider, createH2Transport } from "./client.ts";
 import { Connection } from "./connection.ts";
+import { type OutputLimits, outputLimitsFor } from "./writer.ts";
 import { GrpcDispatcher } from "./server.ts";
 
 class Channel implements ConnectionProvider {
   #address: SocketAddress;
   #tls: DialTls | undefined;
+  #outputLimits: OutputLimits;
   #current: Connection | undefined;
   #dialing: Promise<Connection> | undefined;
   #all = new Set<Connection>();
   #closed = false;
 
-  constructor(address: SocketAddress, tls: DialTls | undefined) {
+  constructor(address: SocketAddress, tls: DialTls | undefined, outputLimits: OutputLimits) {
     this.#address = address;
     this.#tls = tls;
+    this.#outputLimits = outputLimits;
   }
 
   current(): Connection | undefined {
@@ -80,7 +83,7 @@ class Channel implements ConnectionProvider {
       socket.close();
       throw new ConnectError("Cannot call: the channel is closed", Code.Canceled);
     }
-    const conn = new Connection(socket, { role: "client" });
+    const conn = new Connection(socket, { role: "client", outputLimits: this.#outputLimits });
     this.#all.add(conn);
     conn.onDrain = () => {
       if (this.#current === conn) this.#current = undefined;
@@ -101,11 +104,11 @@ class Channel implements ConnectionProvider {
 }
 
 function dial(address: string | SocketAddress, options: DialOptions = {}): GrpcChannel {
-  const channel = new Channel(socketAddress(address), options.tls);
-  const transport = createH2Transport(channel, {
-    readMaxBytes: options.readMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
-    writeMaxBytes: options.writeMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
-  });
+  const readMaxBytes = options.readMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const writeMaxBytes = options.writeMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const limits = outputLimitsFor(Math.max(readMaxBytes, writeMaxBytes));
+  const channel = new Channel(socketAddress(address), options.tls, limits);
+  const transport = createH2Transport(channel, { readMaxBytes, writeMaxBytes });
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => closing ??= channel.close();
   return { transport, close, [Symbol.asyncDispose]: close };
@@ -133,10 +136,10 @@ async function listen(
   services: readonly ServiceRegistration[],
   options: ListenOptions = {},
 ): Promise<GrpcServer> {
-  const dispatcher = new GrpcDispatcher(services, {
-    readMaxBytes: options.readMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
-    writeMaxBytes: options.writeMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
-  });
+  const readMaxBytes = options.readMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const writeMaxBytes = options.writeMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const dispatcher = new GrpcDispatcher(services, { readMaxBytes, writeMaxBytes });
+  const outputLimits = outputLimitsFor(Math.max(readMaxBytes, writeMaxBytes));
   const listener = await acceptor(path, options);
   const conns = new Set<Connection>();
   let stopped = false;
@@ -149,6 +152,7 @@ async function listen(
         }
         const conn: Connection = new Connection(socket as Deno.Conn, {
           role: "server",
+          outputLimits,
           ...(options.maxConcurrentStreams === undefined
             ? {}
             : { maxConcurrentStreams: options.maxConcurrentStreams }),

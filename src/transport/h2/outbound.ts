@@ -123,6 +123,7 @@ export class Outbound {
       b[p + 4] = length;
       b.set(bytes, p + 5);
       out.length = p + n;
+      this.#writer.dataPending += 9 + n;
       stream.sendWindow -= n;
       this.#window -= n;
       if (endStream) {
@@ -177,6 +178,7 @@ export class Outbound {
         }
       }
       stream.queuedBytes -= n;
+      this.#writer.dataPending += 9 + n;
       stream.sendWindow -= n;
       this.#window -= n;
       wrote = true;
@@ -189,6 +191,7 @@ export class Outbound {
         stream.localClosed = true;
       } else if (stream.queueEnd && !stream.localClosed) {
         out.frameHeader(0, FrameType.DATA, Flag.END_STREAM, stream.id);
+        this.#writer.dataPending += 9;
         stream.localClosed = true;
         wrote = true;
       }
