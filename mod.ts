@@ -37,6 +37,7 @@ export {
   type ExitStatus,
   HandshakeError,
   type HandshakeFailure,
+  ModuleGraphError,
   PluginCrashedError,
   PluginError,
   PluginExitedError,

@@ -72,7 +72,7 @@ export function resolveDenoExecutable(facts: DenoExecutableFacts): string {
 let deno: string | undefined;
 
 /** The `deno` that runs Deno plugins (see {@linkcode resolveDenoExecutable}). */
-function denoExecutable(): string {
+export function denoExecutable(): string {
   return deno ??= resolveDenoExecutable({
     explicit: readEnv(ENV_DENO),
     standalone: Deno.build.standalone ?? false,
@@ -99,7 +99,7 @@ function readEnv(name: string): string | undefined {
 let denoDir: Promise<string> | undefined;
 
 /** Returns Deno's cache directory, so a plugin run with a cleared environment finds its cache. */
-function findDenoDir(): Promise<string> {
+export function findDenoDir(): Promise<string> {
   return denoDir ??= (async () => {
     const fromEnv = Deno.env.get("DENO_DIR");
     if (fromEnv) return fromEnv;

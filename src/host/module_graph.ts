@@ -1,0 +1,278 @@
+/**
+ * The local files a Deno module's graph loads, as `deno info --json` lists
+ * them: modules (`.ts`, `.js`, …) and imported assets (JSON, text and bytes
+ * imports), static imports and dynamic imports whose specifier is a
+ * literal. Deno loads these without a read permission check, which is why
+ * the host looks at them before a plugin runs (see `module_root.ts`).
+ *
+ * Listings are kept per host process, keyed by the entry module, its
+ * working directory and the resolution flags, and revalidated by stat'ing
+ * every listed file (and the configuration files Deno could have found) on
+ * each use: a Supervisor restart pays a few `stat` calls, not another
+ * `deno info`. A changed, added or removed file (its mtime, ctime, size or
+ * inode differs) lists the graph again.
+ *
+ * @module
+ */
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { denoExecutable } from "./deno_command.ts";
+
+/** One local file in a module graph. */
+export interface GraphFile {
+  /** Its specifier, a `file:` URL. */
+  specifier: string;
+  /** Its path as Deno opens it. */
+  path: string;
+  /** The module that imports it (a specifier); undefined for the entry module. */
+  importer: string | undefined;
+}
+
+/** What {@linkcode listModuleGraph} needs. */
+export interface ListGraphOptions {
+  /** The directory the plugin runs in (its `deno.json` applies). */
+  cwd?: string | undefined;
+  /** Flags that change how Deno resolves modules (`--config`, `--import-map`, …). */
+  flags?: readonly string[];
+  /** Aborts the wait (a listing under way for other callers goes on). */
+  signal?: AbortSignal | undefined;
+}
+
+interface Listing {
+  files: GraphFile[];
+  /** Every stat'ed path and what it was, to revalidate the listing. */
+  stamps: Map<string, string>;
+  /**
+   * False when a file changed while it was being listed (or within the
+   * second before: ctime has whole seconds here): then the stamps may
+   * postdate what `deno info` read, and the listing is used once only.
+   */
+  reusable: boolean;
+}
+
+/** Graph listings are few (one per plugin module); past this many the oldest goes. */
+const MAX_LISTINGS = 128;
+/** A graph's JSON past this size is refused rather than read into memory. */
+const MAX_INFO_BYTES = 64 * 1024 * 1024;
+/** `deno info` on a cached graph takes well under a second; this bounds a stuck one. */
+const INFO_TIMEOUT_MS = 60_000;
+
+const listings = new Map<string, Promise<Listing>>();
+
+/**
+ * Lists the local files of a module's graph, from this process's cache when
+ * none of them changed.
+ *
+ * @param module The entry module's specifier (`file:` or `https:` URL).
+ * @param options Working directory, resolution flags, signal.
+ * @returns The graph's `file:` modules and assets, each with its importer.
+ * @throws {Error} When `deno info` fails or says something unreadable.
+ * @example
+ * ```ts ignore
+ * const files = await listModuleGraph("file:///srv/plugins/a/plugin.ts", { cwd: "/srv" });
+ * ```
+ */
+export async function listModuleGraph(
+  module: string,
+  options: ListGraphOptions = {},
+): Promise<GraphFile[]> {
+  options.signal?.throwIfAborted();
+  const flags = options.flags ?? [];
+  const key = JSON.stringify([module, options.cwd ?? "", flags]);
+  const known = listings.get(key);
+  if (known) {
+    const listing = await abortable(known.catch(() => undefined), options.signal);
+    if (listing?.reusable && await unchanged(listing)) return listing.files;
+    if (listings.get(key) === known) listings.delete(key);
+  }
+  let listing = listings.get(key);
+  if (!listing) {
+    listing = list(module, options.cwd, flags);
+    listings.set(key, listing);
+    listing.catch(() => listings.get(key) === listing && listings.delete(key));
+    for (const old of listings.keys()) {
+      if (listings.size <= MAX_LISTINGS) break;
+      listings.delete(old);
+    }
+  }
+  return (await abortable(listing, options.signal)).files;
+}
+
+/** The `deno run` flags that change module resolution, to pass to `deno info` as well. */
+export function resolutionFlags(denoFlags: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < denoFlags.length; i++) {
+    const flag = denoFlags[i]!;
+    const name = flag.split("=")[0]!;
+    if (!RESOLUTION_FLAGS.has(name) && !name.startsWith("--unstable-")) continue;
+    out.push(flag);
+    const next = denoFlags[i + 1];
+    if (TAKES_VALUE.has(name) && !flag.includes("=") && next !== undefined) out.push(next), i++;
+  }
+  return out;
+}
+
+const TAKES_VALUE = new Set(["-c", "--config", "--import-map", "--node-modules-linker"]);
+const RESOLUTION_FLAGS = new Set([
+  ...TAKES_VALUE,
+  "--no-config",
+  "--lock",
+  "--no-lock",
+  "--frozen-lockfile",
+  "--node-modules-dir",
+  "--vendor",
+  "--no-npm",
+  "--no-remote",
+]);
+
+/** The files Deno may read to resolve a module run in `cwd`: its configuration, anywhere up. */
+function configCandidates(cwd: string): string[] {
+  const out: string[] = [];
+  for (let dir = cwd;; dir = dirname(dir)) {
+    for (const name of ["deno.json", "deno.jsonc", "package.json"]) out.push(`${dir}/${name}`);
+    if (dirname(dir) === dir) return out;
+  }
+}
+
+async function list(module: string, cwd: string | undefined, flags: readonly string[]) {
+  const remote = /^https?:/.test(module);
+  const startedAt = Date.now();
+  const child = new Deno.Command(denoExecutable(), {
+    args: ["info", "--json", ...(remote ? [] : ["--no-remote"]), ...flags, module],
+    ...(cwd === undefined ? {} : { cwd }),
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
+  }).spawn();
+  const kill = () => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+  };
+  const timer = setTimeout(kill, INFO_TIMEOUT_MS);
+  let stdout: Uint8Array | undefined, stderr: Uint8Array | undefined, status: Deno.CommandStatus;
+  try {
+    [stdout, stderr, status] = await Promise.all([
+      readBounded(child.stdout, kill),
+      readBounded(child.stderr, () => {}),
+      child.status,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+  if (!status.success || stdout === undefined) {
+    const text = new TextDecoder().decode(stderr ?? new Uint8Array()).trim().split("\n");
+    throw new Error(
+      `Cannot list the module graph of ${module}: deno info ${
+        stdout === undefined ? `printed more than ${MAX_INFO_BYTES} bytes` : `exited ${status.code}`
+      }\n  ${text.slice(-5).join("\n  ")}`,
+    );
+  }
+  const files = parseInfo(module, new TextDecoder().decode(stdout));
+  const stamps = new Map<string, string>();
+  const paths = [
+    ...files.map((f) => f.path),
+    ...configCandidates(cwd ?? Deno.cwd()),
+    ...flags.filter((f) => !f.startsWith("-")).map((f) => resolve(cwd ?? Deno.cwd(), f)),
+  ];
+  let reusable = true;
+  await Promise.all(paths.map(async (path) => {
+    const now = await stamp(path);
+    stamps.set(path, now.stamp);
+    if (now.changedMs >= startedAt - 1000) reusable = false;
+  }));
+  return { files, stamps, reusable };
+}
+
+/**
+ * Reads `deno info --json`'s answer: every module whose specifier is a
+ * `file:` URL, with the first module found importing it.
+ */
+function parseInfo(module: string, text: string): GraphFile[] {
+  let info: unknown;
+  try {
+    info = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`Cannot list the module graph of ${module}: deno info printed no JSON`, {
+      cause: error,
+    });
+  }
+  const modules = (info as { modules?: unknown })?.modules;
+  if (!Array.isArray(modules)) {
+    throw new Error(`Cannot list the module graph of ${module}: deno info listed no modules`);
+  }
+  const importers = new Map<string, string>();
+  for (const entry of modules as Record<string, unknown>[]) {
+    if (!Array.isArray(entry?.dependencies) || typeof entry.specifier !== "string") continue;
+    for (const dependency of entry.dependencies as Record<string, unknown>[]) {
+      for (const side of [dependency?.code, dependency?.type]) {
+        const target = (side as { specifier?: unknown } | undefined)?.specifier;
+        if (typeof target === "string" && !importers.has(target)) {
+          importers.set(target, entry.specifier);
+        }
+      }
+    }
+  }
+  const files: GraphFile[] = [];
+  for (const entry of modules as Record<string, unknown>[]) {
+    const specifier = entry?.specifier;
+    if (typeof specifier !== "string" || !specifier.startsWith("file:")) continue;
+    const path = typeof entry.local === "string" ? entry.local : fileURLToPath(specifier);
+    files.push({ specifier, path, importer: importers.get(specifier) });
+  }
+  return files;
+}
+
+async function unchanged(listing: Listing): Promise<boolean> {
+  const checks = [...listing.stamps].map(async ([path, was]) => (await stamp(path)).stamp === was);
+  return (await Promise.all(checks)).every(Boolean);
+}
+
+/**
+ * What a file is now (a stamp that changes when it is written, replaced,
+ * removed or created) and when it last changed.
+ */
+async function stamp(path: string): Promise<{ stamp: string; changedMs: number }> {
+  try {
+    const s = await Deno.stat(path);
+    const mtime = s.mtime?.getTime() ?? Infinity;
+    const ctime = s.ctime?.getTime() ?? Infinity;
+    return {
+      stamp: [s.dev, s.ino, s.size, mtime, ctime].join(":"),
+      changedMs: Math.max(mtime, ctime),
+    };
+  } catch {
+    return { stamp: "missing", changedMs: 0 };
+  }
+}
+
+async function readBounded(
+  stream: ReadableStream<Uint8Array>,
+  onOverflow: () => void,
+): Promise<Uint8Array | undefined> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += chunk.length;
+    if (size > MAX_INFO_BYTES) {
+      onOverflow();
+      return undefined; // leaving the loop cancels the stream
+    }
+    chunks.push(chunk);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) out.set(chunk, at), at += chunk.length;
+  return out;
+}
+
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
