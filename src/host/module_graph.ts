@@ -24,6 +24,8 @@ export interface GraphFile {
   specifier: string;
   /** Its path as Deno opens it. */
   path: string;
+  /** Its path with symlinks resolved (the path itself when it does not exist). */
+  realPath: string;
   /** The module that imports it (a specifier); undefined for the entry module. */
   importer: string | undefined;
 }
@@ -178,6 +180,8 @@ async function list(module: string, cwd: string | undefined, flags: readonly str
     ...flags.filter((f) => !f.startsWith("-")).map((f) => resolve(cwd ?? Deno.cwd(), f)),
   ];
   let reusable = true;
+  // Same stamp, same file: the real path found now stays right while the listing is reused.
+  await Promise.all(files.map(async (file) => file.realPath = await realPath(file.path)));
   await Promise.all(paths.map(async (path) => {
     const now = await stamp(path);
     stamps.set(path, now.stamp);
@@ -220,7 +224,7 @@ function parseInfo(module: string, text: string): GraphFile[] {
     const specifier = entry?.specifier;
     if (typeof specifier !== "string" || !specifier.startsWith("file:")) continue;
     const path = typeof entry.local === "string" ? entry.local : fileURLToPath(specifier);
-    files.push({ specifier, path, importer: importers.get(specifier) });
+    files.push({ specifier, path, realPath: path, importer: importers.get(specifier) });
   }
   return files;
 }
@@ -245,6 +249,21 @@ async function stamp(path: string): Promise<{ stamp: string; changedMs: number }
     };
   } catch {
     return { stamp: "missing", changedMs: 0 };
+  }
+}
+
+/**
+ * A path with symlinks resolved, or the path itself when it does not exist
+ * (Deno then fails to load it anyway).
+ *
+ * @param path A path.
+ * @returns The real path.
+ */
+export async function realPath(path: string): Promise<string> {
+  try {
+    return await Deno.realPath(path);
+  } catch {
+    return path;
   }
 }
 

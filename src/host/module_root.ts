@@ -24,7 +24,7 @@ import { dirname, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { findDenoDir } from "./deno_command.ts";
 import { ModuleGraphError } from "./errors.ts";
-import { listModuleGraph, resolutionFlags } from "./module_graph.ts";
+import { listModuleGraph, realPath, resolutionFlags } from "./module_graph.ts";
 import type { Permissions } from "./permissions.ts";
 
 /** What {@linkcode checkModuleGraph} looks at: a subset of the plugin's start options. */
@@ -110,7 +110,7 @@ export async function checkModuleGraph(
   const outside: { path: string; real: string; importer: string }[] = [];
   for (const file of files) {
     if (file.specifier === specifier) continue; // the entry module: the plugin itself
-    const fileReal = await realPath(file.path);
+    const fileReal = file.realPath;
     if (within(file.path, [...given, ...real]) && within(fileReal, real)) continue;
     const importer = file.importer?.startsWith("file:")
       ? fileURLToPath(file.importer)
@@ -138,14 +138,6 @@ function bulkheadSources(): string[] {
     fileURLToPath(new URL("../plugin.ts", src)),
     fileURLToPath(new URL("../mod.ts", src)),
   ].map((path) => path.replace(/\/$/, ""));
-}
-
-async function realPath(path: string): Promise<string> {
-  try {
-    return await Deno.realPath(path);
-  } catch {
-    return path; // not there: Deno fails to load it anyway
-  }
 }
 
 function within(path: string, areas: readonly string[]): boolean {
