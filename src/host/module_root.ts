@@ -89,7 +89,7 @@ export async function checkModuleGraph(
   options: ModuleRootOptions,
 ): Promise<string | undefined> {
   const root = moduleRootOf(specifier, options);
-  const read = options.permissions?.read;
+  const read = readGrant(options.permissions?.read, options.denoFlags ?? []);
   if (read === true) return root;
   const cwd = options.cwd ?? Deno.cwd();
   const [files, denoDir] = await Promise.all([
@@ -104,7 +104,7 @@ export async function checkModuleGraph(
     ...(root === undefined ? [] : [root]),
     ...bulkheadSources(),
     denoDir,
-    ...(read || []).map((path) => resolve(cwd, path)),
+    ...read.map((path) => resolve(cwd, path)),
   ];
   const real = await Promise.all(given.map(realPath));
   const outside: { path: string; real: string; importer: string }[] = [];
@@ -127,6 +127,23 @@ export async function checkModuleGraph(
     widerRoot: root === undefined ? dirname(first.real) : commonAncestor(root, first.real),
     files: outside.map((f) => f.path),
   });
+}
+
+/** The paths a plugin may read: its `read` grant and any `--allow-read` among its Deno flags. */
+function readGrant(
+  grant: Permissions["read"],
+  denoFlags: readonly string[],
+): readonly string[] | true {
+  if (grant === true) return true;
+  const paths = [...(grant || [])];
+  for (const flag of denoFlags) {
+    if (flag === "-A" || flag === "--allow-all" || flag === "--allow-read" || flag === "-R") {
+      return true;
+    }
+    const listed = /^(?:--allow-read|-R)=(.*)$/.exec(flag)?.[1];
+    if (listed !== undefined) paths.push(...listed.split(",").filter(Boolean));
+  }
+  return paths;
 }
 
 /** This host's own Bulkhead sources, which the SDK a plugin imports is part of. */

@@ -189,6 +189,11 @@ Deno.test("the same imports start when the module root is widened or the file is
         await greet(module, { permissions: { read: [dirname(secret)] } }),
         await Deno.readTextFile(secret),
       );
+      assert.equal(
+        await greet(module, { denoFlags: [`--allow-read=${secret}`] }),
+        await Deno.readTextFile(secret),
+        "an --allow-read among denoFlags is a read grant too",
+      );
     });
   });
 
