@@ -100,7 +100,20 @@ export async function listModuleGraph(
   return (await abortable(listing, options.signal)).files;
 }
 
-/** The `deno run` flags that change module resolution, to pass to `deno info` as well. */
+/**
+ * The `deno run` flags that change module resolution (configuration,
+ * import map, lock file, node_modules and vendor modes, unstable features),
+ * to pass to `deno info` as well.
+ *
+ * @param denoFlags A plugin's extra `deno run` flags.
+ * @returns Those of them that change what its graph is.
+ * @example
+ * ```ts
+ * import { resolutionFlags } from "./module_graph.ts";
+ * const flags = resolutionFlags(["--v8-flags=--max-old-space-size=64", "--config", "deno.json"]);
+ * if (flags.join(" ") !== "--config deno.json") throw new Error(flags.join(" "));
+ * ```
+ */
 export function resolutionFlags(denoFlags: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < denoFlags.length; i++) {
@@ -124,7 +137,6 @@ const RESOLUTION_FLAGS = new Set([
   "--node-modules-dir",
   "--vendor",
   "--no-npm",
-  "--no-remote",
 ]);
 
 /** The files Deno may read to resolve a module run in `cwd`: its configuration, anywhere up. */
