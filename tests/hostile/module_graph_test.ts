@@ -11,7 +11,13 @@
 import assert from "node:assert/strict";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ModuleGraphError, Plugin, type PluginOptions } from "../../mod.ts";
+import {
+  ModuleGraphError,
+  Plugin,
+  type PluginOptions,
+  Supervisor,
+  type SupervisorEvent,
+} from "../../mod.ts";
 import { GreeterService } from "../../src/gen/bulkhead/examples/greeter/v1/greeter_pb.ts";
 import { listModuleGraph } from "../../src/host/module_graph.ts";
 
@@ -256,5 +262,48 @@ Deno.test("listModuleGraph() reuses a listing until a listed file changes", asyn
     assert.notEqual(again, first);
     const leak = again.find((f) => f.path === secret);
     assert.equal(leak?.importer, new URL(`file://${helper}`).href);
+  });
+});
+
+Deno.test("a plugin that rewrites its own code to import a secret is refused at its restart", async () => {
+  await withSecret(async ({ plugin, secret }) => {
+    const module = `${plugin}/plugin.ts`;
+    const hostile = readerPlugin(
+      `import secret from ${JSON.stringify(secret)} with { type: "text" };`,
+      "secret",
+    );
+    // Granted write on its own folder, it puts the import in and crashes to be restarted.
+    await Deno.writeTextFile(
+      module,
+      readerPlugin(
+        "",
+        `(Deno.writeTextFileSync(${JSON.stringify(module)}, ${
+          JSON.stringify(hostile)
+        }), Deno.exit(1))`,
+      ),
+    );
+    const events: SupervisorEvent[] = [];
+    let refused: (event: SupervisorEvent) => void = () => {};
+    const restartFailed = new Promise<SupervisorEvent>((resolve) => refused = resolve);
+    await using supervisor = await Supervisor.start({
+      module,
+      permissions: { write: [plugin] },
+      logger: () => {},
+      restart: { initialDelayMs: 10, maxDelayMs: 50, maxCrashes: 3, windowMs: 60_000 },
+      healthIntervalMs: 0,
+      onEvent: (event) => {
+        events.push(event);
+        // a supervisor that gives up instead ends the wait too, and fails the test below
+        if (event.type === "restart-failed" || event.type === "failed") refused(event);
+      },
+    });
+    await supervisor.client(GreeterService).greet({ name: "" }).catch(() => {});
+    const event = await restartFailed;
+    assert.ok(event.type === "restart-failed", JSON.stringify(event));
+    assert.match(
+      event.error,
+      /it imports \S+\/secret\/secret\.txt \(from \S+\/plugin\/plugin\.ts\)/,
+    );
+    assert.ok(!events.some((e) => e.type === "started" && e.restarts > 0), "it never ran again");
   });
 });
