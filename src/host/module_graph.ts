@@ -15,20 +15,9 @@
  * @module
  */
 import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { denoExecutable } from "./deno_command.ts";
+import { denoInfo, type GraphFile } from "./_deno_info.ts";
 
-/** One local file in a module graph. */
-export interface GraphFile {
-  /** Its specifier, a `file:` URL. */
-  specifier: string;
-  /** Its path as Deno opens it. */
-  path: string;
-  /** Its path with symlinks resolved (the path itself when it does not exist). */
-  realPath: string;
-  /** The module that imports it (a specifier); undefined for the entry module. */
-  importer: string | undefined;
-}
+export type { GraphFile };
 
 /** What {@linkcode listModuleGraph} needs. */
 export interface ListGraphOptions {
@@ -54,11 +43,6 @@ interface Listing {
 
 /** Graph listings are few (one per plugin module); past this many the oldest goes. */
 const MAX_LISTINGS = 128;
-/** A graph's JSON past this size is refused rather than read into memory. */
-const MAX_INFO_BYTES = 64 * 1024 * 1024;
-/** `deno info` on a cached graph takes well under a second; this bounds a stuck one. */
-const INFO_TIMEOUT_MS = 60_000;
-
 const listings = new Map<string, Promise<Listing>>();
 
 /**
@@ -151,40 +135,7 @@ function configCandidates(cwd: string): string[] {
 async function list(module: string, cwd: string | undefined, flags: readonly string[]) {
   const remote = /^https?:/.test(module);
   const startedAt = Date.now();
-  const child = new Deno.Command(denoExecutable(), {
-    args: ["info", "--json", ...(remote ? [] : ["--no-remote"]), ...flags, module],
-    ...(cwd === undefined ? {} : { cwd }),
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
-  }).spawn();
-  const kill = () => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already exited
-    }
-  };
-  const timer = setTimeout(kill, INFO_TIMEOUT_MS);
-  let stdout: Uint8Array | undefined, stderr: Uint8Array | undefined, status: Deno.CommandStatus;
-  try {
-    [stdout, stderr, status] = await Promise.all([
-      readBounded(child.stdout, kill),
-      readBounded(child.stderr, () => {}),
-      child.status,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-  if (!status.success || stdout === undefined) {
-    const text = new TextDecoder().decode(stderr ?? new Uint8Array()).trim().split("\n");
-    throw new Error(
-      `Cannot list the module graph of ${module}: deno info ${
-        stdout === undefined ? `printed more than ${MAX_INFO_BYTES} bytes` : `exited ${status.code}`
-      }\n  ${text.slice(-5).join("\n  ")}`,
-    );
-  }
-  const files = parseInfo(module, new TextDecoder().decode(stdout));
+  const files = await denoInfo(module, cwd, [...(remote ? [] : ["--no-remote"]), ...flags]);
   const stamps = new Map<string, string>();
   const paths = [
     ...files.map((f) => f.path),
@@ -200,45 +151,6 @@ async function list(module: string, cwd: string | undefined, flags: readonly str
     if (now.changedMs >= startedAt - 1000) reusable = false;
   }));
   return { files, stamps, reusable };
-}
-
-/**
- * Reads `deno info --json`'s answer: every module whose specifier is a
- * `file:` URL, with the first module found importing it.
- */
-function parseInfo(module: string, text: string): GraphFile[] {
-  let info: unknown;
-  try {
-    info = JSON.parse(text);
-  } catch (error) {
-    throw new Error(`Cannot list the module graph of ${module}: deno info printed no JSON`, {
-      cause: error,
-    });
-  }
-  const modules = (info as { modules?: unknown })?.modules;
-  if (!Array.isArray(modules)) {
-    throw new Error(`Cannot list the module graph of ${module}: deno info listed no modules`);
-  }
-  const importers = new Map<string, string>();
-  for (const entry of modules as Record<string, unknown>[]) {
-    if (!Array.isArray(entry?.dependencies) || typeof entry.specifier !== "string") continue;
-    for (const dependency of entry.dependencies as Record<string, unknown>[]) {
-      for (const side of [dependency?.code, dependency?.type]) {
-        const target = (side as { specifier?: unknown } | undefined)?.specifier;
-        if (typeof target === "string" && !importers.has(target)) {
-          importers.set(target, entry.specifier);
-        }
-      }
-    }
-  }
-  const files: GraphFile[] = [];
-  for (const entry of modules as Record<string, unknown>[]) {
-    const specifier = entry?.specifier;
-    if (typeof specifier !== "string" || !specifier.startsWith("file:")) continue;
-    const path = typeof entry.local === "string" ? entry.local : fileURLToPath(specifier);
-    files.push({ specifier, path, realPath: path, importer: importers.get(specifier) });
-  }
-  return files;
 }
 
 async function unchanged(listing: Listing): Promise<boolean> {
@@ -277,26 +189,6 @@ export async function realPath(path: string): Promise<string> {
   } catch {
     return path;
   }
-}
-
-async function readBounded(
-  stream: ReadableStream<Uint8Array>,
-  onOverflow: () => void,
-): Promise<Uint8Array | undefined> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    size += chunk.length;
-    if (size > MAX_INFO_BYTES) {
-      onOverflow();
-      return undefined; // leaving the loop cancels the stream
-    }
-    chunks.push(chunk);
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) out.set(chunk, at), at += chunk.length;
-  return out;
 }
 
 function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
