@@ -15,6 +15,7 @@
  * @module
  */
 import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { denoInfo, type GraphFile } from "./_deno_info.ts";
 
 export type { GraphFile };
@@ -123,7 +124,11 @@ const RESOLUTION_FLAGS = new Set([
   "--no-npm",
 ]);
 
-/** The files Deno may read to resolve a module run in `cwd`: its configuration, anywhere up. */
+/**
+ * The files Deno may read to resolve a module: configuration files in a
+ * directory or any above it (Deno looks up from the working directory and
+ * from the module's).
+ */
 function configCandidates(cwd: string): string[] {
   const out: string[] = [];
   for (let dir = cwd;; dir = dirname(dir)) {
@@ -140,6 +145,7 @@ async function list(module: string, cwd: string | undefined, flags: readonly str
   const paths = [
     ...files.map((f) => f.path),
     ...configCandidates(cwd ?? Deno.cwd()),
+    ...(module.startsWith("file:") ? configCandidates(dirname(fileURLToPath(module))) : []),
     ...flags.filter((f) => !f.startsWith("-")).map((f) => resolve(cwd ?? Deno.cwd(), f)),
   ];
   let reusable = true;

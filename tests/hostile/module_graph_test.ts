@@ -135,6 +135,21 @@ Deno.test("a plugin whose module graph imports a file outside its root is refuse
     });
   });
 
+  await t.step("a bare specifier that the deno.json beside it maps to a file outside", async () => {
+    await withSecret(async ({ plugin, secret, root }) => {
+      const module = `${plugin}/plugin.ts`;
+      await Deno.writeTextFile(
+        `${root}/deno.json`,
+        JSON.stringify({ imports: { loot: new URL(`file://${secret}`).href } }),
+      );
+      await Deno.writeTextFile(
+        module,
+        readerPlugin(`import secret from "loot" with { type: "text" };`, "secret"),
+      );
+      await assertRefused(module, { file: secret, importer: module }, { cwd: root });
+    });
+  });
+
   await t.step("a JSON import", async () => {
     const module = `${FIXTURES}/graph_json/plugin.ts`;
     await assertRefused(module, { file: `${OUTSIDE}/secret.json`, importer: module });
