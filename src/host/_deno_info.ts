@@ -78,7 +78,9 @@ export async function denoInfo(
 
 /**
  * Reads `deno info --json`'s answer: every module whose specifier is a
- * `file:` URL, with the first module found importing it.
+ * `file:` URL, with the first module found importing it — except those
+ * only ever imported for their types (`import type`), which `deno run`
+ * does not load.
  */
 function parseInfo(module: string, text: string): GraphFile[] {
   let info: unknown;
@@ -93,24 +95,37 @@ function parseInfo(module: string, text: string): GraphFile[] {
   if (!Array.isArray(modules)) {
     throw new Error(`Cannot list the module graph of ${module}: deno info listed no modules`);
   }
-  const importers = new Map<string, string>();
+  const importers = new Map<string, string>(); // by code
+  const typeImporters = new Map<string, string>(); // by types only
   for (const entry of modules as Record<string, unknown>[]) {
     if (!Array.isArray(entry?.dependencies) || typeof entry.specifier !== "string") continue;
     for (const dependency of entry.dependencies as Record<string, unknown>[]) {
-      for (const side of [dependency?.code, dependency?.type]) {
+      const sides: [unknown, Map<string, string>][] = [
+        [dependency?.code, importers],
+        [dependency?.type, typeImporters],
+      ];
+      for (const [side, map] of sides) {
         const target = (side as { specifier?: unknown } | undefined)?.specifier;
-        if (typeof target === "string" && !importers.has(target)) {
-          importers.set(target, entry.specifier);
-        }
+        if (typeof target === "string" && !map.has(target)) map.set(target, entry.specifier);
       }
     }
   }
+  const roots = (info as { roots?: unknown }).roots;
+  const isRoot = (specifier: string) => Array.isArray(roots) && roots.includes(specifier);
   const files: GraphFile[] = [];
   for (const entry of modules as Record<string, unknown>[]) {
     const specifier = entry?.specifier;
     if (typeof specifier !== "string" || !specifier.startsWith("file:")) continue;
+    const importer = importers.get(specifier);
+    // kept when in doubt: dropped only when imported, and for its types alone
+    if (importer === undefined && typeImporters.has(specifier) && !isRoot(specifier)) continue;
     const path = typeof entry.local === "string" ? entry.local : fileURLToPath(specifier);
-    files.push({ specifier, path, realPath: path, importer: importers.get(specifier) });
+    files.push({
+      specifier,
+      path,
+      realPath: path,
+      importer: importer ?? typeImporters.get(specifier),
+    });
   }
   return files;
 }

@@ -218,6 +218,21 @@ Deno.test("the same imports start when the module root is widened or the file is
     });
   });
 
+  await t.step("an import of types alone (deno run does not load it)", async () => {
+    await withSecret(async ({ plugin, root }) => {
+      const module = `${plugin}/plugin.ts`;
+      await Deno.writeTextFile(`${root}/secret/types.ts`, "export type Loot = string;\n");
+      await Deno.writeTextFile(
+        module,
+        readerPlugin(
+          `import type { Loot } from "../secret/types.ts";\nconst loot: Loot = "types only";`,
+          "loot",
+        ),
+      );
+      assert.equal(await greet(module), "types only");
+    });
+  });
+
   await t.step("a symlink's target in a read grant", async () => {
     const reply = await greet(`${FIXTURES}/graph_symlink/plugin.ts`, {
       permissions: { read: [`${OUTSIDE}/secret.txt`] },
