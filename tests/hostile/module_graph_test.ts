@@ -61,8 +61,9 @@ function start(module: string, extra: Partial<PluginOptions> = {}): Promise<Plug
   return Plugin.start({ module, logger: () => {}, stopGraceMs: 1000, ...extra });
 }
 
-async function greet(options: PluginOptions["module"], extra: Partial<PluginOptions> = {}) {
-  await using plugin = await start(String(options), extra);
+/** Starts a plugin, asks Greet once (the fixtures answer with what they read), stops it. */
+async function greet(module: string, extra: Partial<PluginOptions> = {}): Promise<string> {
+  await using plugin = await start(module, extra);
   return (await plugin.client(GreeterService).greet({ name: "" })).greeting;
 }
 
