@@ -41,6 +41,7 @@ export {
   HandshakeError,
   type HandshakeFailure,
   HostPermissionError,
+  ModuleGraphError,
   PluginCrashedError,
   PluginError,
   PluginExitedError,

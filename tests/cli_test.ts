@@ -79,9 +79,31 @@ Deno.test("cli inspect shows the handshake, services, methods, permissions and h
   );
   assert.match(out, /Permissions: sandboxed by Deno/);
   assert.match(out, /--allow-read=\S+plugin\.sock,\/tmp/);
+  assert.match(out, /^ {2}module root \S+\/examples\/greeter \(imports load from here\)$/m);
   assert.doesNotMatch(out, /WARNING/);
   assert.match(out, /^Health: SERVING$/m);
   assert.match(out, /^Process: ready in \d+ ms; RSS \d+\.\d MiB; limits: /m);
+});
+
+Deno.test("cli refuses a plugin that imports code outside its module root, unless --module-root widens it", async () => {
+  const plugin = "tests/hostile/fixtures/graph_module/plugin.ts";
+  const refused = await cli(["health", "--quiet", "--", plugin]);
+  assert.equal(refused.code, 3, refused.stderr);
+  assert.match(
+    refused.stderr,
+    /^bulkhead: Cannot start plugin "graph_module": it imports \S+\/graph_outside\/outside\.ts \(from \S+\/graph_module\/plugin\.ts\)/m,
+  );
+  assertNoStackTrace(refused);
+  const widened = await cli([
+    "health",
+    "--quiet",
+    "--module-root",
+    "tests/hostile/fixtures",
+    "--",
+    plugin,
+  ]);
+  assert.equal(widened.code, 0, widened.stderr);
+  assert.equal(widened.stdout, "SERVING\n");
 });
 
 Deno.test("cli inspect warns about each sandbox escape", async () => {
@@ -109,6 +131,7 @@ Deno.test("cli inspect --json prints one JSON object", async () => {
   assert.equal(report.handshake.network, "unix");
   assert.equal(report.permissions.sandboxed, true);
   assert.deepEqual(report.permissions.sandboxEscapes, []);
+  assert.match(report.permissions.moduleRoot, /\/examples\/greeter$/);
   assert.deepEqual(report.health, { status: "SERVING" });
   assert.equal(report.reflection.version, "v1");
   const greeter = report.reflection.services.find((s: { name: string }) =>
@@ -194,6 +217,11 @@ Deno.test("cli rejects bad usage with exit 2", async (t) => {
     ["no plugin", ["health"], /No plugin given/],
     ["plugin before --", ["inspect", GREETER], /Unexpected argument/],
     ["--allow-run", ["health", "--allow-run", "--", GREETER], /--unsafe-allow-run/],
+    [
+      "--module-root for an executable",
+      ["health", "--module-root", ".", "--", "/bin/true"],
+      /--module-root applies to a Deno module only/,
+    ],
     [
       "bad method name",
       ["call", "Greet", "{}", "--", GREETER],

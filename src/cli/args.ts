@@ -67,6 +67,7 @@ const COMMON = {
   "open-files": { type: "string" },
   env: { type: "string", multiple: true },
   name: { type: "string" },
+  "module-root": { type: "string" },
   quiet: { type: "boolean", short: "q" },
   json: { type: "boolean" },
   exec: { type: "boolean" },
@@ -177,6 +178,10 @@ export function parseCli(
   const start: PluginOptions = isModule ? { module: target } : { command: target };
   if (args.length > 0) start.args = args;
   if (typeof values.name === "string") start.name = values.name;
+  if (typeof values["module-root"] === "string") {
+    if (!isModule) throw new UsageError("--module-root applies to a Deno module only", command);
+    start.moduleRoot = values["module-root"];
+  }
   if (typeof values.cookie === "string") start.cookie = parseCookie(values.cookie, command);
   if (typeof values["protocol-versions"] === "string") {
     start.protocolVersions = parseVersions(values["protocol-versions"], command);

@@ -57,7 +57,10 @@ Permissions of a Deno plugin (default: nothing but its own socket):
   --allow-read[=PATH,...]    --allow-write[=PATH,...]    --allow-net[=HOST,...]
   --allow-env[=NAME,...]     --allow-sys[=API,...]
   --unsafe-allow-run[=PROGRAM,...]   Lets it run programs: they are NOT sandboxed
-  --unsafe-allow-ffi[=PATH,...]      Lets it load native code: it is NOT sandboxed`;
+  --unsafe-allow-ffi[=PATH,...]      Lets it load native code: it is NOT sandboxed
+  --module-root DIR          Where it may load modules and imported JSON/text from,
+                             besides Bulkhead and --allow-read paths (default: its
+                             module's folder; Deno loads imports without read checks)`;
 
 const TOP = `bulkhead — start a plugin and talk to it over gRPC, or run a pipeline of plugins
 

@@ -50,6 +50,8 @@ export interface InspectReport {
     flags: string[];
     /** Grants that let it leave the sandbox. */
     sandboxEscapes: string[];
+    /** Where a Deno plugin may load modules from, besides Bulkhead, Deno's cache and read grants. */
+    moduleRoot?: string;
   };
   /** Its services, through reflection. */
   reflection:
@@ -125,6 +127,7 @@ export async function inspectPlugin(
       sandboxed: info.sandboxed,
       flags: info.permissionFlags,
       sandboxEscapes: info.sandboxEscapes,
+      ...(info.moduleRoot === undefined ? {} : { moduleRoot: info.moduleRoot }),
     },
     reflection: services,
     health,
@@ -189,10 +192,13 @@ export function formatInspect(report: InspectReport): string {
     }
   }
   lines.push("");
-  const { sandboxed, flags, sandboxEscapes } = report.permissions;
+  const { sandboxed, flags, sandboxEscapes, moduleRoot } = report.permissions;
   if (sandboxed) {
     lines.push("Permissions: sandboxed by Deno with");
     for (const flag of flags) lines.push(`  ${flag}`);
+    if (moduleRoot !== undefined) {
+      lines.push(`  module root ${moduleRoot} (imports load from here)`);
+    }
     for (const escape of sandboxEscapes) lines.push(`  WARNING: escapes the sandbox: ${escape}`);
   } else {
     lines.push("Permissions: not sandboxed (an executable runs with all of this user's rights)");

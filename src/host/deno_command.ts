@@ -111,7 +111,7 @@ function readEnv(name: string): string | undefined {
 let denoDir: Promise<string> | undefined;
 
 /** Returns Deno's cache directory, so a plugin run with a cleared environment finds its cache. */
-function findDenoDir(): Promise<string> {
+export function findDenoDir(): Promise<string> {
   return denoDir ??= (async () => {
     const fromEnv = readEnv("DENO_DIR"); // without env access, deno info (which inherits it) says
     if (fromEnv) return fromEnv;

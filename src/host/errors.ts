@@ -223,3 +223,61 @@ export class HostPermissionError extends PluginError {
     this.missing = missing.map((m) => m.flag);
   }
 }
+
+/**
+ * A Deno plugin's module graph loads a local file outside what the plugin
+ * may load (its module root, Bulkhead's own sources, Deno's cache and its
+ * `read` grants). Deno loads a module's graph without read permission
+ * checks, so such an import (`import secret from "/etc/shadow" with { type:
+ * "text" }`) would read the file past the sandbox; the host refuses to start
+ * the plugin instead. Nothing was spawned.
+ */
+export class ModuleGraphError extends PluginError {
+  /** The file the graph loads, as imported. */
+  readonly file: string;
+  /** Where that file really is (symlinks resolved). */
+  readonly realPath: string;
+  /** The module that imports it (a path, or the specifier when not local). */
+  readonly importer: string;
+  /** The plugin's module root, when it has one (a local module). */
+  readonly moduleRoot: string | undefined;
+  /** Every file outside, the first being {@linkcode ModuleGraphError.file}. */
+  readonly files: readonly string[];
+  /**
+   * Makes the error; the message names the file, its importer and the two
+   * options that would allow it.
+   *
+   * @param plugin The plugin's name.
+   * @param facts The file, its real path, its importer, the module root, a
+   *   wider root that would hold it, and every file outside.
+   */
+  constructor(
+    plugin: string,
+    facts: {
+      file: string;
+      realPath: string;
+      importer: string;
+      moduleRoot: string | undefined;
+      widerRoot: string;
+      files: readonly string[];
+    },
+  ) {
+    const link = facts.realPath === facts.file ? "" : `, a link to ${facts.realPath}`;
+    const root = facts.moduleRoot === undefined
+      ? "outside its read grants"
+      : `outside its module root ${facts.moduleRoot} and its read grants`;
+    const more = facts.files.length > 1 ? ` (and ${facts.files.length - 1} more files)` : "";
+    super(
+      plugin,
+      `Cannot start plugin "${plugin}": it imports ${facts.file}${link} (from ${facts.importer})${more}, ${root}, which Deno would load without a read check; widen \`moduleRoot\` to ${facts.widerRoot}, or grant \`permissions.read: [${
+        JSON.stringify(facts.realPath)
+      }]\``,
+    );
+    this.name = "ModuleGraphError";
+    this.file = facts.file;
+    this.realPath = facts.realPath;
+    this.importer = facts.importer;
+    this.moduleRoot = facts.moduleRoot;
+    this.files = facts.files;
+  }
+}

@@ -23,6 +23,7 @@ import { addressOf, isNotASocket, tlsFor } from "./_dial_target.ts";
 import { type CertifiedKey, generateCertificate } from "../protocol/auto_mtls.ts";
 import { Broker } from "./_broker.ts";
 import { moduleSpecifier, planLaunch } from "./_launch_plan.ts";
+import { checkModuleGraph } from "./module_root.ts";
 import type { PluginBroker } from "./broker.ts";
 import { type ExitStatus, HandshakeError, PluginExitedError } from "./errors.ts";
 import type { Handshake } from "./handshake.ts";
@@ -83,6 +84,7 @@ export class Plugin implements AsyncDisposable {
   readonly #permissionFlags: string[];
   readonly #escapes: string[];
   readonly #limits: ResourceLimits;
+  readonly #moduleRoot: string | undefined;
   readonly #readyInMs: number;
   readonly #shutdown: PluginCall | undefined;
   readonly #stdioDone: Promise<void>;
@@ -116,6 +118,7 @@ export class Plugin implements AsyncDisposable {
       flags: string[];
       escapes: string[];
       limits: ResourceLimits;
+      moduleRoot: string | undefined;
       readyInMs: number;
       shutdown: PluginCall | undefined;
       stdioDone: Promise<void>;
@@ -137,6 +140,7 @@ export class Plugin implements AsyncDisposable {
     this.#permissionFlags = facts.flags;
     this.#escapes = facts.escapes;
     this.#limits = facts.limits;
+    this.#moduleRoot = facts.moduleRoot;
     this.#readyInMs = facts.readyInMs;
     this.#shutdown = facts.shutdown;
     this.#stdioDone = facts.stdioDone;
@@ -159,6 +163,7 @@ export class Plugin implements AsyncDisposable {
    * @returns The ready plugin.
    * @throws {HandshakeError} When the handshake line is malformed or refused, none comes in time, or the socket does not answer.
    * @throws {PluginExitedError} When the plugin exits before it is ready.
+   * @throws {ModuleGraphError} When a Deno plugin's module graph loads a file outside its module root and read grants (nothing is spawned).
    * @throws {TypeError} When neither or both of `module` and `command` are given.
    * @example
    * ```ts ignore
@@ -214,6 +219,7 @@ export class Plugin implements AsyncDisposable {
       },
     );
     let command: string, args: string[], env: Record<string, string>, flags: string[];
+    let moduleRoot: string | undefined;
     try {
       checkHostPermissions(name, {
         socketPath,
@@ -230,6 +236,7 @@ export class Plugin implements AsyncDisposable {
         clientCert,
         brokerSockets,
       }));
+      if (options.module !== undefined) moduleRoot = await checkModuleGraph(name, target, options);
     } catch (error) {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
       throw error;
@@ -327,6 +334,7 @@ export class Plugin implements AsyncDisposable {
         flags,
         escapes: options.module !== undefined ? sandboxEscapes(options.permissions ?? {}) : [],
         limits: { ...options.limits },
+        moduleRoot,
         readyInMs: performance.now() - spawnedAt,
         shutdown: options.shutdown,
         stdioDone,
@@ -369,6 +377,7 @@ export class Plugin implements AsyncDisposable {
       sandboxed: this.#sandboxed,
       permissionFlags: [...this.#permissionFlags],
       sandboxEscapes: [...this.#escapes],
+      ...(this.#moduleRoot === undefined ? {} : { moduleRoot: this.#moduleRoot }),
       limits: { ...this.#limits },
       readyInMs: Math.round(this.#readyInMs),
       stderrTail: this.#process.stderrTail(),

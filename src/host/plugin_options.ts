@@ -71,6 +71,16 @@ export interface PluginOptions {
    * @default {{} (nothing but its own socket)}
    */
   permissions?: Permissions;
+  /**
+   * The directory a Deno plugin may load modules and imported assets (JSON,
+   * text, bytes) from, besides Bulkhead's own sources, Deno's cache and its
+   * `read` grants (Deno loads a module graph without read checks, so the
+   * host checks it before the start). Widen it for a plugin that imports
+   * code from outside its directory, e.g. `".."` for a project that keeps
+   * generated code in `../gen`. Relative to `cwd`.
+   * @default {the directory of `module`}
+   */
+  moduleRoot?: string;
   /** Extra `deno run` flags for a Deno plugin, e.g. `--v8-flags=--max-old-space-size=256`. */
   denoFlags?: readonly string[];
   /**
@@ -216,6 +226,8 @@ export interface PluginInfo {
   permissionFlags: string[];
   /** Grants that let it leave the sandbox. */
   sandboxEscapes: string[];
+  /** Where a Deno plugin may load modules from (besides Bulkhead, Deno's cache and `read` grants). */
+  moduleRoot?: string;
   /** Its resource limits. */
   limits: ResourceLimits;
   /** Milliseconds from spawn to ready (handshake validated, health answered). */

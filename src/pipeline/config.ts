@@ -11,6 +11,7 @@
  * processors:
  *   - plugin:
  *       module: ./plugin.ts        # or command: ./plugin.py
+ *       module_root: ..            # where it may load code from (default: its folder)
  *       launch: bulkhead           # or redpanda (REDPANDA_CONNECT_PLUGIN_ADDRESS)
  *       processes: 2
  * output:
@@ -73,6 +74,11 @@ export interface PluginComponentConfig {
   processes: number;
   /** What a Deno module may touch. */
   permissions: Permissions;
+  /**
+   * Where a Deno module may load modules and imported assets from
+   * (`module_root`, an absolute path); default: the module's folder.
+   */
+  moduleRoot?: string;
   /** Its environment (nothing else is passed). */
   env: Record<string, string>;
   /** Resource limits per process. */
@@ -118,6 +124,7 @@ const OUTPUTS = ["stdout", "stderr", "file", "drop", "plugin"] as const;
 const PLUGIN_FIELDS = [
   "name",
   "module",
+  "module_root",
   "command",
   "args",
   "launch",
@@ -328,6 +335,7 @@ function readPlugin(
     if (found === undefined) r.fail(commandField, `not found: ${command}`);
     command = found;
   }
+  const moduleRoot = readModuleRoot(r, r.child(field, "module_root"), dir, command !== undefined);
   const launchField = r.child(field, "launch");
   const launch = r.string(launchField) ?? "bulkhead";
   if (launch !== "bulkhead" && launch !== "redpanda") {
@@ -343,6 +351,7 @@ function readPlugin(
     name,
     ...(module === undefined ? {} : { module }),
     ...(command === undefined ? {} : { command }),
+    ...(moduleRoot === undefined ? {} : { moduleRoot }),
     args: r.strings(r.child(field, "args")) ?? [],
     cwd: dir,
     launch: launch as LaunchMode,
@@ -355,6 +364,16 @@ function readPlugin(
     timeoutMs: r.duration(r.child(field, "timeout")) ?? 30_000,
     startTimeoutMs: r.duration(r.child(field, "start_timeout")) ?? 10_000,
   };
+}
+
+function readModuleRoot(r: ConfigReader, field: Field, dir: string, isCommand: boolean) {
+  if (!r.has(field)) return undefined;
+  const path = r.string(field);
+  if (path === undefined) return undefined;
+  if (isCommand) return r.fail(field, "applies to a Deno module only (give module, not command)");
+  const full = isAbsolute(path) ? path : resolve(dir, path);
+  if (!isDirectory(full)) return r.fail(field, `not a directory: ${path}`);
+  return full;
 }
 
 function readRestart(r: ConfigReader, field: Field): RestartPolicy {
@@ -405,6 +424,14 @@ function readLimits(r: ConfigReader, field: Field): ResourceLimits {
 function isFile(path: string): boolean {
   try {
     return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
   } catch {
     return false;
   }

@@ -5,14 +5,16 @@
  *
  * @module
  */
-import { relative } from "node:path";
+import { isAbsolute, relative } from "node:path";
+import { pathToFileURL } from "node:url";
+import { moduleRootOf } from "../host/module_root.ts";
 import { sandboxEscapes } from "../host/permissions.ts";
 import type { InputConfig, OutputConfig, PipelineConfig, PluginComponentConfig } from "./config.ts";
 
 /**
  * Describes a validated pipeline, one component per line, with each plugin's
- * launch, pool size, grants (Deno modules), or a warning that an executable
- * is not sandboxed.
+ * launch, pool size, grants and module root (Deno modules), or a warning
+ * that an executable is not sandboxed.
  *
  * @param config A configuration from `loadPipelineConfig`.
  * @param cwd Paths are shown relative to this directory.
@@ -90,6 +92,11 @@ function plugin(
       })
       .filter(Boolean);
     parts.push(grants.length > 0 ? `may use ${grants.join("; ")}` : "sandboxed: nothing granted");
+    const module = config.module;
+    const root = moduleRootOf(isAbsolute(module) ? pathToFileURL(module).href : module, {
+      moduleRoot: config.moduleRoot,
+    });
+    if (root !== undefined) parts.push(`module root ${show(root)}`);
     for (const escape of sandboxEscapes(config.permissions)) parts.push(`WARNING: ${escape}`);
   } else {
     parts.push("WARNING: an executable, not sandboxed");

@@ -77,6 +77,7 @@ export function componentSupervisorOptions(
   };
   return {
     ...(plugin.module === undefined ? { command: plugin.command! } : { module: plugin.module }),
+    ...(plugin.moduleRoot === undefined ? {} : { moduleRoot: plugin.moduleRoot }),
     args: plugin.args,
     name: options.name,
     cwd: plugin.cwd,

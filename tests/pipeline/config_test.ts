@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { loadPipelineConfig, parsePipelineConfig, PipelineConfigError } from "../../mod.ts";
+import { componentSupervisorOptions } from "../../src/pipeline/plugin_launch.ts";
 
 function issuesOf(text: string): string[] {
   try {
@@ -80,6 +81,24 @@ Deno.test("parsePipelineConfig() names file, line and field of every problem", a
       issues.join("\n"),
     );
   });
+  await t.step("module_root: a directory, for a module only", () => {
+    const examples = new URL("../../examples", import.meta.url).pathname;
+    const text = [
+      "input: { generate: { count: 1 } }",
+      "processors:",
+      `  - plugin: { module: ${examples}/uppercase/plugin.ts, module_root: ./nowhere }`,
+      `  - plugin: { module: ${examples}/uppercase/plugin.ts, module_root: ${examples}/uppercase/plugin.ts }`,
+      "  - plugin: { command: /bin/sh, module_root: /tmp }",
+      `  - plugin: { module: ${examples}/uppercase/plugin.ts, module_root: [a] }`,
+      "output: drop",
+    ].join("\n");
+    assert.deepEqual(issuesOf(text), [
+      "pipeline.yaml:3: processors[0].plugin.module_root: not a directory: ./nowhere",
+      `pipeline.yaml:4: processors[1].plugin.module_root: not a directory: ${examples}/uppercase/plugin.ts`,
+      "pipeline.yaml:5: processors[2].plugin.module_root: applies to a Deno module only (give module, not command)",
+      "pipeline.yaml:6: processors[3].plugin.module_root: must be a non-empty string",
+    ]);
+  });
   await t.step("invalid YAML", () => {
     const [issue] = issuesOf("input: [unclosed\n");
     assert.match(issue!, /^pipeline\.yaml:\d+: invalid YAML/);
@@ -105,6 +124,25 @@ Deno.test("parsePipelineConfig() fills defaults and resolves paths against the f
   assert.equal(stage.plugin.launch, "redpanda");
   assert.equal(stage.plugin.processes, 2);
   assert.ok(stage.plugin.module?.endsWith("/examples/uppercase/plugin.ts"));
+  assert.equal(stage.plugin.moduleRoot, undefined, "default: the module's folder, at start");
+});
+
+Deno.test("parsePipelineConfig() resolves module_root against the file's folder and passes it on", () => {
+  const examples = new URL("../../examples", import.meta.url).pathname.replace(/\/$/, "");
+  const config = parsePipelineConfig(
+    [
+      "input: { generate: { count: 1 } }",
+      "processors:",
+      "  - plugin: { module: uppercase/plugin.ts, module_root: . }",
+      "output: drop",
+    ].join("\n"),
+    { dir: examples },
+  );
+  const [stage] = config.processors;
+  assert.ok(stage?.kind === "plugin");
+  assert.equal(stage.plugin.moduleRoot, examples);
+  const options = componentSupervisorOptions(stage.plugin, "processor", { name: "uppercase" });
+  assert.equal(options.moduleRoot, examples);
 });
 
 Deno.test("loadPipelineConfig() reports a missing file as a configuration error", async () => {

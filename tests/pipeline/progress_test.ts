@@ -143,6 +143,7 @@ output: drop
     /processor +marking: module .*marking\.ts, launch bulkhead, 2 processes/,
   );
   assert.match(result.stdout, new RegExp(`may use write ${dir.path}; unsafe_run`));
+  assert.match(result.stdout, new RegExp(`unsafe_run, module root ${dir.path}, WARNING`));
   assert.match(result.stdout, /WARNING: may run programs, which are not sandboxed/);
   assert.match(result.stdout, /limits heap_mb 64/);
   assert.match(result.stdout, /output +drop/);

@@ -22,6 +22,8 @@ import { KV_COOKIE } from "../../examples/kv-deno/cookie.ts";
 import { assertCleanedUp, memoryLogger, waitFor } from "../_helpers.ts";
 
 const PLUGIN = new URL("../interop/deno_broker_plugin.ts", import.meta.url);
+/** The plugin imports the KV example's cookie, outside its own directory. */
+const MODULE_ROOT = new URL("../..", import.meta.url).pathname;
 
 function socketDirOf(plugin: Plugin): string {
   return plugin.handshake.address.replace(/\/[^/]+$/, "");
@@ -50,6 +52,7 @@ for (const autoMtls of [false, true]) {
     const { logger, records } = memoryLogger();
     const plugin = await Plugin.start({
       module: PLUGIN,
+      moduleRoot: MODULE_ROOT,
       cookie: KV_COOKIE,
       brokerSockets: 2,
       autoMtls,
@@ -148,7 +151,12 @@ for (const autoMtls of [false, true]) {
 
 Deno.test("without brokerSockets a sandboxed Deno plugin cannot use the broker, and both ends say why", async () => {
   const { logger } = memoryLogger();
-  await using plugin = await Plugin.start({ module: PLUGIN, cookie: KV_COOKIE, logger });
+  await using plugin = await Plugin.start({
+    module: PLUGIN,
+    moduleRoot: MODULE_ROOT,
+    cookie: KV_COOKIE,
+    logger,
+  });
   await assert.rejects(
     plugin.client(Callbacks).serveCounter({}),
     /Cannot serve broker id 1: cannot listen on \S+\/plugin-broker-1\.sock \(not permitted: a Bulkhead host grants brokered sockets with its brokerSockets option/,
@@ -163,6 +171,7 @@ Deno.test("a Deno plugin's broker.dial of an id the host never announces times o
   const { logger } = memoryLogger();
   await using plugin = await Plugin.start({
     module: PLUGIN,
+    moduleRoot: MODULE_ROOT,
     cookie: KV_COOKIE,
     brokerSockets: 1,
     logger,
