@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 
 const repo = new URL("../..", import.meta.url).pathname;
 const GREETER = new URL("../../examples/greeter/plugin.ts", import.meta.url).pathname;
+// The bundle carries Bulkhead inside one file, so it cannot tell where a clone's
+// SDK sources are: a plugin importing them from outside its folder widens its root.
+const REPO = new URL("../../", import.meta.url).pathname;
 
 async function deno(args: string[], cwd: string) {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
@@ -30,7 +33,17 @@ Deno.test("deno task bundle makes one .js file that runs the bulkhead command", 
       assert.match(help.out, /^bulkhead — /);
     });
     await t.step("health of a sandboxed Deno plugin", async () => {
-      const health = await deno(["run", "-A", "--no-config", file, "health", "--", GREETER], dir);
+      const health = await deno([
+        "run",
+        "-A",
+        "--no-config",
+        file,
+        "health",
+        "--module-root",
+        REPO,
+        "--",
+        GREETER,
+      ], dir);
       assert.equal(health.code, 0, health.err);
       assert.equal(health.out, "SERVING\n");
     });
