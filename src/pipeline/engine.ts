@@ -50,6 +50,12 @@ export interface PipelineProgress {
   inFlight: number;
   /** Per processor stage: latency, restarts, retries, bisections. */
   stages: StageStats[];
+  /** A networked input's state (e.g. `nats connected, fetching`), when it has one. */
+  inputStatus?: string;
+  /** A networked output's state, when it has one. */
+  outputStatus?: string;
+  /** Messages waiting at the source (a broker consumer's lag), when the input knows. */
+  inputLag?: number;
 }
 
 /** How a pipeline run ended. */
@@ -79,6 +85,8 @@ export interface RunPipelineOptions {
    * @default {500}
    */
   progressIntervalMs?: number;
+  /** Called once the pipeline runs, with a way to read its progress at any time (metrics). */
+  onStart?: (progress: () => PipelineProgress) => void;
 }
 
 interface Unit {
@@ -173,6 +181,7 @@ class Run {
   async start(): Promise<PipelineSummary> {
     const onStop = () => this.#reading.abort();
     this.#options.signal?.addEventListener("abort", onStop, { once: true });
+    this.#options.onStart?.(() => this.progress());
     const interval = this.#options.onProgress
       ? setInterval(
         () => this.#options.onProgress?.(this.progress()),
@@ -210,7 +219,7 @@ class Run {
   }
 
   progress(): PipelineProgress {
-    return {
+    const progress: PipelineProgress = {
       elapsedMs: Math.round(performance.now() - this.#startedAt),
       messagesIn: this.#messagesIn,
       messagesOut: this.#messagesOut,
@@ -219,6 +228,13 @@ class Run {
       inFlight: this.#inFlight,
       stages: this.#stages.map((s) => s.stats()),
     };
+    const inputStatus = this.#input.status?.();
+    if (inputStatus !== undefined) progress.inputStatus = inputStatus;
+    const outputStatus = this.#output.status?.();
+    if (outputStatus !== undefined) progress.outputStatus = outputStatus;
+    const lag = this.#input.lag?.();
+    if (lag !== undefined) progress.inputLag = lag;
+    return progress;
   }
 
   #fail(error: unknown): void {

@@ -15,6 +15,8 @@ export interface PipelineOutput {
   readonly name: string;
   /** Writes a batch; resolves once it is written. */
   write(messages: readonly Message[]): Promise<void>;
+  /** Where a networked output is, for the progress line. */
+  status?(): string;
   /** Flushes and releases the output. Idempotent. */
   close(): Promise<void>;
 }
