@@ -197,23 +197,45 @@ export async function createStream(
   });
 }
 
-/** Publishes `count` messages `prefix1`… with up to 1000 acknowledgements in flight. */
+/**
+ * Publishes `count` messages `prefix1`… to a subject `stream` captures
+ * (plain publishes, then waits until the stream holds them all).
+ */
 export async function publishNumbered(
   nc: NatsConnection,
+  stream: string,
   subject: string,
   count: number,
   prefix = "m",
 ): Promise<void> {
-  const js = jetstream(nc);
+  const before = await streamCount(nc, stream);
   const encoder = new TextEncoder();
-  let next = 1;
-  const worker = async () => {
-    while (next <= count) {
-      const i = next++;
-      await js.publish(subject, encoder.encode(`${prefix}${i}`), { msgID: `in-${i}` });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(1000, count) }, worker));
+  for (let i = 1; i <= count; i++) {
+    nc.publish(subject, encoder.encode(`${prefix}${i}`));
+    if (i % 1000 === 0) await nc.flush();
+  }
+  await nc.flush();
+  const end = Date.now() + 30_000;
+  while (await streamCount(nc, stream) < before + count) {
+    if (Date.now() > end) throw new Error(`Cannot publish: ${stream} did not reach ${count}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Polls the stream every 50 ms until `check(count)` holds or `ms` pass; returns the last count. */
+export async function waitForCount(
+  nc: NatsConnection,
+  stream: string,
+  check: (count: number) => boolean,
+  ms: number,
+): Promise<number> {
+  const end = Date.now() + ms;
+  let count = await streamCount(nc, stream);
+  while (!check(count) && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 50));
+    count = await streamCount(nc, stream);
+  }
+  return count;
 }
 
 /** How many messages a stream holds. */
@@ -236,4 +258,102 @@ export async function readStream(nc: NatsConnection, stream: string): Promise<st
     for await (const m of batch) out.push(m.string());
   }
   return out;
+}
+
+/** A `bulkhead run` host in a subprocess, reading its stderr as it goes. */
+export class PipelineHost implements AsyncDisposable {
+  readonly child: Deno.ChildProcess;
+  /** Its stderr lines so far. */
+  readonly lines: string[] = [];
+  readonly #stdout: Promise<string>;
+  readonly #stderr: Promise<void>;
+  #metrics: ((address: string) => void) | undefined;
+  /** Resolves with the metrics address once printed (when started with metrics). */
+  readonly metricsAddress: Promise<string>;
+
+  /**
+   * @param pipeline The pipeline file.
+   * @param metrics Whether to serve metrics on a free port.
+   */
+  constructor(pipeline: string, metrics = false) {
+    const cli = new URL("../cli.ts", import.meta.url).pathname;
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        cli,
+        "run",
+        "--json",
+        ...(metrics ? ["--metrics-addr", "127.0.0.1:0"] : []),
+        pipeline,
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { RUST_BACKTRACE: "0", NO_COLOR: "1" },
+    }).spawn();
+    this.metricsAddress = new Promise((resolve) => this.#metrics = resolve);
+    const child = this.child;
+    this.#stdout = new Response(child.stdout).text();
+    this.#stderr = (async () => {
+      const decoder = new TextDecoderStream();
+      let rest = "";
+      for await (const text of child.stderr.pipeThrough(decoder)) {
+        const parts = (rest + text).split("\n");
+        rest = parts.pop() ?? "";
+        for (const line of parts) {
+          this.lines.push(line);
+          const match = /metrics on http:\/\/(\S+)\/metrics/.exec(line);
+          if (match) this.#metrics?.(match[1]!);
+        }
+      }
+      if (rest) this.lines.push(rest);
+    })();
+  }
+
+  /** Every process descended from the host (its plugins and theirs). */
+  descendants(): number[] {
+    const parents = new Map<number, number>();
+    for (const entry of Deno.readDirSync("/proc")) {
+      if (!/^\d+$/.test(entry.name)) continue;
+      try {
+        const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        if (fields[0] !== "Z") parents.set(Number(entry.name), Number(fields[1]));
+      } catch {
+        // gone meanwhile
+      }
+    }
+    const found: number[] = [];
+    let frontier = [this.child.pid];
+    while (frontier.length > 0) {
+      const next = [...parents].filter(([, ppid]) => frontier.includes(ppid)).map(([pid]) => pid);
+      found.push(...next);
+      frontier = next;
+    }
+    return found;
+  }
+
+  /** Waits for the exit; returns the code and the JSON summary (when printed). */
+  async result(): Promise<{ code: number; summary: Record<string, unknown> | undefined }> {
+    const status = await this.child.status;
+    const out = await this.#stdout;
+    await this.#stderr;
+    let summary: Record<string, unknown> | undefined;
+    try {
+      summary = JSON.parse(out.trim().split("\n").pop() ?? "");
+    } catch {
+      summary = undefined;
+    }
+    return { code: status.code, summary };
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+    await this.result();
+  }
 }
