@@ -357,3 +357,16 @@ export class PipelineHost implements AsyncDisposable {
     await this.result();
   }
 }
+
+/** Scrapes a Prometheus text endpoint into `name{labels}` → value. */
+export async function scrape(address: string): Promise<Map<string, number>> {
+  const response = await fetch(`http://${address}/metrics`);
+  const text = await response.text();
+  const samples = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const at = line.lastIndexOf(" ");
+    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return samples;
+}

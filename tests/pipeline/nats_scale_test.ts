@@ -12,6 +12,7 @@ import {
   PipelineHost,
   publishNumbered,
   readStream,
+  scrape,
   testClient,
   waitForCount,
 } from "../_nats.ts";
@@ -74,10 +75,16 @@ Deno.test({
     await Deno.writeTextFile(file, pipeline(server.url));
 
     await using a = new PipelineHost(file);
-    await using b = new PipelineHost(file);
+    await using b = new PipelineHost(file, true);
     await using c = new PipelineHost(file);
-    // K: a third of the stream is out, so every host is mid-run
+    // K: a third of the stream is out, and host b wrote some of it: every host is mid-run
     const k = MESSAGES / 3;
+    const address = await b.metricsAddress;
+    let bWrote = 0;
+    while (bWrote < 1500) {
+      await new Promise((r) => setTimeout(r, 50));
+      bWrote = (await scrape(address)).get("bulkhead_messages_out_total") ?? 0;
+    }
     await waitForCount(nc, "OUT", (n) => n >= k, 120_000);
     const plugins = b.descendants();
     assert.ok(plugins.length >= 1, "host b runs its plugin");
@@ -101,7 +108,7 @@ Deno.test({
     const { lost, duplicates } = tally(out, MESSAGES);
     const written = Number(ra.summary?.messagesOut) + Number(rc.summary?.messagesOut);
     console.log(
-      `kill test: ${MESSAGES} messages, 3 hosts, host b SIGKILLed at ${k} out; lost ${lost}, ` +
+      `kill test: ${MESSAGES} messages, 3 hosts, host b SIGKILLed at ${k} out (${bWrote}+ by b); lost ${lost}, ` +
         `duplicates in OUT ${duplicates}; surviving hosts wrote ${written}; ` +
         `kill → input fully acknowledged ${
           (recoveredMs / 1000).toFixed(1)
