@@ -199,7 +199,8 @@ export async function createStream(
 
 /**
  * Publishes `count` messages `prefix1`… to a subject `stream` captures
- * (plain publishes, then waits until the stream holds them all).
+ * (plain publishes), then waits until the stream stored them all (its last
+ * sequence moved by `count`, whether or not consumers took them since).
  */
 export async function publishNumbered(
   nc: NatsConnection,
@@ -208,7 +209,9 @@ export async function publishNumbered(
   count: number,
   prefix = "m",
 ): Promise<void> {
-  const before = await streamCount(nc, stream);
+  const jsm = await jetstreamManager(nc);
+  const lastSequence = async () => (await jsm.streams.info(stream)).state.last_seq;
+  const before = await lastSequence();
   const encoder = new TextEncoder();
   for (let i = 1; i <= count; i++) {
     nc.publish(subject, encoder.encode(`${prefix}${i}`));
@@ -216,8 +219,8 @@ export async function publishNumbered(
   }
   await nc.flush();
   const end = Date.now() + 30_000;
-  while (await streamCount(nc, stream) < before + count) {
-    if (Date.now() > end) throw new Error(`Cannot publish: ${stream} did not reach ${count}`);
+  while (await lastSequence() < before + count) {
+    if (Date.now() > end) throw new Error(`Cannot publish: ${stream} did not store ${count}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

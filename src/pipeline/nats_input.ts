@@ -243,12 +243,16 @@ export class NatsJetStreamInput implements PipelineInput {
   }
 }
 
+// A Value is a plain object in protobuf-es 2 (its type name and its one
+// field): written directly, eight per message cost a third of create()'s time.
+const VALUE = ValueSchema.typeName as "redpanda.runtime.v1alpha1.Value";
+
 function integer(value: number): Value {
-  return create(ValueSchema, { kind: { case: "integerValue", value: BigInt(value) } });
+  return { $typeName: VALUE, kind: { case: "integerValue", value: BigInt(value) } };
 }
 
 function text(value: string): Value {
-  return create(ValueSchema, { kind: { case: "stringValue", value } });
+  return { $typeName: VALUE, kind: { case: "stringValue", value } };
 }
 
 function toMessage(m: JsMsg): Message {

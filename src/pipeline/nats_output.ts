@@ -14,17 +14,52 @@
  * without an origin is published without an id (counted in
  * {@linkcode NatsJetStreamOutput.withoutId}).
  *
- * A publication that fails (server down, no acknowledgement in time) is
- * retried with backoff until it is acknowledged or the output is closed.
+ * Publications go out as plain publishes whose replies (the stream's
+ * acknowledgements) come back on one subscription of this output, so a
+ * batch costs no timer or inbox per message. Those unanswered for 5 s, or
+ * refused (server down, no stream), are sent again with backoff until
+ * acknowledged or the output is closed.
  *
  * @module
  */
-import { headers as natsHeaders, type MsgHdrs } from "../npm/nats.ts";
-import { jetstream } from "../npm/nats_jetstream.ts";
+import {
+  createInbox,
+  headers as natsHeaders,
+  type MsgHdrs,
+  type NatsConnection,
+  type Subscription,
+} from "../npm/nats.ts";
 import type { Message, Value } from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
 import { payloadBytes, type PipelineOutput } from "./output.ts";
 import type { NatsOutputConfig } from "./nats_config.ts";
 import { backoffMs, describeError, NatsLink, sleep } from "./nats_link.ts";
+
+/** How long a round of publications waits for the next acknowledgement before sending again. */
+const ACK_TIMEOUT_MS = 5000;
+
+interface Outgoing {
+  data: Uint8Array;
+  headers: MsgHdrs | undefined;
+}
+
+const decoder = new TextDecoder();
+
+/** A JetStream PubAck's error description, or `undefined` when it acknowledges. */
+function pubAckError(reply: Uint8Array): string | undefined {
+  if (reply.length === 0) return "empty reply (no stream captures the subject?)";
+  const text = decoder.decode(reply);
+  if (!text.includes('"error"')) return text.includes('"seq"') ? undefined : `unexpected reply`;
+  try {
+    const parsed = JSON.parse(text) as { error?: { description?: unknown } };
+    return `JetStream: ${String(parsed.error?.description ?? "error")}`;
+  } catch {
+    return "unparsable reply";
+  }
+}
+
+function isDuplicate(reply: Uint8Array): boolean {
+  return decoder.decode(reply).includes('"duplicate":true');
+}
 
 /** Thrown by a write the output's closing interrupted. */
 export class NatsOutputClosedError extends Error {
@@ -52,6 +87,11 @@ export class NatsJetStreamOutput implements PipelineOutput {
   readonly name: string;
   readonly #config: NatsOutputConfig;
   readonly #link: NatsLink;
+  readonly #inbox = createInbox();
+  readonly #handlers = new Map<number, (index: number, reply: Uint8Array) => void>();
+  #replies: Subscription | undefined;
+  #rounds = 0;
+  #lastError: Error | undefined;
   #retrying: string | undefined;
   #withoutId = 0;
   #duplicates = 0;
@@ -85,43 +125,104 @@ export class NatsJetStreamOutput implements PipelineOutput {
     const closing = this.#link.closing;
     const nc = await this.#link.connection();
     if (!nc || closing.aborted) throw new NatsOutputClosedError(this.#config.subject);
-    const js = jetstream(nc);
     const ids = this.#config.msgId === "auto" ? this.#ids(messages) : undefined;
     const fixed = Object.entries(this.#config.headers);
-    let next = 0;
-    const publishOne = async (index: number) => {
-      const message = messages[index]!;
+    const outgoing = messages.map((message, index): Outgoing => {
+      const msgId = ids?.[index];
       let hdrs: MsgHdrs | undefined;
-      if (fixed.length > 0) {
+      if (fixed.length > 0 || msgId !== undefined) {
         hdrs = natsHeaders();
         for (const [key, value] of fixed) hdrs.set(key, value);
+        if (msgId !== undefined) hdrs.set("Nats-Msg-Id", msgId);
       }
-      const msgID = ids?.[index];
-      const options = {
-        ...(msgID === undefined ? {} : { msgID }),
-        ...(hdrs === undefined ? {} : { headers: hdrs }),
+      return { data: payloadBytes(message), headers: hdrs };
+    });
+    const remaining = new Set(outgoing.keys());
+    for (let attempt = 0; remaining.size > 0; attempt++) {
+      if (closing.aborted) throw new NatsOutputClosedError(this.#config.subject);
+      if (attempt > 0) await sleep(backoffMs(attempt - 1), closing);
+      try {
+        await this.#round(nc, outgoing, remaining);
+      } catch (error) {
+        this.#retrying = describeError(error);
+      }
+    }
+    this.#retrying = undefined;
+  }
+
+  /**
+   * Publishes every message in `remaining` once, up to `max_in_flight`
+   * awaiting their acknowledgement, each reply on this output's inbox;
+   * removes the acknowledged. Ends when every one was answered, or when no
+   * answer came for {@linkcode ACK_TIMEOUT_MS} (the rest are sent again).
+   */
+  #round(nc: NatsConnection, outgoing: Outgoing[], remaining: Set<number>): Promise<void> {
+    this.#replies ??= this.#subscribe(nc);
+    const round = ++this.#rounds;
+    const prefix = `${this.#inbox}.${round}.`;
+    const queue = [...remaining];
+    const subject = this.#config.subject;
+    const max = this.#config.maxInFlight;
+    return new Promise<void>((resolve, reject) => {
+      let cursor = 0;
+      let inFlight = 0;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const finish = (error?: unknown) => {
+        clearTimeout(timer);
+        this.#handlers.delete(round);
+        if (error === undefined) resolve();
+        else reject(error);
       };
-      const data = payloadBytes(message);
-      for (let attempt = 0;; attempt++) {
-        if (closing.aborted) throw new NatsOutputClosedError(this.#config.subject);
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(
+          () => finish(new Error(`no acknowledgement in ${ACK_TIMEOUT_MS} ms`)),
+          ACK_TIMEOUT_MS,
+        );
+      };
+      const pump = () => {
         try {
-          const ack = await js.publish(this.#config.subject, data, options);
-          if (ack.duplicate) this.#duplicates++;
-          this.#retrying = undefined;
-          return;
+          while (inFlight < max && cursor < queue.length) {
+            const index = queue[cursor++]!;
+            const message = outgoing[index]!;
+            inFlight++;
+            nc.publish(subject, message.data, {
+              reply: `${prefix}${index}`,
+              ...(message.headers ? { headers: message.headers } : {}),
+            });
+          }
         } catch (error) {
-          this.#retrying = describeError(error);
-          await sleep(backoffMs(attempt), closing);
+          return finish(error);
         }
-      }
-    };
-    const worker = async () => {
-      while (next < messages.length) await publishOne(next++);
-    };
-    const workers = Math.min(this.#config.maxInFlight, messages.length);
-    const results = await Promise.allSettled(Array.from({ length: workers }, worker));
-    const failed = results.find((r) => r.status === "rejected");
-    if (failed) throw (failed as PromiseRejectedResult).reason;
+        if (inFlight === 0 && cursor >= queue.length) finish(this.#lastError);
+      };
+      this.#lastError = undefined;
+      this.#handlers.set(round, (index, reply) => {
+        if (!remaining.has(index)) return;
+        inFlight--;
+        const error = pubAckError(reply);
+        if (error === undefined) {
+          remaining.delete(index);
+          if (isDuplicate(reply)) this.#duplicates++;
+        } else this.#lastError = new Error(error);
+        arm();
+        pump();
+      });
+      arm();
+      pump();
+    });
+  }
+
+  #subscribe(nc: NatsConnection): Subscription {
+    return nc.subscribe(`${this.#inbox}.>`, {
+      callback: (_error, msg) => {
+        // subject: <inbox>.<round>.<index>
+        const parts = msg.subject.slice(this.#inbox.length + 1).split(".");
+        const handler = this.#handlers.get(Number(parts[0]));
+        const index = Number(parts[1]);
+        if (handler && Number.isSafeInteger(index)) handler(index, msg.data);
+      },
+    });
   }
 
   /** Each message's deterministic id: `stream:sequence:k`, k counting outputs of that origin. */
@@ -140,7 +241,10 @@ export class NatsJetStreamOutput implements PipelineOutput {
   }
 
   close(): Promise<void> {
-    return this.#closed ??= this.#link.close();
+    return this.#closed ??= (async () => {
+      this.#replies?.unsubscribe();
+      await this.#link.close();
+    })();
   }
 }
 
