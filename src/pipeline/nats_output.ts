@@ -167,18 +167,19 @@ export class NatsJetStreamOutput implements PipelineOutput {
       let cursor = 0;
       let inFlight = 0;
       let timer: ReturnType<typeof setTimeout> | undefined;
+      let lastAnswer = performance.now();
       const finish = (error?: unknown) => {
         clearTimeout(timer);
         this.#handlers.delete(round);
         if (error === undefined) resolve();
         else reject(error);
       };
-      const arm = () => {
-        clearTimeout(timer);
-        timer = setTimeout(
-          () => finish(new Error(`no acknowledgement in ${ACK_TIMEOUT_MS} ms`)),
-          ACK_TIMEOUT_MS,
-        );
+      // one timer per round, not per answer: when it fires, it looks at the last answer
+      const check = () => {
+        const quiet = performance.now() - lastAnswer;
+        if (quiet >= ACK_TIMEOUT_MS) {
+          finish(new Error(`no acknowledgement in ${ACK_TIMEOUT_MS} ms`));
+        } else timer = setTimeout(check, ACK_TIMEOUT_MS - quiet);
       };
       const pump = () => {
         try {
@@ -205,10 +206,10 @@ export class NatsJetStreamOutput implements PipelineOutput {
           remaining.delete(index);
           if (isDuplicate(reply)) this.#duplicates++;
         } else this.#lastError = new Error(error);
-        arm();
+        lastAnswer = performance.now();
         pump();
       });
-      arm();
+      timer = setTimeout(check, ACK_TIMEOUT_MS);
       pump();
     });
   }
