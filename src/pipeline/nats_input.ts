@@ -79,6 +79,7 @@ export class NatsJetStreamInput implements PipelineInput {
   readonly #held = new Set<JsMsg[]>();
   readonly #keepAlive: ReturnType<typeof setInterval>;
   readonly #loop: Promise<void>;
+  readonly #stopping = new AbortController();
   #fetch: ConsumerMessages | undefined;
   #state: FetchState = { t: "starting" };
   #lag: number | undefined;
@@ -116,7 +117,7 @@ export class NatsJetStreamInput implements PipelineInput {
 
   async read(signal: AbortSignal): Promise<InputChunk | null> {
     while (this.#queue.length === 0) {
-      if (signal.aborted || this.#link.closing.aborted) return null;
+      if (signal.aborted || this.#stopping.signal.aborted) return null;
       await new Promise<void>((resolve) => {
         const done = () => {
           signal.removeEventListener("abort", done);
@@ -151,10 +152,12 @@ export class NatsJetStreamInput implements PipelineInput {
 
   close(): Promise<void> {
     return this.#closed ??= (async () => {
-      const closing = this.#link.close();
+      this.#stopping.abort();
       this.#wakeReader?.();
       this.#wakeFetcher?.();
       this.#fetch?.stop();
+      // still connecting: closing the link ends that; nothing was fetched
+      if (this.#link.state.t !== "connected") await this.#link.close();
       await this.#loop;
       clearInterval(this.#keepAlive);
       // fetched but never read: back to the stream now rather than after ack_wait
@@ -163,7 +166,7 @@ export class NatsJetStreamInput implements PipelineInput {
       } catch {
         // the connection is gone: they come back after ack_wait
       }
-      await closing;
+      await this.#link.close(); // flushes acknowledgements and naks first
       this.#state = { t: "stopped" };
     })();
   }
@@ -180,7 +183,7 @@ export class NatsJetStreamInput implements PipelineInput {
   }
 
   async #fetchLoop(): Promise<void> {
-    const closing = this.#link.closing;
+    const closing = this.#stopping.signal;
     let consumer: Consumer | undefined;
     let attempt = 0;
     while (!closing.aborted) {
