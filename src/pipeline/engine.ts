@@ -157,6 +157,8 @@ class Run {
   #batches = 0;
   #inFlight = 0;
   #tail: Promise<void> = Promise.resolve();
+  #writeStarted: Promise<void> = Promise.resolve();
+  #deadTail: Promise<void> = Promise.resolve();
   #failure: unknown;
   #wake: (() => void) | undefined;
 
@@ -292,17 +294,24 @@ class Run {
     const processed = this.#process(items.map((i) => i.message));
     processed.catch(() => {});
     const previous = this.#tail;
+    // a pipelined output takes this write once the previous one started
+    const previousStarted = this.#writeStarted;
+    let started!: () => void;
+    this.#writeStarted = new Promise<void>((resolve) => started = resolve);
     this.#tail = (async () => {
       try {
         const result = await processed;
-        await previous;
+        await (this.#output.pipelined ? previousStarted : previous);
         if (this.#failure !== undefined) return;
-        await Promise.all([
-          this.#output.write(result.messages),
-          result.dead.length > 0
-            ? this.#deadOutput.write(result.dead.map((d) => this.#deadMessage(d)))
-            : undefined,
-        ]);
+        const dead = result.dead.length > 0
+          ? this.#deadTail = this.#deadTail.then(() =>
+            this.#deadOutput.write(result.dead.map((d) => this.#deadMessage(d)))
+          )
+          : undefined;
+        const writing = Promise.all([this.#output.write(result.messages), dead]);
+        started();
+        await writing;
+        await previous; // counted and acknowledged in order
         this.#messagesOut += result.messages.length;
         this.#dead += result.dead.length;
         this.#batches++;
@@ -310,6 +319,7 @@ class Run {
       } catch (error) {
         this.#fail(error);
       } finally {
+        started();
         this.#inFlight--;
         this.#wake?.();
       }

@@ -16,7 +16,10 @@
  *
  * Publications go out as plain publishes whose replies (the stream's
  * acknowledgements) come back on one subscription of this output, so a
- * batch costs no timer or inbox per message. Those unanswered for 5 s, or
+ * batch costs no timer or inbox per message. They leave in the order of
+ * the writes, from one queue, whatever the writes overlap: the engine may
+ * start a write before the previous one is acknowledged (`pipelined`), so
+ * the window never drains between batches. Those unanswered for 5 s, or
  * refused (server down, no stream), are sent again with backoff until
  * acknowledged or the output is closed.
  *
@@ -34,12 +37,25 @@ import { payloadBytes, type PipelineOutput } from "./output.ts";
 import type { NatsOutputConfig } from "./nats_config.ts";
 import { backoffMs, describeError, NatsLink, sleep } from "./nats_link.ts";
 
-/** How long a round of publications waits for the next acknowledgement before sending again. */
+/** How long a publication waits for its acknowledgement before it is sent again. */
 const ACK_TIMEOUT_MS = 5000;
 
-interface Outgoing {
-  data: Uint8Array;
-  headers: MsgHdrs | undefined;
+/** One write: its messages, which are still unacknowledged, and its promise. */
+interface Write {
+  data: Uint8Array[];
+  headers: (MsgHdrs | undefined)[];
+  remaining: number;
+  acked: Uint8Array; // 1 once that message was acknowledged
+  attempts: number;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/** One publication awaiting its acknowledgement. */
+interface Sent {
+  write: Write;
+  index: number;
+  at: number;
 }
 
 const decoder = new TextDecoder();
@@ -85,13 +101,22 @@ export class NatsOutputClosedError extends Error {
  */
 export class NatsJetStreamOutput implements PipelineOutput {
   readonly name: string;
+  /** Writes may overlap: their publications go out in call order (see the module doc). */
+  readonly pipelined = true;
   readonly #config: NatsOutputConfig;
   readonly #link: NatsLink;
   readonly #inbox = createInbox();
-  readonly #handlers = new Map<number, (index: number, reply: Uint8Array) => void>();
+  /** Publications to send, in order: [write, index]. */
+  readonly #queue: [Write, number][] = [];
+  #queueHead = 0;
+  /** Awaiting their acknowledgement, by reply number (at most max_in_flight). */
+  readonly #sent = new Map<number, Sent>();
+  readonly #writes = new Set<Write>();
+  #sequence = 0;
+  #connection: NatsConnection | undefined;
+  #connecting: Promise<void> | undefined;
   #replies: Subscription | undefined;
-  #rounds = 0;
-  #lastError: Error | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
   #retrying: string | undefined;
   #withoutId = 0;
   #duplicates = 0;
@@ -120,110 +145,132 @@ export class NatsJetStreamOutput implements PipelineOutput {
       (this.#retrying ? `, retrying: ${this.#retrying}` : "");
   }
 
-  async write(messages: readonly Message[]): Promise<void> {
-    if (messages.length === 0) return;
-    const closing = this.#link.closing;
-    const nc = await this.#link.connection();
-    if (!nc || closing.aborted) throw new NatsOutputClosedError(this.#config.subject);
+  write(messages: readonly Message[]): Promise<void> {
+    if (messages.length === 0) return Promise.resolve();
+    if (this.#link.closing.aborted) {
+      return Promise.reject(new NatsOutputClosedError(this.#config.subject));
+    }
     const ids = this.#config.msgId === "auto" ? this.#ids(messages) : undefined;
     const fixed = Object.entries(this.#config.headers);
-    const outgoing = messages.map((message, index): Outgoing => {
+    const headers = messages.map((_, index) => {
       const msgId = ids?.[index];
-      let hdrs: MsgHdrs | undefined;
-      if (fixed.length > 0 || msgId !== undefined) {
-        hdrs = natsHeaders();
-        for (const [key, value] of fixed) hdrs.set(key, value);
-        if (msgId !== undefined) hdrs.set("Nats-Msg-Id", msgId);
-      }
-      return { data: payloadBytes(message), headers: hdrs };
+      if (fixed.length === 0 && msgId === undefined) return undefined;
+      const hdrs = natsHeaders();
+      for (const [key, value] of fixed) hdrs.set(key, value);
+      if (msgId !== undefined) hdrs.set("Nats-Msg-Id", msgId);
+      return hdrs;
     });
-    const remaining = new Set(outgoing.keys());
-    for (let attempt = 0; remaining.size > 0; attempt++) {
-      if (closing.aborted) throw new NatsOutputClosedError(this.#config.subject);
-      if (attempt > 0) await sleep(backoffMs(attempt - 1), closing);
-      try {
-        await this.#round(nc, outgoing, remaining);
-      } catch (error) {
-        this.#retrying = describeError(error);
-      }
-    }
-    this.#retrying = undefined;
-  }
-
-  /**
-   * Publishes every message in `remaining` once, up to `max_in_flight`
-   * awaiting their acknowledgement, each reply on this output's inbox;
-   * removes the acknowledged. Ends when every one was answered, or when no
-   * answer came for {@linkcode ACK_TIMEOUT_MS} (the rest are sent again).
-   */
-  #round(nc: NatsConnection, outgoing: Outgoing[], remaining: Set<number>): Promise<void> {
-    this.#replies ??= this.#subscribe(nc);
-    const round = ++this.#rounds;
-    const prefix = `${this.#inbox}.${round}.`;
-    const queue = [...remaining];
-    const subject = this.#config.subject;
-    const max = this.#config.maxInFlight;
     return new Promise<void>((resolve, reject) => {
-      let cursor = 0;
-      let inFlight = 0;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      let lastAnswer = performance.now();
-      const finish = (error?: unknown) => {
-        clearTimeout(timer);
-        this.#handlers.delete(round);
-        if (error === undefined) resolve();
-        else reject(error);
+      const write: Write = {
+        data: messages.map(payloadBytes),
+        headers,
+        remaining: messages.length,
+        acked: new Uint8Array(messages.length),
+        attempts: 0,
+        resolve,
+        reject,
       };
-      // one timer per round, not per answer: when it fires, it looks at the last answer
-      const check = () => {
-        const quiet = performance.now() - lastAnswer;
-        if (quiet >= ACK_TIMEOUT_MS) {
-          finish(new Error(`no acknowledgement in ${ACK_TIMEOUT_MS} ms`));
-        } else timer = setTimeout(check, ACK_TIMEOUT_MS - quiet);
-      };
-      const pump = () => {
-        try {
-          while (inFlight < max && cursor < queue.length) {
-            const index = queue[cursor++]!;
-            const message = outgoing[index]!;
-            inFlight++;
-            nc.publish(subject, message.data, {
-              reply: `${prefix}${index}`,
-              ...(message.headers ? { headers: message.headers } : {}),
-            });
-          }
-        } catch (error) {
-          return finish(error);
-        }
-        if (inFlight === 0 && cursor >= queue.length) finish(this.#lastError);
-      };
-      this.#lastError = undefined;
-      this.#handlers.set(round, (index, reply) => {
-        if (!remaining.has(index)) return;
-        inFlight--;
-        const error = pubAckError(reply);
-        if (error === undefined) {
-          remaining.delete(index);
-          if (isDuplicate(reply)) this.#duplicates++;
-        } else this.#lastError = new Error(error);
-        lastAnswer = performance.now();
-        pump();
-      });
-      timer = setTimeout(check, ACK_TIMEOUT_MS);
-      pump();
+      this.#writes.add(write);
+      // queued now, in call order, whatever the connection does
+      for (let index = 0; index < messages.length; index++) this.#queue.push([write, index]);
+      if (this.#connection) this.#pump();
+      else this.#connecting ??= this.#connect();
     });
   }
 
-  #subscribe(nc: NatsConnection): Subscription {
-    return nc.subscribe(`${this.#inbox}.>`, {
+  async #connect(): Promise<void> {
+    const nc = await this.#link.connection();
+    if (!nc || this.#link.closing.aborted) return;
+    this.#connection = nc;
+    this.#replies = nc.subscribe(`${this.#inbox}.*`, {
       callback: (_error, msg) => {
-        // subject: <inbox>.<round>.<index>
-        const parts = msg.subject.slice(this.#inbox.length + 1).split(".");
-        const handler = this.#handlers.get(Number(parts[0]));
-        const index = Number(parts[1]);
-        if (handler && Number.isSafeInteger(index)) handler(index, msg.data);
+        const number = Number(msg.subject.slice(this.#inbox.length + 1));
+        this.#answer(number, msg.data);
       },
     });
+    this.#timer = setInterval(() => this.#expire(), ACK_TIMEOUT_MS / 5);
+    this.#pump();
+  }
+
+  /** Sends queued publications while fewer than max_in_flight await their acknowledgement. */
+  #pump(): void {
+    const nc = this.#connection;
+    if (!nc) return;
+    const max = this.#config.maxInFlight;
+    const subject = this.#config.subject;
+    try {
+      while (this.#sent.size < max && this.#queueHead < this.#queue.length) {
+        const [write, index] = this.#queue[this.#queueHead++]!;
+        if (write.acked[index] === 1) continue;
+        const number = ++this.#sequence;
+        this.#sent.set(number, { write, index, at: performance.now() });
+        const headers = write.headers[index];
+        nc.publish(subject, write.data[index]!, {
+          reply: `${this.#inbox}.${number}`,
+          ...(headers ? { headers } : {}),
+        });
+      }
+    } catch (error) {
+      // the connection was closed under us: every write fails
+      this.#failAll(error);
+    }
+    if (this.#queueHead > 4096 && this.#queueHead * 2 > this.#queue.length) {
+      this.#queue.splice(0, this.#queueHead);
+      this.#queueHead = 0;
+    }
+  }
+
+  #answer(number: number, reply: Uint8Array): void {
+    const sent = this.#sent.get(number);
+    if (!sent) return; // late: already sent again
+    this.#sent.delete(number);
+    const { write, index } = sent;
+    const error = pubAckError(reply);
+    if (error === undefined) {
+      if (isDuplicate(reply)) this.#duplicates++;
+      if (write.acked[index] === 0) {
+        write.acked[index] = 1;
+        if (--write.remaining === 0) {
+          this.#writes.delete(write);
+          write.resolve();
+        }
+      }
+      this.#retrying = undefined;
+      this.#pump();
+    } else this.#again([sent], error);
+  }
+
+  /** Publications unanswered for ACK_TIMEOUT_MS are sent again. */
+  #expire(): void {
+    const now = performance.now();
+    const late: Sent[] = [];
+    for (const [number, sent] of this.#sent) {
+      if (now - sent.at < ACK_TIMEOUT_MS) break; // in send order
+      this.#sent.delete(number);
+      late.push(sent);
+    }
+    if (late.length > 0) this.#again(late, `no acknowledgement in ${ACK_TIMEOUT_MS} ms`);
+  }
+
+  /** Sends publications again after a backoff (their writes keep waiting). */
+  #again(failed: Sent[], reason: string): void {
+    this.#retrying = reason;
+    const write = failed[0]!.write;
+    const delay = backoffMs(write.attempts++);
+    void sleep(delay, this.#link.closing).then((full) => {
+      if (!full) return;
+      for (const { write, index } of failed) this.#queue.push([write, index]);
+      this.#pump();
+    });
+  }
+
+  #failAll(error: unknown): void {
+    const closed = new NatsOutputClosedError(this.#config.subject, { cause: error });
+    for (const write of this.#writes) write.reject(closed);
+    this.#writes.clear();
+    this.#sent.clear();
+    this.#queue.length = 0;
+    this.#queueHead = 0;
   }
 
   /** Each message's deterministic id: `stream:sequence:k`, k counting outputs of that origin. */
@@ -241,10 +288,16 @@ export class NatsJetStreamOutput implements PipelineOutput {
     });
   }
 
+  /** Closes: writes still waiting fail with {@linkcode NatsOutputClosedError}. Idempotent. */
   close(): Promise<void> {
     return this.#closed ??= (async () => {
+      clearInterval(this.#timer);
+      this.#failAll(undefined);
+      const closing = this.#link.close();
+      await this.#connecting;
       this.#replies?.unsubscribe();
-      await this.#link.close();
+      clearInterval(this.#timer);
+      await closing;
     })();
   }
 }
