@@ -42,7 +42,6 @@ Deno.test({
   name:
     "nats_jetstream input: a batch held 3× ack_wait by a slow plugin is not delivered to another host",
   ignore: ignoreWithoutNats,
-  sanitizeResources: false,
   fn: async () => {
     await using server = await NatsServer.start();
     await using dir = await tempDir();
@@ -77,7 +76,6 @@ Deno.test({
   name:
     "bulkhead run --metrics-addr: /metrics scraped during a run, its counters match the summary",
   ignore: ignoreWithoutNats,
-  sanitizeResources: false,
   fn: async () => {
     const count = 5000;
     await using server = await NatsServer.start();

@@ -63,7 +63,6 @@ Deno.test({
   name:
     "3 hosts share a durable consumer: SIGKILL one mid-run, 0 lost, 0 duplicates in the output stream, its plugins gone within 2 s",
   ignore: ignoreWithoutNats,
-  sanitizeResources: false, // the NATS client's sockets close a moment after close() resolves
   fn: async () => {
     await using server = await NatsServer.start();
     await using dir = await tempDir();
@@ -123,7 +122,6 @@ Deno.test({
 Deno.test({
   name: "nats-server restarted mid-run (SIGTERM, same store and port): 0 lost",
   ignore: ignoreWithoutNats,
-  sanitizeResources: false,
   fn: async () => {
     const count = 10_000;
     await using server = await NatsServer.start();
