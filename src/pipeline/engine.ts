@@ -26,6 +26,7 @@ import { BatchBuilder } from "./batch_policy.ts";
 import type { OutputConfig, PipelineConfig } from "./config.ts";
 import type { InputChunk, PipelineInput } from "./input.ts";
 import { openInput, openOutput } from "./open.ts";
+import { withOrigins } from "./origin.ts";
 import { payloadText, type PipelineOutput } from "./output.ts";
 import {
   type DeadLetter,
@@ -132,7 +133,9 @@ export async function runPipeline(
   for (const result of started) if (result.status === "fulfilled") stages.push(result.value);
   const failedStart = started.find((r) => r.status === "rejected");
   if (failedStart) throw (failedStart as PromiseRejectedResult).reason;
-  const input = stack.use(disposable(await openInput(config.input, componentOptions)));
+  const input = stack.use(
+    disposable(withOrigins(await openInput(config.input, componentOptions), config)),
+  );
   const run = new Run(config, input, stages, output, deadOutput, config.deadLetter, options);
   return await run.start();
 }

@@ -6,7 +6,8 @@
  *
  * `msg_id: auto` gives each message a deterministic `Nats-Msg-Id` from its
  * origin: the input stream and sequence (`nats_stream`,
- * `nats_sequence_stream` metadata, which processors pass on) and the index
+ * `nats_sequence_stream` metadata, which processors pass on; for a built-in
+ * input, `generate:<n>` or `<path>:<line>`, see `origin.ts`) and the index
  * of this output among those made from that input message in the batch.
  * A batch written again — after a plugin crash, or by another host after
  * this one died before acknowledging its input — then carries the same ids,
@@ -35,7 +36,8 @@ import {
 import type { Message, Value } from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
 import { payloadBytes, type PipelineOutput } from "./output.ts";
 import type { NatsOutputConfig } from "./nats_config.ts";
-import { backoffMs, describeError, NatsLink, sleep } from "./nats_link.ts";
+import { backoffMs, NatsLink, sleep } from "./nats_link.ts";
+import { ORIGIN_KEY } from "./origin.ts";
 
 /** How long a publication waits for its acknowledgement before it is sent again. */
 const ACK_TIMEOUT_MS = 5000;
@@ -307,14 +309,20 @@ function field(message: Message, key: string): Value | undefined {
   return fields && Object.hasOwn(fields, key) ? fields[key] : undefined;
 }
 
-/** Where a message came from, as its metadata says (`stream:sequence`), if it says. */
+/**
+ * Where a message came from, as its metadata says: `stream:sequence` of a
+ * `nats_jetstream` input, or the `bulkhead_origin` a built-in input stamped
+ * (`generate:<n>`, `<path>:<line>`); `undefined` when it says nothing.
+ */
 export function originOf(message: Message): string | undefined {
   const stream = field(message, "nats_stream")?.kind;
   const sequence = field(message, "nats_sequence_stream")?.kind;
-  if (stream?.case !== "stringValue" || sequence === undefined) return undefined;
-  if (sequence.case === "integerValue") return `${stream.value}:${sequence.value}`;
-  if (sequence.case === "doubleValue" || sequence.case === "stringValue") {
-    return `${stream.value}:${sequence.value}`;
+  if (stream?.case === "stringValue" && sequence !== undefined) {
+    if (
+      sequence.case === "integerValue" || sequence.case === "doubleValue" ||
+      sequence.case === "stringValue"
+    ) return `${stream.value}:${sequence.value}`;
   }
-  return undefined;
+  const origin = field(message, ORIGIN_KEY)?.kind;
+  return origin?.case === "stringValue" ? origin.value : undefined;
 }
