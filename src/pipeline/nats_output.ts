@@ -62,21 +62,21 @@ interface Sent {
 
 const decoder = new TextDecoder();
 
-/** A JetStream PubAck's error description, or `undefined` when it acknowledges. */
-function pubAckError(reply: Uint8Array): string | undefined {
-  if (reply.length === 0) return "empty reply (no stream captures the subject?)";
+/** A JetStream PubAck read once: acknowledged (maybe as a duplicate) or refused, and why. */
+function readPubAck(reply: Uint8Array): { error: string } | { duplicate: boolean } {
+  if (reply.length === 0) return { error: "empty reply (no stream captures the subject?)" };
   const text = decoder.decode(reply);
-  if (!text.includes('"error"')) return text.includes('"seq"') ? undefined : `unexpected reply`;
+  if (!text.includes('"error"')) {
+    return text.includes('"seq"')
+      ? { duplicate: text.includes('"duplicate":true') }
+      : { error: "unexpected reply" };
+  }
   try {
     const parsed = JSON.parse(text) as { error?: { description?: unknown } };
-    return `JetStream: ${String(parsed.error?.description ?? "error")}`;
+    return { error: `JetStream: ${String(parsed.error?.description ?? "error")}` };
   } catch {
-    return "unparsable reply";
+    return { error: "unparsable reply" };
   }
-}
-
-function isDuplicate(reply: Uint8Array): boolean {
-  return decoder.decode(reply).includes('"duplicate":true');
 }
 
 /** Thrown by a write the output's closing interrupted. */
@@ -227,9 +227,9 @@ export class NatsJetStreamOutput implements PipelineOutput {
     if (!sent) return; // late: already sent again
     this.#sent.delete(number);
     const { write, index } = sent;
-    const error = pubAckError(reply);
-    if (error === undefined) {
-      if (isDuplicate(reply)) this.#duplicates++;
+    const ack = readPubAck(reply);
+    if ("duplicate" in ack) {
+      if (ack.duplicate) this.#duplicates++;
       if (write.acked[index] === 0) {
         write.acked[index] = 1;
         if (--write.remaining === 0) {
@@ -239,7 +239,7 @@ export class NatsJetStreamOutput implements PipelineOutput {
       }
       this.#retrying = undefined;
       this.#pump();
-    } else this.#again([sent], error);
+    } else this.#again([sent], ack.error);
   }
 
   /** Publications unanswered for ACK_TIMEOUT_MS are sent again. */
