@@ -123,3 +123,47 @@ Deno.test({
     assert.equal(after.get(`bulkhead_stage_restarts_total${label}`), stage.restarts);
   },
 });
+
+Deno.test({
+  name:
+    "nats_jetstream input: a host started while the server is down waits (/ready 503), then runs when it comes up",
+  ignore: ignoreWithoutNats,
+  fn: async () => {
+    const count = 2000;
+    await using server = await NatsServer.start();
+    await using dir = await tempDir();
+    {
+      await using nc = await testClient(server.url);
+      await createStream(nc, "IN", ["in.>"], { retention: "workqueue" });
+      await createStream(nc, "OUT", ["out.>"]);
+      await publishNumbered(nc, "IN", "in.work", count);
+    }
+    await server.stop();
+    const file = `${dir.path}/pipeline.yaml`;
+    await Deno.writeTextFile(
+      file,
+      pipeline(server.url, { ackWait: "10s", batch: 100, plugin: "" }),
+    );
+    await using host = new PipelineHost(file, true);
+    const address = await host.metricsAddress;
+    const readyStatus = async () => {
+      const response = await fetch(`http://${address}/ready`);
+      await response.body?.cancel();
+      return response.status;
+    };
+    // the pipeline runs (plugin started) but its input cannot connect
+    while ((await scrape(address)).get("bulkhead_up") !== 1) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(await readyStatus(), 503);
+    await server.restart(); // same port, same store
+    await using nc = await testClient(server.url);
+    await waitForCount(nc, "IN", (n) => n === 0, 120_000);
+    assert.equal(await readyStatus(), 200);
+    host.child.kill("SIGINT");
+    const { code, summary } = await host.result();
+    assert.equal(code, 130, host.lines.join("\n"));
+    assert.equal(summary?.messagesOut, count);
+    assert.equal((await readStream(nc, "OUT")).length, count);
+  },
+});
