@@ -91,6 +91,8 @@ export {
 } from "./src/pipeline/engine.ts";
 export { type StageStats } from "./src/pipeline/processor_stage.ts";
 export { formatProgressLine, formatSummary } from "./src/pipeline/progress.ts";
+export { type NatsInputConfig, type NatsOutputConfig } from "./src/pipeline/nats_config.ts";
+export { type MetricsServer, PipelineMetrics, serveMetrics } from "./src/pipeline/metrics.ts";
 
 // Plugin side (plugins should import ./plugin.ts: it loads none of the host)
 export * from "./plugin.ts";

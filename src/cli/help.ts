@@ -92,7 +92,7 @@ const HELP: Record<Subcommand, string> = {
   run: `bulkhead run — run a pipeline: input → batches → processor plugins → output
 
 Usage:
-  bulkhead run [--quiet] [--json] [--check] <pipeline.yaml>
+  bulkhead run [--quiet] [--json] [--check] [--metrics-addr HOST:PORT] <pipeline.yaml>
 
 Reads the pipeline's YAML configuration (every problem is reported as
 file:line: field: problem), starts its processor plugins (a pool of processes
@@ -113,6 +113,8 @@ Options:
                              stderr when the pipeline's output is stdout
   --check                    Validate the configuration and print what would run
                              (each plugin's launch, pool, grants, limits); start nothing
+  --metrics-addr HOST:PORT   Serve Prometheus metrics on /metrics, and /ready, /live
+                             (port 0: any free port; the address is printed on stderr)
   -h, --help                 Show this help
 
 Exit codes:

@@ -10,6 +10,7 @@ import { PipelineConfigError } from "../pipeline/config_error.ts";
 import { type PipelineProgress, runPipeline } from "../pipeline/engine.ts";
 import { formatProgressLine, formatSummary } from "../pipeline/progress.ts";
 import { describePipeline } from "../pipeline/plan.ts";
+import { type MetricsServer, PipelineMetrics, serveMetrics } from "../pipeline/metrics.ts";
 import { stderrLogger } from "../host/logger.ts";
 import { UsageError } from "./args.ts";
 
@@ -59,6 +60,7 @@ export async function runCommand(
         quiet: { type: "boolean", short: "q" },
         json: { type: "boolean" },
         check: { type: "boolean" },
+        "metrics-addr": { type: "string" },
       },
       allowPositionals: true,
       strict: true,
@@ -89,10 +91,25 @@ export async function runCommand(
   const live = io.isTerminal && !quiet && !json;
   let previous: PipelineProgress | undefined;
   let summary;
+  const metrics = new PipelineMetrics();
+  let metricsServer: MetricsServer | undefined;
+  const metricsAddr = parsed.values["metrics-addr"];
+  if (metricsAddr !== undefined) {
+    try {
+      metricsServer = serveMetrics(metricsAddr, metrics);
+    } catch (error) {
+      if (error instanceof RangeError) throw new UsageError(error.message, "run");
+      io.err(`bulkhead: Cannot serve metrics on ${metricsAddr}: ${(error as Error).message}\n`);
+      return RunExitCode.usage;
+    }
+    io.err(`bulkhead: metrics on http://${metricsServer.address}/metrics\n`);
+  }
   try {
     summary = await runPipeline(config, {
       signal,
       logger: stderrLogger,
+      onStart: (progress) => metrics.attach(progress),
+      onEvent: (event) => metrics.onEvent(event),
       ...(live
         ? {
           onProgress: (progress: PipelineProgress) => {
@@ -106,6 +123,9 @@ export async function runCommand(
     if (live) io.err("\r\x1b[2K");
     io.err(`bulkhead: ${error instanceof Error ? error.message : String(error)}\n`);
     return RunExitCode.startFailed;
+  } finally {
+    metrics.finish();
+    await metricsServer?.close();
   }
   if (live) io.err("\r\x1b[2K");
   if (json) {

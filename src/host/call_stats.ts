@@ -15,7 +15,32 @@ export interface CallStatsSnapshot {
   p50Ms: number;
   /** 99th percentile latency of recent calls, in milliseconds. */
   p99Ms: number;
+  /**
+   * Every call's latency counted in {@linkcode LATENCY_BUCKETS_MS} (one
+   * count per bucket, not cumulative; the last is above the largest bound).
+   */
+  histogram: number[];
+  /** The sum of every call's latency, in milliseconds. */
+  latencySumMs: number;
 }
+
+/** Upper bounds of the latency histogram's buckets, in milliseconds. */
+export const LATENCY_BUCKETS_MS: readonly number[] = [
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+  25,
+  50,
+  100,
+  250,
+  500,
+  1000,
+  2500,
+  5000,
+  10000,
+];
 
 /**
  * Counts calls and keeps the latencies of the last `window` calls.
@@ -35,6 +60,8 @@ export class CallStats {
   readonly #latencies: Float64Array;
   #next = 0;
   #filled = 0;
+  readonly #histogram = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
+  #sumMs = 0;
 
   /** @param window How many recent latencies to keep. */
   constructor(window = 1024) {
@@ -48,6 +75,10 @@ export class CallStats {
     this.#latencies[this.#next] = latencyMs;
     this.#next = (this.#next + 1) % this.#latencies.length;
     this.#filled = Math.min(this.#filled + 1, this.#latencies.length);
+    let bucket = 0;
+    while (bucket < LATENCY_BUCKETS_MS.length && latencyMs > LATENCY_BUCKETS_MS[bucket]!) bucket++;
+    this.#histogram[bucket]!++;
+    this.#sumMs += latencyMs;
   }
 
   /** The counters and percentiles now. */
@@ -57,7 +88,14 @@ export class CallStats {
       sorted.length === 0
         ? 0
         : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
-    return { calls: this.#calls, errors: this.#errors, p50Ms: at(0.5), p99Ms: at(0.99) };
+    return {
+      calls: this.#calls,
+      errors: this.#errors,
+      p50Ms: at(0.5),
+      p99Ms: at(0.99),
+      histogram: [...this.#histogram],
+      latencySumMs: this.#sumMs,
+    };
   }
 }
 

@@ -29,6 +29,14 @@ import type { RestartPolicy } from "../host/restart_policy.ts";
 import { ConfigReader, type Field } from "./_config_reader.ts";
 import { PipelineConfigError } from "./config_error.ts";
 import type { BatchPolicy } from "./batch_policy.ts";
+import {
+  type NatsInputConfig,
+  type NatsOutputConfig,
+  readNatsInput,
+  readNatsOutput,
+} from "./nats_config.ts";
+
+export type { NatsInputConfig, NatsOutputConfig };
 
 /** Where messages come from. */
 export type InputConfig =
@@ -43,7 +51,8 @@ export type InputConfig =
     /** Templates cycled through; `${i}` becomes the message's number (from 1). */
     messages: string[];
   }
-  | { kind: "plugin"; plugin: PluginComponentConfig };
+  | { kind: "plugin"; plugin: PluginComponentConfig }
+  | { kind: "nats_jetstream"; nats: NatsInputConfig };
 
 /** Where messages go. Written as lines (payload, newline); the dead-letter output as JSON lines. */
 export type OutputConfig =
@@ -51,7 +60,8 @@ export type OutputConfig =
   | { kind: "stderr" }
   | { kind: "file"; path: string }
   | { kind: "drop" }
-  | { kind: "plugin"; plugin: PluginComponentConfig };
+  | { kind: "plugin"; plugin: PluginComponentConfig }
+  | { kind: "nats_jetstream"; nats: NatsOutputConfig };
 
 /** How a plugin component is launched (see `HandshakeMode`): our handshake or Redpanda Connect's. */
 export type LaunchMode = "bulkhead" | "redpanda";
@@ -119,8 +129,8 @@ export interface PipelineConfig {
   deadLetter: OutputConfig;
 }
 
-const INPUTS = ["stdin", "file", "generate", "plugin"] as const;
-const OUTPUTS = ["stdout", "stderr", "file", "drop", "plugin"] as const;
+const INPUTS = ["stdin", "file", "generate", "plugin", "nats_jetstream"] as const;
+const OUTPUTS = ["stdout", "stderr", "file", "drop", "plugin", "nats_jetstream"] as const;
 const PLUGIN_FIELDS = [
   "name",
   "module",
@@ -250,6 +260,10 @@ function readInput(r: ConfigReader, field: Field, dir: string): InputConfig | un
         messages,
       };
     }
+    case "nats_jetstream": {
+      const nats = readNatsInput(r, at);
+      return nats && { kind, nats };
+    }
     default: {
       const plugin = readPlugin(r, at, dir, "input");
       return plugin && { kind: "plugin", plugin };
@@ -277,6 +291,10 @@ function readOutput(
       r.map(at, ["path"]);
       const path = requirePath(r, r.child(at, "path"), dir, false);
       return path === undefined ? undefined : { kind, path };
+    }
+    case "nats_jetstream": {
+      const nats = readNatsOutput(r, at);
+      return nats && { kind, nats };
     }
     default: {
       const plugin = readPlugin(r, at, dir, field.path);

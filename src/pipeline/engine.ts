@@ -26,6 +26,7 @@ import { BatchBuilder } from "./batch_policy.ts";
 import type { OutputConfig, PipelineConfig } from "./config.ts";
 import type { InputChunk, PipelineInput } from "./input.ts";
 import { openInput, openOutput } from "./open.ts";
+import { withOrigins } from "./origin.ts";
 import { payloadText, type PipelineOutput } from "./output.ts";
 import {
   type DeadLetter,
@@ -50,6 +51,12 @@ export interface PipelineProgress {
   inFlight: number;
   /** Per processor stage: latency, restarts, retries, bisections. */
   stages: StageStats[];
+  /** A networked input's state (e.g. `nats connected, fetching`), when it has one. */
+  inputStatus?: string;
+  /** A networked output's state, when it has one. */
+  outputStatus?: string;
+  /** Messages waiting at the source (a broker consumer's lag), when the input knows. */
+  inputLag?: number;
 }
 
 /** How a pipeline run ended. */
@@ -79,6 +86,8 @@ export interface RunPipelineOptions {
    * @default {500}
    */
   progressIntervalMs?: number;
+  /** Called once the pipeline runs, with a way to read its progress at any time (metrics). */
+  onStart?: (progress: () => PipelineProgress) => void;
 }
 
 interface Unit {
@@ -124,7 +133,9 @@ export async function runPipeline(
   for (const result of started) if (result.status === "fulfilled") stages.push(result.value);
   const failedStart = started.find((r) => r.status === "rejected");
   if (failedStart) throw (failedStart as PromiseRejectedResult).reason;
-  const input = stack.use(disposable(await openInput(config.input, componentOptions)));
+  const input = stack.use(
+    disposable(withOrigins(await openInput(config.input, componentOptions), config)),
+  );
   const run = new Run(config, input, stages, output, deadOutput, config.deadLetter, options);
   return await run.start();
 }
@@ -149,6 +160,8 @@ class Run {
   #batches = 0;
   #inFlight = 0;
   #tail: Promise<void> = Promise.resolve();
+  #writeStarted: Promise<void> = Promise.resolve();
+  #deadTail: Promise<void> = Promise.resolve();
   #failure: unknown;
   #wake: (() => void) | undefined;
 
@@ -173,6 +186,7 @@ class Run {
   async start(): Promise<PipelineSummary> {
     const onStop = () => this.#reading.abort();
     this.#options.signal?.addEventListener("abort", onStop, { once: true });
+    this.#options.onStart?.(() => this.progress());
     const interval = this.#options.onProgress
       ? setInterval(
         () => this.#options.onProgress?.(this.progress()),
@@ -210,7 +224,7 @@ class Run {
   }
 
   progress(): PipelineProgress {
-    return {
+    const progress: PipelineProgress = {
       elapsedMs: Math.round(performance.now() - this.#startedAt),
       messagesIn: this.#messagesIn,
       messagesOut: this.#messagesOut,
@@ -219,6 +233,13 @@ class Run {
       inFlight: this.#inFlight,
       stages: this.#stages.map((s) => s.stats()),
     };
+    const inputStatus = this.#input.status?.();
+    if (inputStatus !== undefined) progress.inputStatus = inputStatus;
+    const outputStatus = this.#output.status?.();
+    if (outputStatus !== undefined) progress.outputStatus = outputStatus;
+    const lag = this.#input.lag?.();
+    if (lag !== undefined) progress.inputLag = lag;
+    return progress;
   }
 
   #fail(error: unknown): void {
@@ -276,17 +297,24 @@ class Run {
     const processed = this.#process(items.map((i) => i.message));
     processed.catch(() => {});
     const previous = this.#tail;
+    // a pipelined output takes this write once the previous one started
+    const previousStarted = this.#writeStarted;
+    let started!: () => void;
+    this.#writeStarted = new Promise<void>((resolve) => started = resolve);
     this.#tail = (async () => {
       try {
         const result = await processed;
-        await previous;
+        await (this.#output.pipelined ? previousStarted : previous);
         if (this.#failure !== undefined) return;
-        await Promise.all([
-          this.#output.write(result.messages),
-          result.dead.length > 0
-            ? this.#deadOutput.write(result.dead.map((d) => this.#deadMessage(d)))
-            : undefined,
-        ]);
+        const dead = result.dead.length > 0
+          ? this.#deadTail = this.#deadTail.then(() =>
+            this.#deadOutput.write(result.dead.map((d) => this.#deadMessage(d)))
+          )
+          : undefined;
+        const writing = Promise.all([this.#output.write(result.messages), dead]);
+        started();
+        await writing;
+        await previous; // counted and acknowledged in order
         this.#messagesOut += result.messages.length;
         this.#dead += result.dead.length;
         this.#batches++;
@@ -294,6 +322,7 @@ class Run {
       } catch (error) {
         this.#fail(error);
       } finally {
+        started();
         this.#inFlight--;
         this.#wake?.();
       }

@@ -28,6 +28,10 @@ export interface PipelineInput {
    * aborted (the engine then drains what is in flight).
    */
   read(signal: AbortSignal): Promise<InputChunk | null>;
+  /** Where a networked input is (e.g. `nats reconnecting for 3 s`), for the progress line. */
+  status?(): string;
+  /** Messages waiting at the source, when it knows (a broker's consumer lag). */
+  lag?(): number | undefined;
   /** Releases the input. Idempotent. */
   close(): Promise<void>;
 }

@@ -8,6 +8,8 @@ import { fileInput, generateInput, stdinInput } from "./builtin_inputs.ts";
 import type { PipelineInput } from "./input.ts";
 import { dropOutput, fileOutput, type PipelineOutput, stdioOutput } from "./output.ts";
 import { pluginInput, pluginOutput } from "./plugin_io.ts";
+import { NatsJetStreamInput } from "./nats_input.ts";
+import { NatsJetStreamOutput } from "./nats_output.ts";
 import type { StageOptions } from "./processor_stage.ts";
 
 /**
@@ -30,6 +32,8 @@ export async function openInput(
       return generateInput(config);
     case "plugin":
       return await pluginInput(config.plugin, options);
+    case "nats_jetstream":
+      return new NatsJetStreamInput(config.nats);
   }
 }
 
@@ -54,5 +58,7 @@ export async function openOutput(
       return dropOutput();
     case "plugin":
       return await pluginOutput(config.plugin, options);
+    case "nats_jetstream":
+      return new NatsJetStreamOutput(config.nats);
   }
 }

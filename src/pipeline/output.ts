@@ -15,6 +15,14 @@ export interface PipelineOutput {
   readonly name: string;
   /** Writes a batch; resolves once it is written. */
   write(messages: readonly Message[]): Promise<void>;
+  /**
+   * Whether a write may start before the previous one resolved: the output
+   * then keeps the order of the calls itself (a broker publishing from one
+   * queue). The engine still acknowledges batches in order.
+   */
+  readonly pipelined?: boolean;
+  /** Where a networked output is, for the progress line. */
+  status?(): string;
   /** Flushes and releases the output. Idempotent. */
   close(): Promise<void>;
 }

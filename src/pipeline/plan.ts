@@ -58,6 +58,9 @@ function input(config: InputConfig, show: (path: string) => string): string {
         (config.rate === undefined ? "" : ` at ${config.rate}/s`);
     case "plugin":
       return plugin(config.plugin, show, false);
+    case "nats_jetstream":
+      return `nats_jetstream stream ${config.nats.stream}, durable ${config.nats.durable} ` +
+        `at ${config.nats.urls.join(", ")}`;
   }
 }
 
@@ -67,6 +70,9 @@ function output(config: OutputConfig, show: (path: string) => string): string {
       return `file ${show(config.path)}`;
     case "plugin":
       return plugin(config.plugin, show, false);
+    case "nats_jetstream":
+      return `nats_jetstream subject ${config.nats.subject} at ${config.nats.urls.join(", ")}` +
+        (config.nats.msgId === "auto" ? " (msg_id auto)" : "");
     default:
       return config.kind;
   }

@@ -38,6 +38,9 @@ export function formatProgressLine(now: PipelineProgress, before?: PipelineProgr
     parts.push(`${stage.name} p50 ${ms(stage.p50Ms)} ms, restarts ${stage.restarts}`);
   }
   if (now.deadLetters > 0) parts.push(`dead ${number.format(now.deadLetters)}`);
+  if (now.inputLag !== undefined) parts.push(`lag ${number.format(now.inputLag)}`);
+  if (now.inputStatus !== undefined) parts.push(`input: ${now.inputStatus}`);
+  if (now.outputStatus !== undefined) parts.push(`output: ${now.outputStatus}`);
   return parts.join(" · ");
 }
 
