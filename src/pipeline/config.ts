@@ -25,6 +25,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import type { Permissions } from "../host/permissions.ts";
 import type { ResourceLimits } from "../host/limits.ts";
 import type { RestartPolicy } from "../host/restart_policy.ts";
+import { componentName } from "./_component_name.ts";
 import { ConfigReader, type Field } from "./_config_reader.ts";
 import { PipelineConfigError } from "./config_error.ts";
 import type { BatchPolicy } from "./batch_policy.ts";
@@ -333,8 +334,9 @@ function readPlugin(
   if (launch !== "bulkhead" && launch !== "redpanda") {
     r.fail(launchField, `must be bulkhead or redpanda, got ${launch}`);
   }
+  const args = r.strings(r.child(field, "args")) ?? [];
   const name = r.string(r.child(field, "name")) ??
-    baseName(module ?? command ?? "") ?? fallbackName;
+    componentName(module ?? command ?? "", args) ?? fallbackName;
   const restart = readRestart(r, r.child(field, "restart"));
   const permissions = readPermissions(r, r.child(field, "permissions"));
   const limits = readLimits(r, r.child(field, "limits"));
@@ -343,7 +345,7 @@ function readPlugin(
     name,
     ...(module === undefined ? {} : { module }),
     ...(command === undefined ? {} : { command }),
-    args: r.strings(r.child(field, "args")) ?? [],
+    args,
     cwd: dir,
     launch: launch as LaunchMode,
     processes: r.integer(r.child(field, "processes"), 1) ?? 1,
@@ -425,11 +427,4 @@ function findCommand(command: string, dir: string): string | undefined {
     if (entry && isFile(`${entry}/${command}`)) return `${entry}/${command}`;
   }
   return undefined;
-}
-
-function baseName(target: string): string | undefined {
-  const parts = target.replace(/\/+$/, "").split("/");
-  const file = (parts.pop() ?? "").replace(/\.(ts|js|mjs|mts|py)$/, "");
-  const generic = ["plugin", "main", "mod", "index"].includes(file);
-  return (generic ? parts.pop() : file) || undefined;
 }
