@@ -8,7 +8,9 @@ import { parseArgs } from "node:util";
 import { loadPipelineConfig } from "../pipeline/config.ts";
 import { PipelineConfigError } from "../pipeline/config_error.ts";
 import { type PipelineProgress, runPipeline } from "../pipeline/engine.ts";
-import { formatProgressLine, formatSummary } from "../pipeline/progress.ts";
+import { formatEvent, formatProgressLine, formatSummary } from "../pipeline/progress.ts";
+import { OutputFileExistsError } from "../pipeline/file_output.ts";
+import { CheckpointError } from "../pipeline/checkpoint.ts";
 import { describePipeline } from "../pipeline/plan.ts";
 import { stderrLogger } from "../host/logger.ts";
 import { UsageError } from "./args.ts";
@@ -19,7 +21,10 @@ export const RunExitCode = {
   ok: 0,
   /** The pipeline failed while running (a plugin spent its crash budget, an output failed). */
   failed: 1,
-  /** Bad command line or configuration (each problem printed as file:line: field: problem). */
+  /**
+   * Bad command line or configuration (each problem printed as file:line: field: problem),
+   * an output file that would be overwritten, or a run that cannot be resumed.
+   */
   usage: 2,
   /** A plugin failed to start. */
   startFailed: 3,
@@ -59,6 +64,7 @@ export async function runCommand(
         quiet: { type: "boolean", short: "q" },
         json: { type: "boolean" },
         check: { type: "boolean" },
+        resume: { type: "boolean" },
       },
       allowPositionals: true,
       strict: true,
@@ -88,11 +94,21 @@ export async function runCommand(
   }
   const live = io.isTerminal && !quiet && !json;
   let previous: PipelineProgress | undefined;
+  const say = (line: string) => {
+    if (quiet) return;
+    io.err(`${live ? "\r\x1b[2K" : ""}bulkhead: ${line}\n`);
+  };
   let summary;
   try {
     summary = await runPipeline(config, {
       signal,
       logger: stderrLogger,
+      resume: parsed.values.resume === true,
+      onNotice: say,
+      onEvent: (event) => {
+        const line = formatEvent(event);
+        if (line !== undefined) say(line);
+      },
       ...(live
         ? {
           onProgress: (progress: PipelineProgress) => {
@@ -105,7 +121,9 @@ export async function runCommand(
   } catch (error) {
     if (live) io.err("\r\x1b[2K");
     io.err(`bulkhead: ${error instanceof Error ? error.message : String(error)}\n`);
-    return RunExitCode.startFailed;
+    return error instanceof OutputFileExistsError || error instanceof CheckpointError
+      ? RunExitCode.usage
+      : RunExitCode.startFailed;
   }
   if (live) io.err("\r\x1b[2K");
   if (json) {

@@ -28,6 +28,9 @@ import type { RestartPolicy } from "../host/restart_policy.ts";
 import { componentName } from "./_component_name.ts";
 import { ConfigReader, type Field } from "./_config_reader.ts";
 import { PipelineConfigError } from "./config_error.ts";
+import type { FileMode } from "./file_output.ts";
+import { DEFAULT_RESPONSE_BUDGET, type ResponseBudget } from "./response_budget.ts";
+import { DEFAULT_MAX_MESSAGE_BYTES } from "../transport/transport.ts";
 import type { BatchPolicy } from "./batch_policy.ts";
 
 /** Where messages come from. */
@@ -49,7 +52,12 @@ export type InputConfig =
 export type OutputConfig =
   | { kind: "stdout" }
   | { kind: "stderr" }
-  | { kind: "file"; path: string }
+  | {
+    kind: "file";
+    path: string;
+    /** What to do with a file that has content: refuse (`new`, the default), `append`, `truncate`. */
+    mode: FileMode;
+  }
   | { kind: "drop" }
   | { kind: "plugin"; plugin: PluginComponentConfig };
 
@@ -86,6 +94,10 @@ export interface PluginComponentConfig {
   timeoutMs: number;
   /** How long it has to start, in milliseconds. */
   startTimeoutMs: number;
+  /** Largest gRPC message either way, in bytes (`max_message_bytes`, default 4 MiB). */
+  maxMessageBytes: number;
+  /** How much one answer may hold (`response_budget`; see {@linkcode ResponseBudget}). */
+  responseBudget: ResponseBudget;
 }
 
 /** An in-process processor (for comparison and tests): maps a batch of payloads. */
@@ -130,6 +142,8 @@ const PLUGIN_FIELDS = [
   "restart",
   "timeout",
   "start_timeout",
+  "max_message_bytes",
+  "response_budget",
 ] as const;
 
 /**
@@ -268,9 +282,15 @@ function readOutput(
       r.map(at, []);
       return { kind };
     case "file": {
-      r.map(at, ["path"]);
+      r.map(at, ["path", "mode"]);
       const path = requirePath(r, r.child(at, "path"), dir, false);
-      return path === undefined ? undefined : { kind, path };
+      const modeField = r.child(at, "mode");
+      const mode = r.string(modeField) ?? "new";
+      if (mode !== "new" && mode !== "append" && mode !== "truncate") {
+        r.fail(modeField, `must be append or truncate, got ${mode}`);
+        return undefined;
+      }
+      return path === undefined ? undefined : { kind, path, mode };
     }
     default: {
       const plugin = readPlugin(r, at, dir, field.path);
@@ -356,6 +376,19 @@ function readPlugin(
     restart,
     timeoutMs: r.duration(r.child(field, "timeout")) ?? 30_000,
     startTimeoutMs: r.duration(r.child(field, "start_timeout")) ?? 10_000,
+    maxMessageBytes: r.size(r.child(field, "max_message_bytes")) ?? DEFAULT_MAX_MESSAGE_BYTES,
+    responseBudget: readResponseBudget(r, r.child(field, "response_budget")),
+  };
+}
+
+function readResponseBudget(r: ConfigReader, field: Field): ResponseBudget {
+  r.map(field, ["messages_per_message", "messages", "bytes"]);
+  const defaults = DEFAULT_RESPONSE_BUDGET;
+  return {
+    messagesPerMessage: r.integer(r.child(field, "messages_per_message"), 1) ??
+      defaults.messagesPerMessage,
+    messages: r.integer(r.child(field, "messages"), 1) ?? defaults.messages,
+    bytes: r.size(r.child(field, "bytes")) ?? defaults.bytes,
   };
 }
 

@@ -12,6 +12,12 @@
  * Stopping (`signal`): reading stops, batches in flight are processed and
  * written, the input is acknowledged for them, then everything is closed.
  *
+ * Starting: processors, then the input, then plugin outputs, and file
+ * outputs last — a file is created or emptied only once everything else has
+ * started, so a run that fails to start leaves the previous output as it
+ * was. A run whose output is a file and whose input can be replayed keeps a
+ * checkpoint after each written batch; `resume` continues after it.
+ *
  * @module
  */
 import { create } from "../npm/protobuf.ts";
@@ -26,6 +32,9 @@ import { BatchBuilder } from "./batch_policy.ts";
 import type { OutputConfig, PipelineConfig } from "./config.ts";
 import type { InputChunk, PipelineInput } from "./input.ts";
 import { openInput, openOutput } from "./open.ts";
+import { CheckpointWriter } from "./checkpoint.ts";
+import { FileOutput } from "./file_output.ts";
+import { planResume, type ResumePlan } from "./_resume_plan.ts";
 import { payloadText, type PipelineOutput } from "./output.ts";
 import {
   type DeadLetter,
@@ -44,11 +53,16 @@ export interface PipelineProgress {
   messagesOut: number;
   /** Messages written to the dead-letter output. */
   deadLetters: number;
+  /** Messages processors dropped (answered with fewer messages than they were given). */
+  filtered: number;
   /** Batches completed. */
   batches: number;
   /** Batches between input and output now. */
   inFlight: number;
-  /** Per processor stage: latency, restarts, retries, bisections. */
+  /**
+   * Per processor stage, and per input or output plugin (`kind`): latency,
+   * restarts, retries, bisections, filtered.
+   */
   stages: StageStats[];
 }
 
@@ -79,6 +93,15 @@ export interface RunPipelineOptions {
    * @default {500}
    */
   progressIntervalMs?: number;
+  /**
+   * Continues an interrupted run after its last checkpoint (a file output
+   * and a `file` or `generate` input): skips the input messages done, cuts
+   * what the output files hold past the checkpoint.
+   * @default {false}
+   */
+  resume?: boolean;
+  /** Told about repairs and resumption: a torn line cut, where a run resumes. */
+  onNotice?: (text: string) => void;
 }
 
 interface Unit {
@@ -109,13 +132,15 @@ export async function runPipeline(
   options: RunPipelineOptions = {},
 ): Promise<PipelineSummary> {
   options.signal?.throwIfAborted();
+  const plan = await planResume(config, options.resume === true);
+  if (plan.skip > 0) {
+    options.onNotice?.(`resuming after ${plan.skip} input messages (${plan.checkpointPath})`);
+  }
   await using stack = new AsyncDisposableStack();
   const componentOptions = {
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   };
-  const output = stack.use(disposable(await openOutput(config.output, componentOptions)));
-  const deadOutput = stack.use(disposable(await openOutput(config.deadLetter, componentOptions)));
   const stages: ProcessorStage[] = [];
   stack.defer(() => Promise.all(stages.map((s) => s.stop())).then(() => {}));
   const started = await Promise.allSettled(
@@ -124,13 +149,50 @@ export async function runPipeline(
   for (const result of started) if (result.status === "fulfilled") stages.push(result.value);
   const failedStart = started.find((r) => r.status === "rejected");
   if (failedStart) throw (failedStart as PromiseRejectedResult).reason;
-  const input = stack.use(disposable(await openInput(config.input, componentOptions)));
-  const run = new Run(config, input, stages, output, deadOutput, config.deadLetter, options);
+  const input = stack.use(
+    disposable(await openInput(config.input, { ...componentOptions, skip: plan.skip })),
+  );
+  // files last: a run that fails to start leaves an earlier run's output alone
+  const open = async (output: OutputConfig, field: string, resumeAt: number | undefined) =>
+    stack.use(disposable(
+      await openOutput(output, {
+        ...componentOptions,
+        field,
+        ...(resumeAt === undefined ? {} : { resumeAt }),
+        ...(options.onNotice ? { onNotice: options.onNotice } : {}),
+      }),
+    ));
+  const outputLast = config.output.kind === "file" && config.deadLetter.kind !== "file";
+  let output: PipelineOutput;
+  let deadOutput: PipelineOutput;
+  if (outputLast) {
+    deadOutput = await open(config.deadLetter, "dead_letter", plan.deadLetterAt);
+    output = await open(config.output, "output", plan.outputAt);
+  } else {
+    output = await open(config.output, "output", plan.outputAt);
+    deadOutput = await open(config.deadLetter, "dead_letter", plan.deadLetterAt);
+  }
+  let checkpoints: CheckpointWriter | undefined;
+  if (plan.checkpointPath !== undefined) {
+    checkpoints = new CheckpointWriter(plan.checkpointPath);
+    if (options.resume !== true) await checkpoints.remove(); // an earlier run's
+  }
+  const run = new Run(config, { input, stages, output, deadOutput, checkpoints, plan }, options);
   return await run.start();
 }
 
 function disposable<T extends { close(): Promise<void> }>(resource: T): T & AsyncDisposable {
   return Object.assign(resource, { [Symbol.asyncDispose]: () => resource.close() });
+}
+
+/** What a run works with, once started. */
+interface Parts {
+  input: PipelineInput;
+  stages: ProcessorStage[];
+  output: PipelineOutput;
+  deadOutput: PipelineOutput;
+  checkpoints: CheckpointWriter | undefined;
+  plan: ResumePlan;
 }
 
 class Run {
@@ -141,6 +203,10 @@ class Run {
   readonly #deadOutput: PipelineOutput;
   readonly #deadKind: OutputConfig["kind"];
   readonly #options: RunPipelineOptions;
+  readonly #checkpoints: CheckpointWriter | undefined;
+  readonly #plan: ResumePlan;
+  /** Input messages done (written, dead-lettered, filtered) this run, in input order. */
+  #consumed = 0;
   readonly #reading = new AbortController();
   readonly #startedAt = performance.now();
   #messagesIn = 0;
@@ -152,21 +218,15 @@ class Run {
   #failure: unknown;
   #wake: (() => void) | undefined;
 
-  constructor(
-    config: PipelineConfig,
-    input: PipelineInput,
-    stages: ProcessorStage[],
-    output: PipelineOutput,
-    deadOutput: PipelineOutput,
-    deadLetter: OutputConfig,
-    options: RunPipelineOptions,
-  ) {
+  constructor(config: PipelineConfig, parts: Parts, options: RunPipelineOptions) {
     this.#config = config;
-    this.#input = input;
-    this.#stages = stages;
-    this.#output = output;
-    this.#deadOutput = deadOutput;
-    this.#deadKind = deadLetter.kind;
+    this.#input = parts.input;
+    this.#stages = parts.stages;
+    this.#output = parts.output;
+    this.#deadOutput = parts.deadOutput;
+    this.#deadKind = config.deadLetter.kind;
+    this.#checkpoints = parts.checkpoints;
+    this.#plan = parts.plan;
     this.#options = options;
   }
 
@@ -187,6 +247,7 @@ class Run {
       this.#options.signal?.removeEventListener("abort", onStop);
     }
     await this.#tail; // drain: every batch dispatched is written (or has failed)
+    await this.#checkpoints?.flush().catch((error) => this.#fail(error));
     clearInterval(interval);
     const progress = this.progress();
     const summary: PipelineSummary = {
@@ -210,14 +271,24 @@ class Run {
   }
 
   progress(): PipelineProgress {
+    const stages = this.#stages.map((s) => s.stats());
+    const input = this.#input.stats?.();
+    const output = this.#output.stats?.();
+    const dead = this.#deadOutput.stats?.();
     return {
       elapsedMs: Math.round(performance.now() - this.#startedAt),
       messagesIn: this.#messagesIn,
       messagesOut: this.#messagesOut,
       deadLetters: this.#dead,
+      filtered: stages.reduce((sum, s) => sum + s.filtered, 0),
       batches: this.#batches,
       inFlight: this.#inFlight,
-      stages: this.#stages.map((s) => s.stats()),
+      stages: [
+        ...(input ? [input] : []),
+        ...stages,
+        ...(output ? [output] : []),
+        ...(dead ? [{ ...dead, kind: "dead_letter" as const }] : []),
+      ],
     };
   }
 
@@ -290,6 +361,8 @@ class Run {
         this.#messagesOut += result.messages.length;
         this.#dead += result.dead.length;
         this.#batches++;
+        this.#consumed += items.length;
+        this.#checkpoint();
         await this.#acknowledge(items);
       } catch (error) {
         this.#fail(error);
@@ -298,6 +371,18 @@ class Run {
         this.#wake?.();
       }
     })();
+  }
+
+  /** Records, after a batch is durably written, how far the run got. */
+  #checkpoint(): void {
+    if (this.#checkpoints === undefined || !(this.#output instanceof FileOutput)) return;
+    this.#checkpoints.save({
+      version: 1,
+      input: this.#plan.input,
+      consumed: this.#plan.skip + this.#consumed,
+      outputBytes: this.#output.size,
+      ...(this.#deadOutput instanceof FileOutput ? { deadLetterBytes: this.#deadOutput.size } : {}),
+    });
   }
 
   async #process(messages: Message[]): Promise<{ messages: Message[]; dead: DeadLetter[] }> {

@@ -7,12 +7,15 @@
  * @module
  */
 import type { Message } from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
+import type { StageStats } from "./processor_stage.ts";
 import { fromValue } from "../protocol/redpanda_value.ts";
 
 /** A sink of messages. */
 export interface PipelineOutput {
   /** Its name, for progress and errors. */
   readonly name: string;
+  /** A plugin's numbers (restarts, calls), for progress and the summary. */
+  stats?(): StageStats;
   /** Writes a batch; resolves once it is written. */
   write(messages: readonly Message[]): Promise<void>;
   /** Flushes and releases the output. Idempotent. */
@@ -43,6 +46,21 @@ function jsonSafe(_key: string, value: unknown): unknown {
   return value;
 }
 
+/** Each message's payload and a newline, in one buffer. */
+export function serializeLines(messages: readonly Message[]): Uint8Array {
+  const parts = messages.map(payloadBytes);
+  let total = parts.length;
+  for (const part of parts) total += part.length;
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.length;
+    bytes[at++] = 10;
+  }
+  return bytes;
+}
+
 /**
  * Writes each message's payload and a newline to a byte sink, one write per batch.
  *
@@ -69,17 +87,7 @@ export function lineOutput(
     name,
     async write(messages) {
       if (messages.length === 0) return;
-      const parts = messages.map(payloadBytes);
-      let total = parts.length;
-      for (const part of parts) total += part.length;
-      const bytes = new Uint8Array(total);
-      let at = 0;
-      for (const part of parts) {
-        bytes.set(part, at);
-        at += part.length;
-        bytes[at++] = 10;
-      }
-      await sink(bytes);
+      await sink(serializeLines(messages));
     },
     close: () => closing ??= close(),
   };
@@ -98,20 +106,6 @@ async function writeAll(writer: { write(p: Uint8Array): Promise<number> }, bytes
 export function stdioOutput(stream: "stdout" | "stderr"): PipelineOutput {
   const target = stream === "stdout" ? Deno.stdout : Deno.stderr;
   return lineOutput(stream, (bytes) => writeAll(target, bytes));
-}
-
-/**
- * Writes lines to a file, created or truncated when opened.
- *
- * @param path The file.
- * @returns The output.
- */
-export async function fileOutput(path: string): Promise<PipelineOutput> {
-  const file = await Deno.open(path, { write: true, create: true, truncate: true });
-  return lineOutput(`file ${path}`, (bytes) => writeAll(file, bytes), async () => {
-    await file.syncData().catch(() => {});
-    file.close();
-  });
 }
 
 /**

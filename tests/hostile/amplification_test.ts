@@ -17,12 +17,17 @@ const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
 /** The host's peak resident set may not pass this. */
 const RSS_BOUND = 400 * 1024 * 1024;
 
-/** Runs `cli.ts run --json <file>`; returns its exit code, stderr and peak RSS. */
-async function runHost(file: string): Promise<{ code: number; err: string; peakRss: number }> {
+/**
+ * Runs `cli.ts run --json <file>` (a pipeline whose output is not stdout):
+ * its exit code, stderr, summary (stdout) and peak RSS.
+ */
+async function runHost(
+  file: string,
+): Promise<{ code: number; err: string; summary: Record<string, unknown>; peakRss: number }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--v8-flags=--max-old-space-size=1024", CLI, "run", "--json", file],
     env: { RUST_BACKTRACE: "0", NO_COLOR: "1" },
-    stdout: "null",
+    stdout: "piped",
     stderr: "piped",
     signal: AbortSignal.timeout(240_000), // a safety net; the verdict is the exit
   }).spawn();
@@ -36,12 +41,14 @@ async function runHost(file: string): Promise<{ code: number; err: string; peakR
       // it has exited
     }
   }, 50);
-  const [status, stderr] = await Promise.all([
+  const [status, stdout, stderr] = await Promise.all([
     child.status,
+    new Response(child.stdout).text(),
     new Response(child.stderr).text(),
   ]);
   clearInterval(poll);
-  return { code: status.code, err: stderr, peakRss };
+  const summary = stdout === "" ? {} : JSON.parse(stdout);
+  return { code: status.code, err: stderr, summary, peakRss };
 }
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
@@ -61,9 +68,8 @@ output: { file: { path: out.txt } }
 dead_letter: { file: { path: dead.jsonl } }
 `,
   );
-  const { code, err, peakRss } = await runHost(`${dir.path}/pipeline.yaml`);
+  const { code, err, summary, peakRss } = await runHost(`${dir.path}/pipeline.yaml`);
   assert.equal(code, 0, err);
-  const summary = JSON.parse(err.trimEnd().split("\n").at(-1)!);
   assert.equal(summary.status, "completed");
   assert.equal(summary.messagesOut, 0);
   assert.equal(summary.deadLetters, 8);
@@ -85,6 +91,7 @@ dead_letter: { file: { path: dead.jsonl } }
     );
   }
   assert.ok(peakRss > 0 && peakRss < RSS_BOUND, `peak RSS ${mib(peakRss)}`);
+  console.log(`host peak RSS ${mib(peakRss)}`);
 });
 
 Deno.test("bulkhead run: an input plugin sending 2 000 000 messages a read fails the run with the reason, in bounded memory", async () => {
@@ -99,15 +106,15 @@ input:
 output: drop
 `,
   );
-  const { code, err, peakRss } = await runHost(`${dir.path}/pipeline.yaml`);
+  const { code, err, summary, peakRss } = await runHost(`${dir.path}/pipeline.yaml`);
   assert.equal(code, 1, err);
-  const summary = JSON.parse(err.trimEnd().split("\n").at(-1)!);
   assert.equal(summary.status, "failed");
   assert.match(
-    summary.error,
+    String(summary.error),
     /input "amplify_input" sent 2000000 messages in one batch, over its response budget of 100000/,
   );
   assert.ok(peakRss > 0 && peakRss < RSS_BOUND, `peak RSS ${mib(peakRss)}`);
+  console.log(`host peak RSS ${mib(peakRss)}`);
 });
 
 Deno.test("runPipeline() dead-letters only the messages a processor amplifies past its budget; the rest flows", async () => {
