@@ -94,10 +94,8 @@ export async function runCommand(
   }
   const live = io.isTerminal && !quiet && !json;
   let previous: PipelineProgress | undefined;
-  const say = (line: string) => {
-    if (quiet) return;
-    io.err(`${live ? "\r\x1b[2K" : ""}bulkhead: ${line}\n`);
-  };
+  // notices (what a file output cut, where a run resumes) show even with --quiet
+  const say = (line: string) => io.err(`${live ? "\r\x1b[2K" : ""}bulkhead: ${line}\n`);
   let summary;
   try {
     summary = await runPipeline(config, {
@@ -106,7 +104,7 @@ export async function runCommand(
       resume: parsed.values.resume === true,
       onNotice: say,
       onEvent: (event) => {
-        const line = formatEvent(event);
+        const line = quiet ? undefined : formatEvent(event);
         if (line !== undefined) say(line);
       },
       ...(live
