@@ -31,6 +31,8 @@ export interface Checkpoint {
 /** A checkpoint file that cannot be used. */
 export class CheckpointError extends Error {
   /**
+   * Makes the error.
+   *
    * @param path The checkpoint file.
    * @param reason What is wrong.
    * @param options The cause.

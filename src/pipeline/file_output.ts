@@ -24,6 +24,8 @@ export class OutputFileExistsError extends Error {
   /** The file. */
   readonly path: string;
   /**
+   * Makes the error; its message names the field to set.
+   *
    * @param path The file.
    * @param bytes What it holds.
    * @param field The configuration field that decides (`output.file.mode`).
