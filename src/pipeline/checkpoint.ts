@@ -142,10 +142,4 @@ export class CheckpointWriter {
     while (this.#writing) await this.#writing;
     if (this.#failure !== undefined) throw this.#failure;
   }
-
-  /** Removes the checkpoint file (a new run that replaces the output). */
-  async remove(): Promise<void> {
-    await this.flush().catch(() => {});
-    await Deno.remove(this.path).catch(() => {});
-  }
 }

@@ -172,11 +172,9 @@ export async function runPipeline(
     output = await open(config.output, "output", plan.outputAt);
     deadOutput = await open(config.deadLetter, "dead_letter", plan.deadLetterAt);
   }
-  let checkpoints: CheckpointWriter | undefined;
-  if (plan.checkpointPath !== undefined) {
-    checkpoints = new CheckpointWriter(plan.checkpointPath);
-    if (options.resume !== true) await checkpoints.remove(); // an earlier run's
-  }
+  const checkpoints = plan.checkpointPath === undefined
+    ? undefined
+    : new CheckpointWriter(plan.checkpointPath);
   const run = new Run(config, { input, stages, output, deadOutput, checkpoints, plan }, options);
   return await run.start();
 }
@@ -231,6 +229,10 @@ class Run {
   }
 
   async start(): Promise<PipelineSummary> {
+    // where this run starts, replacing an earlier run's: a crash before the
+    // first batch is written resumes from here
+    this.#checkpoint();
+    await this.#checkpoints?.flush();
     const onStop = () => this.#reading.abort();
     this.#options.signal?.addEventListener("abort", onStop, { once: true });
     const interval = this.#options.onProgress

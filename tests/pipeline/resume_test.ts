@@ -9,7 +9,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { EXAMPLES, tempDir } from "./_pipeline.ts";
+import { CheckpointError, runPipeline } from "../../mod.ts";
+import { config, EXAMPLES, lines, tempDir } from "./_pipeline.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 
@@ -131,4 +132,71 @@ output: { file: { path: out.txt } }
   const got = await Deno.readTextFile(out);
   assert.equal(got.length, input.length, notices.join("\n"));
   assert.ok(got === input, "the output differs from the input");
+});
+
+Deno.test("runPipeline({ resume }) continues a stopped generate run after its checkpoint", async () => {
+  await using dir = await tempDir();
+  const yaml = `
+input: { generate: { count: 3000, rate: 3000, message: "m\${i}" } }
+batching: { count: 50, period: 20ms }
+output: { file: { path: out.txt } }
+`;
+  const out = `${dir.path}/out.txt`;
+  const stop = new AbortController();
+  const watch = setInterval(() => {
+    if (sizeOf(out) >= 3000) stop.abort(); // some 600 lines
+  }, 10);
+  const first = await runPipeline(config(yaml, dir.path), { signal: stop.signal });
+  clearInterval(watch);
+  assert.equal(first.status, "stopped", first.error);
+  assert.ok(first.messagesOut > 0 && first.messagesOut < 3000, String(first.messagesOut));
+  const checkpoint = JSON.parse(await Deno.readTextFile(`${out}.checkpoint`));
+  assert.equal(checkpoint.consumed, first.messagesOut);
+  assert.equal(checkpoint.outputBytes, sizeOf(out));
+  const notices: string[] = [];
+  const second = await runPipeline(config(yaml, dir.path), {
+    resume: true,
+    onNotice: (text) => notices.push(text),
+  });
+  assert.equal(second.status, "completed", second.error);
+  assert.equal(second.messagesIn, 3000 - first.messagesOut);
+  assert.deepEqual(notices, [
+    `resuming after ${first.messagesOut} input messages (${out}.checkpoint)`,
+  ]);
+  assert.deepEqual(await lines(out), Array.from({ length: 3000 }, (_, i) => `m${i + 1}`));
+});
+
+Deno.test("runPipeline({ resume }) refuses what it cannot resume, saying why", async (t) => {
+  await using dir = await tempDir();
+  const out = `${dir.path}/out.txt`;
+  await t.step("an output with content and no checkpoint", async () => {
+    await Deno.writeTextFile(out, "m1\n");
+    const error = await runPipeline(
+      config(`input: { generate: { count: 3 } }\noutput: { file: { path: out.txt } }\n`, dir.path),
+      { resume: true },
+    ).catch((e) => e);
+    assert.ok(error instanceof CheckpointError, String(error));
+    assert.match(error.message, /there is none, and .*out\.txt already holds 3 bytes/);
+  });
+  await t.step("a checkpoint of another input", async () => {
+    await Deno.writeTextFile(`${dir.path}/in.txt`, "a\n");
+    await Deno.writeTextFile(
+      `${out}.checkpoint`,
+      JSON.stringify({ version: 1, input: "generate", consumed: 1, outputBytes: 3 }),
+    );
+    const error = await runPipeline(
+      config(`input: { file: { path: in.txt } }\noutput: { file: { path: out.txt } }\n`, dir.path),
+      { resume: true },
+    ).catch((e) => e);
+    assert.ok(error instanceof CheckpointError, String(error));
+    assert.match(error.message, /it is of input "generate", not "file .*in\.txt"/);
+  });
+  await t.step("an output that is not a file", async () => {
+    const error = await runPipeline(
+      config(`input: { generate: { count: 3 } }\noutput: drop\n`, dir.path),
+      { resume: true },
+    ).catch((e) => e);
+    assert.ok(error instanceof CheckpointError, String(error));
+    assert.match(error.message, /--resume needs a file output and a file or generate input/);
+  });
 });
