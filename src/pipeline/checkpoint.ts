@@ -8,8 +8,8 @@
  *
  * It is written after each batch the output has durably written (so it is
  * never ahead of the output), atomically: a temporary file, `fsync`, then
- * `rename` over the old one. When batches finish faster than checkpoints
- * are written, the newest state wins and the ones between are skipped.
+ * `rename` over the old one; at most one every 50 ms, the newest state
+ * winning, and always at the end of a run.
  *
  * @module
  */
@@ -96,16 +96,30 @@ async function writeCheckpoint(path: string, checkpoint: Checkpoint): Promise<vo
   await Deno.rename(temporary, path);
 }
 
-/** Saves checkpoints one at a time, the newest winning. */
+/**
+ * Saves checkpoints one at a time, the newest winning, at most one per
+ * `intervalMs` (each costs a file creation, an fsync and a rename, which
+ * contend with the output's own syncs): a crash then redoes at most that
+ * much work, and a resumed run still cuts the output back to the exact
+ * batch the checkpoint names.
+ */
 export class CheckpointWriter {
   readonly path: string;
+  readonly #intervalMs: number;
   #pending: Checkpoint | undefined;
   #writing: Promise<void> | undefined;
   #failure: unknown;
+  #lastWrite = -Infinity;
+  #hurry = false;
+  #wake: (() => void) | undefined;
 
-  /** @param path The checkpoint file. */
-  constructor(path: string) {
+  /**
+   * @param path The checkpoint file.
+   * @param intervalMs The least time between two saves, in milliseconds. @default {50}
+   */
+  constructor(path: string, intervalMs = 50) {
     this.path = path;
+    this.#intervalMs = intervalMs;
   }
 
   /**
@@ -122,9 +136,22 @@ export class CheckpointWriter {
   async #drain(): Promise<void> {
     try {
       while (this.#pending !== undefined) {
-        const next = this.#pending;
+        const wait = this.#lastWrite + this.#intervalMs - performance.now();
+        if (wait > 0 && !this.#hurry) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(done, wait);
+            this.#wake = done;
+            function done() {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
+          this.#wake = undefined;
+        }
+        const next = this.#pending!;
         this.#pending = undefined;
         await writeCheckpoint(this.path, next);
+        this.#lastWrite = performance.now();
       }
     } catch (error) {
       this.#failure = error;
@@ -134,12 +161,18 @@ export class CheckpointWriter {
   }
 
   /**
-   * Waits until the newest checkpoint is saved.
+   * Saves the newest checkpoint now, without waiting out the interval.
    *
    * @throws {Error} When a save failed.
    */
   async flush(): Promise<void> {
-    while (this.#writing) await this.#writing;
+    this.#hurry = true;
+    try {
+      this.#wake?.();
+      while (this.#writing) await this.#writing;
+    } finally {
+      this.#hurry = false;
+    }
     if (this.#failure !== undefined) throw this.#failure;
   }
 }

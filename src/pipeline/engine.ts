@@ -205,6 +205,12 @@ class Run {
   readonly #plan: ResumePlan;
   /** Input messages done (written, dead-lettered, filtered) this run, in input order. */
   #consumed = 0;
+  /** A file output's length at the end of the last batch done. */
+  #outputEnd: number | undefined;
+  /** A dead-letter file's length at the end of the last batch done. */
+  #deadEnd: number | undefined;
+  /** Settles once the last batch dispatched has handed its writes to the outputs. */
+  #handed: Promise<void> = Promise.resolve();
   readonly #reading = new AbortController();
   readonly #startedAt = performance.now();
   #messagesIn = 0;
@@ -225,6 +231,8 @@ class Run {
     this.#deadKind = config.deadLetter.kind;
     this.#checkpoints = parts.checkpoints;
     this.#plan = parts.plan;
+    if (parts.output instanceof FileOutput) this.#outputEnd = parts.output.size;
+    if (parts.deadOutput instanceof FileOutput) this.#deadEnd = parts.deadOutput.size;
     this.#options = options;
   }
 
@@ -338,7 +346,13 @@ class Run {
     if (this.#failure === undefined && builder.size > 0) await this.#dispatch(builder.take());
   }
 
-  /** Waits for room, then starts one batch; its output write is chained after the previous one. */
+  /**
+   * Waits for room, then starts one batch. Its output writes are handed over
+   * after the previous batch's: once those were handed over, to outputs that
+   * keep call order themselves (files, stdout: a file syncs batches in
+   * flight together), else once those were written. Counting, checkpoints
+   * and acknowledgements follow batch order.
+   */
   async #dispatch(items: Item[]): Promise<void> {
     if (items.length === 0) return;
     while (this.#inFlight >= this.#config.maxInFlight && this.#failure === undefined) {
@@ -348,18 +362,28 @@ class Run {
     this.#inFlight++;
     const processed = this.#process(items.map((i) => i.message));
     processed.catch(() => {});
-    const previous = this.#tail;
+    const previousDone = this.#tail;
+    const previousHanded = this.#handed;
+    let handed!: () => void;
+    this.#handed = new Promise<void>((resolve) => handed = resolve);
+    const ordered = this.#output.ordered === true && this.#deadOutput.ordered === true;
     this.#tail = (async () => {
       try {
         const result = await processed;
-        await previous;
+        await (ordered ? previousHanded : previousDone);
         if (this.#failure !== undefined) return;
-        await Promise.all([
-          this.#output.write(result.messages),
+        const writes = Promise.all([
+          this.#write(this.#output, result.messages),
           result.dead.length > 0
-            ? this.#deadOutput.write(result.dead.map((d) => this.#deadMessage(d)))
+            ? this.#write(this.#deadOutput, result.dead.map((d) => this.#deadMessage(d)))
             : undefined,
         ]);
+        handed();
+        const [outputEnd, deadEnd] = await writes;
+        await previousDone;
+        if (this.#failure !== undefined) return;
+        if (outputEnd !== undefined) this.#outputEnd = outputEnd;
+        if (deadEnd !== undefined) this.#deadEnd = deadEnd;
         this.#messagesOut += result.messages.length;
         this.#dead += result.dead.length;
         this.#batches++;
@@ -369,21 +393,29 @@ class Run {
       } catch (error) {
         this.#fail(error);
       } finally {
+        handed();
         this.#inFlight--;
         this.#wake?.();
       }
     })();
   }
 
+  /** Writes to an output; for a file, resolves with its length at the end of this batch. */
+  async #write(output: PipelineOutput, messages: Message[]): Promise<number | undefined> {
+    if (output instanceof FileOutput) return await output.writeBatch(messages);
+    await output.write(messages);
+    return undefined;
+  }
+
   /** Records, after a batch is durably written, how far the run got. */
   #checkpoint(): void {
-    if (this.#checkpoints === undefined || !(this.#output instanceof FileOutput)) return;
+    if (this.#checkpoints === undefined || this.#outputEnd === undefined) return;
     this.#checkpoints.save({
       version: 1,
       input: this.#plan.input,
       consumed: this.#plan.skip + this.#consumed,
-      outputBytes: this.#output.size,
-      ...(this.#deadOutput instanceof FileOutput ? { deadLetterBytes: this.#deadOutput.size } : {}),
+      outputBytes: this.#outputEnd,
+      ...(this.#deadEnd === undefined ? {} : { deadLetterBytes: this.#deadEnd }),
     });
   }
 

@@ -1,7 +1,8 @@
 /**
  * The `file` output, durable: each batch is written with one write, then
  * `fdatasync`, and only then does `write` resolve (and the engine
- * acknowledge the batch). A crash mid-write can leave at most a torn last
+ * acknowledge the batch). Batches in flight are written in order while an
+ * earlier one syncs, and share the next sync (group commit). A crash mid-write can leave at most a torn last
  * line, which the next start that keeps the file (`mode: append`,
  * `--resume`) finds and cuts, saying how many bytes it removed.
  *
@@ -103,15 +104,27 @@ async function lastLineEnd(file: Deno.FsFile, size: number): Promise<number> {
 export class FileOutput implements PipelineOutput {
   readonly name: string;
   readonly path: string;
+  /** Calls of `write` may overlap: batches are written in call order. */
+  readonly ordered = true;
   readonly #file: Deno.FsFile;
-  #size: number;
+  /** Where the next batch goes: the end of every batch handed to `write`. */
+  #queuedEnd: number;
+  /** The end of the bytes written so far. */
+  #writtenEnd: number;
+  /** The end of the bytes on disk (synced). */
+  #durableEnd: number;
+  /** The chain of writes, in call order; a failed write fails every later one. */
+  #writing: Promise<void> = Promise.resolve();
+  #syncing: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
 
   private constructor(path: string, file: Deno.FsFile, size: number) {
     this.name = `file ${path}`;
     this.path = path;
     this.#file = file;
-    this.#size = size;
+    this.#queuedEnd = size;
+    this.#writtenEnd = size;
+    this.#durableEnd = size;
   }
 
   /**
@@ -168,24 +181,54 @@ export class FileOutput implements PipelineOutput {
     }
   }
 
-  /** Bytes durably written: the file's length after the last `write`. */
+  /** Bytes on disk: the file's length after the last batch synced. */
   get size(): number {
-    return this.#size;
+    return this.#durableEnd;
   }
 
-  /** Writes a batch as lines, then `fdatasync`; resolves once it is on disk. */
+  /** Writes a batch as lines; resolves once it is on disk (`fdatasync`). */
   async write(messages: readonly Message[]): Promise<void> {
-    if (messages.length === 0) return;
-    let bytes = serializeLines(messages);
-    const size = this.#size + bytes.length;
-    while (bytes.length > 0) bytes = bytes.subarray(await this.#file.write(bytes));
-    await this.#file.syncData();
-    this.#size = size;
+    await this.writeBatch(messages);
+  }
+
+  /**
+   * Writes a batch as lines after every batch handed over before it, then
+   * syncs; one `fdatasync` covers every batch written by the time it starts
+   * (group commit), so batches in flight share it.
+   *
+   * @param messages The batch.
+   * @returns The file's length at the end of this batch, once it is on disk.
+   */
+  writeBatch(messages: readonly Message[]): Promise<number> {
+    let bytes = messages.length === 0 ? new Uint8Array() : serializeLines(messages);
+    const end = this.#queuedEnd + bytes.length;
+    this.#queuedEnd = end;
+    this.#writing = this.#writing.then(async () => {
+      while (bytes.length > 0) bytes = bytes.subarray(await this.#file.write(bytes));
+      this.#writtenEnd = end;
+    });
+    return this.#writing.then(() => this.#syncTo(end)).then(() => end);
+  }
+
+  async #syncTo(end: number): Promise<void> {
+    while (this.#durableEnd < end) {
+      if (this.#syncing === undefined) {
+        const target = this.#writtenEnd;
+        this.#syncing = this.#file.syncData().then(
+          () => {
+            this.#durableEnd = Math.max(this.#durableEnd, target);
+          },
+        ).finally(() => this.#syncing = undefined);
+      }
+      await this.#syncing;
+    }
   }
 
   /** Syncs and closes the file. Idempotent. */
   close(): Promise<void> {
     return this.#closing ??= (async () => {
+      await this.#writing.catch(() => {});
+      await this.#syncing?.catch(() => {});
       await this.#file.syncData().catch(() => {});
       this.#file.close();
     })();

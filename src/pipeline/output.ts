@@ -16,6 +16,11 @@ export interface PipelineOutput {
   readonly name: string;
   /** A plugin's numbers (restarts, calls), for progress and the summary. */
   stats?(): StageStats;
+  /**
+   * Whether calls of `write` may overlap: the output writes batches in call
+   * order itself. Otherwise the engine calls it once the previous batch is written.
+   */
+  readonly ordered?: boolean;
   /** Writes a batch; resolves once it is written. */
   write(messages: readonly Message[]): Promise<void>;
   /** Flushes and releases the output. Idempotent. */
@@ -83,13 +88,16 @@ export function lineOutput(
   close: () => Promise<void> = () => Promise.resolve(),
 ): PipelineOutput {
   let closing: Promise<void> | undefined;
+  let writing: Promise<void> = Promise.resolve();
   return {
     name,
-    async write(messages) {
-      if (messages.length === 0) return;
-      await sink(serializeLines(messages));
+    ordered: true,
+    write(messages) {
+      if (messages.length === 0) return writing;
+      const bytes = serializeLines(messages);
+      return writing = writing.then(() => sink(bytes));
     },
-    close: () => closing ??= close(),
+    close: () => closing ??= writing.catch(() => {}).then(close),
   };
 }
 
@@ -114,5 +122,10 @@ export function stdioOutput(stream: "stdout" | "stderr"): PipelineOutput {
  * @returns The output.
  */
 export function dropOutput(): PipelineOutput {
-  return { name: "drop", write: () => Promise.resolve(), close: () => Promise.resolve() };
+  return {
+    name: "drop",
+    ordered: true,
+    write: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
 }
