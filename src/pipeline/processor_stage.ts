@@ -22,20 +22,24 @@
  * @module
  */
 import { Code, ConnectError } from "../npm/connect.ts";
-import { create, fromBinary, toBinary } from "../npm/protobuf.ts";
-import {
-  type Message,
-  MessageBatchSchema,
-  MessageSchema,
-} from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
+import { create } from "../npm/protobuf.ts";
+import { type Message, MessageBatchSchema } from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
 import { CallStats, type CallStatsSnapshot } from "../host/call_stats.ts";
 import { PluginCrashedError, PluginError, PluginFailedError } from "../host/errors.ts";
 import type { Logger } from "../host/logger.ts";
 import { Supervisor, type SupervisorEvent } from "../host/supervisor.ts";
-import type { PluginComponentConfig, ProcessFunction, ProcessorConfig } from "./config.ts";
+import type { PluginComponentConfig, ProcessorConfig } from "./config.ts";
 import { ENCODED_PROCESS_BATCH } from "./_encoded_methods.ts";
-import { type ResponseBudget, weighBatches } from "./response_budget.ts";
-import { payloadBytes } from "./output.ts";
+import type { ResponseBudget } from "./response_budget.ts";
+import {
+  type Attempt,
+  encodedSize,
+  ENVELOPE_BYTES,
+  type Failure,
+  filteredOut,
+  readAnswer,
+} from "./_stage_answer.ts";
+import { FunctionStage } from "./_function_stage.ts";
 import { componentSupervisorOptions } from "./plugin_launch.ts";
 
 /** A message that could not be processed, and why. */
@@ -75,11 +79,6 @@ export interface StageStats extends CallStatsSnapshot {
    * fewer messages than the batch (none: the batch was dropped).
    */
   filtered: number;
-}
-
-/** Counts what a stage filtered out of one batch. */
-function filteredOut(given: number, result: StageResult): number {
-  return Math.max(0, given - result.messages.length - result.dead.length);
 }
 
 /** A processor stage, plugin or in-process. */
@@ -172,30 +171,6 @@ interface Slot {
   inFlight: number;
   /** Held by a batch that runs alone, or reserved for one (no new work). */
   reserved: boolean;
-}
-
-/**
- * How a call failed: `crash` (the plugin died or hung), `fault` (its answer
- * was over the response budget or malformed), `error` (it reported an
- * error), `too-large` (request or answer over `max_message_bytes`).
- */
-interface Failure {
-  ok: false;
-  kind: "crash" | "fault" | "error" | "too-large";
-  reason: string;
-}
-
-type Attempt = { ok: true; messages: Message[]; dead: DeadLetter[] } | Failure;
-
-/** Room for a message's framing inside a request (tags and lengths). */
-const ENVELOPE_BYTES = 32;
-
-/** A message's size on the wire. */
-function encodedSize(message: Message): number {
-  if (message.payload.case === "bytes" && message.metadata === undefined) {
-    return message.payload.value.length;
-  }
-  return toBinary(MessageSchema, message).length;
 }
 
 class PluginStage implements ProcessorStage {
@@ -351,7 +326,7 @@ class PluginStage implements ProcessorStage {
       if (answer.error?.message) {
         return { ok: false, kind: "error", reason: `${this.name}: ${answer.error.message}` };
       }
-      return this.#decode(answer.batches, messages.length);
+      return readAnswer(answer.batches, messages.length, this.#budget, this.name);
     } catch (error) {
       this.#latency.record(performance.now() - started, true);
       if (error instanceof PluginFailedError) {
@@ -376,45 +351,6 @@ class PluginStage implements ProcessorStage {
     } finally {
       this.#release(slot, alone);
     }
-  }
-
-  /** An answer's batches, weighed against the response budget before they are decoded. */
-  #decode(batches: Uint8Array[], given: number): Attempt {
-    const budget = this.#budget;
-    const max = given * budget.messagesPerMessage;
-    const weight = weighBatches(batches, max, budget.bytes);
-    const asked = `${given} message${given === 1 ? "" : "s"}`;
-    if (!weight.ok) {
-      const reason = weight.over === "messages"
-        ? `answered ${asked} with ${weight.messages} messages, over its response budget of ` +
-          `${max} (response_budget.messages_per_message: ${budget.messagesPerMessage})`
-        : weight.over === "bytes"
-        ? `answered ${asked} with ${weight.messages} messages taking over ${budget.bytes} ` +
-          `bytes decoded, over its response budget (response_budget.bytes)`
-        : `answered ${asked} with a malformed batch (${weight.detail})`;
-      return { ok: false, kind: "fault", reason };
-    }
-    const out: Message[] = [];
-    const dead: DeadLetter[] = [];
-    for (const encoded of batches) {
-      let batch;
-      try {
-        batch = fromBinary(MessageBatchSchema, encoded);
-      } catch (error) {
-        const detail = error instanceof Error ? error.message : String(error);
-        return { ok: false, kind: "fault", reason: `answered with a malformed batch (${detail})` };
-      }
-      for (const message of batch.messages) {
-        if (message.error?.message) {
-          dead.push({
-            message: create(MessageSchema, { ...message, error: undefined }),
-            stage: this.name,
-            reason: message.error.message,
-          });
-        } else out.push(message);
-      }
-    }
-    return { ok: true, messages: out, dead };
   }
 
   async #acquire(alone: boolean): Promise<Slot> {
@@ -484,48 +420,5 @@ class PluginStage implements ProcessorStage {
       this.#waiters.clear();
       await Promise.all(this.#slots.map((slot) => slot.supervisor.stop()));
     })();
-  }
-}
-
-class FunctionStage implements ProcessorStage {
-  readonly name: string;
-  readonly #fn: ProcessFunction;
-  readonly #latency = new CallStats();
-  #filtered = 0;
-
-  constructor(name: string, fn: ProcessFunction) {
-    this.name = name;
-    this.#fn = fn;
-  }
-
-  async process(messages: Message[]): Promise<StageResult> {
-    const started = performance.now();
-    const out = await this.#fn(messages.map(payloadBytes));
-    this.#latency.record(performance.now() - started, false);
-    const result = {
-      messages: out.map((bytes) =>
-        create(MessageSchema, { payload: { case: "bytes", value: bytes } })
-      ),
-      dead: [],
-    };
-    this.#filtered += filteredOut(messages.length, result);
-    return result;
-  }
-
-  stats(): StageStats {
-    return {
-      name: this.name,
-      kind: "processor",
-      processes: 0,
-      restarts: 0,
-      retries: 0,
-      bisections: 0,
-      filtered: this.#filtered,
-      ...this.#latency.snapshot(),
-    };
-  }
-
-  stop(): Promise<void> {
-    return Promise.resolve();
   }
 }
