@@ -94,9 +94,9 @@ export function formatSummary(summary: PipelineSummary): string {
 }
 
 /**
- * Formats a supervisor event worth an operator's attention: a crash, a
- * kill, a failed restart, a plugin given up on. Input, processor and
- * output plugins alike.
+ * Formats a supervisor event worth an operator's attention: a crash (a
+ * restart follows unless a "gave up" line does), a kill, a failed restart,
+ * a plugin given up on. Input, processor and output plugins alike.
  *
  * @param event The event.
  * @returns One line without a newline, or undefined for routine events (starts, stops).
@@ -110,7 +110,7 @@ export function formatSummary(summary: PipelineSummary): string {
 export function formatEvent(event: SupervisorEvent): string | undefined {
   switch (event.type) {
     case "crashed":
-      return `plugin "${event.plugin}" (pid ${event.pid}) crashed: ${event.reason}; restarting`;
+      return `plugin "${event.plugin}" (pid ${event.pid}) crashed: ${event.reason}`;
     case "killed":
       return `plugin "${event.plugin}" (pid ${event.pid}) killed: ${event.reason}`;
     case "restart-failed":
