@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { runPipeline } from "../../mod.ts";
-import { config, lines, tempDir } from "../pipeline/_pipeline.ts";
+import { config, EXAMPLES, lines, tempDir } from "../pipeline/_pipeline.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
@@ -61,6 +61,7 @@ Deno.test("bulkhead run: a processor answering each batch with 2 000 000 message
 input: { generate: { count: 8, message: "m\${i}" } }
 batching: { count: 4 }
 processors:
+  - plugin: { module: ${EXAMPLES}uppercase/plugin.ts }
   - plugin:
       module: ${FIXTURES}amplify_processor.ts
       restart: { initial_delay: 5ms }
@@ -74,15 +75,15 @@ dead_letter: { file: { path: dead.jsonl } }
   assert.equal(summary.messagesOut, 0);
   assert.equal(summary.deadLetters, 8);
   const dead = (await lines(`${dir.path}/dead.jsonl`)).map((l) => JSON.parse(l));
-  assert.deepEqual(dead.map((d) => d.message).sort(), [
-    "m1",
-    "m2",
-    "m3",
-    "m4",
-    "m5",
-    "m6",
-    "m7",
-    "m8",
+  assert.deepEqual(
+    dead.map((d) => d.message).sort(),
+    ["M1", "M2", "M3", "M4", "M5", "M6", "M7", "M8"],
+  );
+  // the other plugin and the amplifier itself: never restarted
+  const stages = summary.stages as { name: string; restarts: number }[];
+  assert.deepEqual(stages.map((s) => [s.name, s.restarts]), [
+    ["uppercase", 0],
+    ["amplify_processor", 0],
   ]);
   for (const d of dead) {
     assert.match(
