@@ -90,6 +90,9 @@ export {
   type RunPipelineOptions,
 } from "./src/pipeline/engine.ts";
 export { type StageStats } from "./src/pipeline/processor_stage.ts";
+export { type FileMode, OutputFileExistsError } from "./src/pipeline/file_output.ts";
+export { CheckpointError } from "./src/pipeline/checkpoint.ts";
+export { type ResponseBudget } from "./src/pipeline/response_budget.ts";
 export { formatProgressLine, formatSummary } from "./src/pipeline/progress.ts";
 export { type NatsInputConfig, type NatsOutputConfig } from "./src/pipeline/nats_config.ts";
 export { type MetricsServer, PipelineMetrics, serveMetrics } from "./src/pipeline/metrics.ts";

@@ -65,7 +65,7 @@ Permissions of a Deno plugin (default: nothing but its own socket):
 const TOP = `bulkhead — start a plugin and talk to it over gRPC, or run a pipeline of plugins
 
 Usage:
-  bulkhead run     [--quiet] [--json] [--check] <pipeline.yaml>
+  bulkhead run     [--quiet] [--json] [--check] [--resume] <pipeline.yaml>
   bulkhead gen     [--out DIR] [--root DIR] <proto dir or .proto files...>
   bulkhead health  [options] -- <plugin> [args...]
   bulkhead inspect [options] -- <plugin> [args...]
@@ -92,7 +92,7 @@ const HELP: Record<Subcommand, string> = {
   run: `bulkhead run — run a pipeline: input → batches → processor plugins → output
 
 Usage:
-  bulkhead run [--quiet] [--json] [--check] [--metrics-addr HOST:PORT] <pipeline.yaml>
+  bulkhead run [--quiet] [--json] [--check] [--resume] [--metrics-addr HOST:PORT] <pipeline.yaml>
 
 Reads the pipeline's YAML configuration (every problem is reported as
 file:line: field: problem), starts its processor plugins (a pool of processes
@@ -100,7 +100,10 @@ each, restarted when they crash), and moves every message from the input
 through the processors to the output. A batch in flight when its plugin
 crashes is sent again; a batch that keeps crashing it is split until the
 messages at fault are found, and those go to the dead-letter output with the
-reason. The input is acknowledged only after the output has written.
+reason. The input is acknowledged only after the output has written. A file
+output writes each batch whole and syncs it before acknowledging; it refuses
+to overwrite a non-empty file unless output.file.mode is append or truncate.
+Plugin crashes, kills and restarts are shown on stderr as they happen.
 
 On a terminal, a live line on stderr shows messages in/out per second,
 per-stage latency and restarts; a summary follows at the end. SIGINT or
@@ -115,12 +118,16 @@ Options:
                              (each plugin's launch, pool, grants, limits); start nothing
   --metrics-addr HOST:PORT   Serve Prometheus metrics on /metrics, and /ready, /live
                              (port 0: any free port; the address is printed on stderr)
+  --resume                   Continue an interrupted run after its checkpoint
+                             (<output>.checkpoint): a file output and a file or
+                             generate input; nothing lost, nothing written twice
   -h, --help                 Show this help
 
 Exit codes:
   0    the input ended and every message was written or dead-lettered (--check: valid)
   1    the pipeline failed while running (a plugin spent its crash budget, an output failed)
-  2    usage or configuration error
+  2    usage or configuration error, an output file that would be overwritten,
+       or a run that cannot be resumed
   3    a plugin failed to start
   130  stopped by SIGINT or SIGTERM after draining the batches in flight
 `,

@@ -8,7 +8,9 @@ import { parseArgs } from "node:util";
 import { loadPipelineConfig } from "../pipeline/config.ts";
 import { PipelineConfigError } from "../pipeline/config_error.ts";
 import { type PipelineProgress, runPipeline } from "../pipeline/engine.ts";
-import { formatProgressLine, formatSummary } from "../pipeline/progress.ts";
+import { formatEvent, formatProgressLine, formatSummary } from "../pipeline/progress.ts";
+import { OutputFileExistsError } from "../pipeline/file_output.ts";
+import { CheckpointError } from "../pipeline/checkpoint.ts";
 import { describePipeline } from "../pipeline/plan.ts";
 import { type MetricsServer, PipelineMetrics, serveMetrics } from "../pipeline/metrics.ts";
 import { stderrLogger } from "../host/logger.ts";
@@ -20,7 +22,10 @@ export const RunExitCode = {
   ok: 0,
   /** The pipeline failed while running (a plugin spent its crash budget, an output failed). */
   failed: 1,
-  /** Bad command line or configuration (each problem printed as file:line: field: problem). */
+  /**
+   * Bad command line or configuration (each problem printed as file:line: field: problem),
+   * an output file that would be overwritten, or a run that cannot be resumed.
+   */
   usage: 2,
   /** A plugin failed to start. */
   startFailed: 3,
@@ -61,6 +66,7 @@ export async function runCommand(
         json: { type: "boolean" },
         check: { type: "boolean" },
         "metrics-addr": { type: "string" },
+        resume: { type: "boolean" },
       },
       allowPositionals: true,
       strict: true,
@@ -90,6 +96,8 @@ export async function runCommand(
   }
   const live = io.isTerminal && !quiet && !json;
   let previous: PipelineProgress | undefined;
+  // notices (what a file output cut, where a run resumes) show even with --quiet
+  const say = (line: string) => io.err(`${live ? "\r\x1b[2K" : ""}bulkhead: ${line}\n`);
   let summary;
   const metrics = new PipelineMetrics();
   let metricsServer: MetricsServer | undefined;
@@ -109,7 +117,13 @@ export async function runCommand(
       signal,
       logger: stderrLogger,
       onStart: (progress) => metrics.attach(progress),
-      onEvent: (event) => metrics.onEvent(event),
+      resume: parsed.values.resume === true,
+      onNotice: say,
+      onEvent: (event) => {
+        metrics.onEvent(event);
+        const line = quiet ? undefined : formatEvent(event);
+        if (line !== undefined) say(line);
+      },
       ...(live
         ? {
           onProgress: (progress: PipelineProgress) => {
@@ -122,7 +136,9 @@ export async function runCommand(
   } catch (error) {
     if (live) io.err("\r\x1b[2K");
     io.err(`bulkhead: ${error instanceof Error ? error.message : String(error)}\n`);
-    return RunExitCode.startFailed;
+    return error instanceof OutputFileExistsError || error instanceof CheckpointError
+      ? RunExitCode.usage
+      : RunExitCode.startFailed;
   } finally {
     metrics.finish();
     await metricsServer?.close();

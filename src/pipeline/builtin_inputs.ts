@@ -26,6 +26,8 @@ export interface GenerateOptions {
   messages: readonly string[];
   /** Largest chunk. @default {1000} */
   chunk?: number;
+  /** Messages to skip (a resumed run): the first message is then number `skip + 1`. @default {0} */
+  skip?: number;
 }
 
 /**
@@ -44,7 +46,8 @@ export interface GenerateOptions {
 export function generateInput(options: GenerateOptions): PipelineInput {
   const templates = options.messages.map((t) => t.split("${i}"));
   const chunk = options.chunk ?? 1000;
-  let next = 1;
+  let next = (options.skip ?? 0) + 1;
+  const first = next;
   let startedAt: number | undefined;
   return {
     name: "generate",
@@ -56,11 +59,11 @@ export function generateInput(options: GenerateOptions): PipelineInput {
       if (options.rate !== undefined) {
         startedAt ??= performance.now();
         // the message numbered `next` is due at startedAt + (next - 1) / rate
-        const dueAt = startedAt + ((next - 1) / options.rate) * 1000;
+        const dueAt = startedAt + ((next - first) / options.rate) * 1000;
         const wait = dueAt - performance.now();
         if (wait > 0 && !await sleep(wait, signal)) return null;
         const elapsed = (performance.now() - startedAt) / 1000;
-        take = Math.max(1, Math.min(take, Math.floor(elapsed * options.rate) - next + 2));
+        take = Math.max(1, Math.min(take, Math.floor(elapsed * options.rate) - (next - first) + 1));
       }
       const messages: Message[] = [];
       for (let k = 0; k < take; k++, next++) {
@@ -92,7 +95,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
  *
  * @param name The input's name.
  * @param open Opens the stream on the first read.
- * @param chunk The largest chunk.
+ * @param options The largest chunk (default 1000), lines to skip first (a resumed run).
  * @returns The input.
  * @example
  * ```ts
@@ -106,8 +109,10 @@ function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
 export function linesInput(
   name: string,
   open: () => Promise<ReadableStream<Uint8Array>>,
-  chunk = 1000,
+  options: { chunk?: number; skip?: number } = {},
 ): PipelineInput {
+  const chunk = options.chunk ?? 1000;
+  let skip = options.skip ?? 0;
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
   let rest = new Uint8Array();
@@ -119,7 +124,8 @@ export function linesInput(
     for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, start)) {
       let end = i;
       if (end > start && bytes[end - 1] === 13) end--; // CRLF
-      lines.push(bytes.slice(start, end));
+      if (skip > 0) skip--;
+      else lines.push(bytes.slice(start, end));
       start = i + 1;
     }
     return bytes.slice(start);
@@ -142,7 +148,7 @@ export function linesInput(
         pending = undefined;
         if (result.done) {
           ended = true;
-          if (rest.length > 0) lines.push(rest);
+          if (rest.length > 0 && skip === 0) lines.push(rest);
           break;
         }
         const joined = new Uint8Array(rest.length + result.value.length);
@@ -166,10 +172,11 @@ export function linesInput(
  * Reads lines from a file.
  *
  * @param path The file.
+ * @param skip Lines to skip first (a resumed run).
  * @returns The input.
  */
-export function fileInput(path: string): PipelineInput {
-  return linesInput(`file ${path}`, async () => (await Deno.open(path)).readable);
+export function fileInput(path: string, skip = 0): PipelineInput {
+  return linesInput(`file ${path}`, async () => (await Deno.open(path)).readable, { skip });
 }
 
 /**

@@ -26,8 +26,12 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import type { Permissions } from "../host/permissions.ts";
 import type { ResourceLimits } from "../host/limits.ts";
 import type { RestartPolicy } from "../host/restart_policy.ts";
+import { componentName } from "./_component_name.ts";
 import { ConfigReader, type Field } from "./_config_reader.ts";
 import { PipelineConfigError } from "./config_error.ts";
+import type { FileMode } from "./file_output.ts";
+import { DEFAULT_RESPONSE_BUDGET, type ResponseBudget } from "./response_budget.ts";
+import { DEFAULT_MAX_MESSAGE_BYTES } from "../transport/transport.ts";
 import type { BatchPolicy } from "./batch_policy.ts";
 import {
   type NatsInputConfig,
@@ -58,7 +62,12 @@ export type InputConfig =
 export type OutputConfig =
   | { kind: "stdout" }
   | { kind: "stderr" }
-  | { kind: "file"; path: string }
+  | {
+    kind: "file";
+    path: string;
+    /** What to do with a file that has content: refuse (`new`, the default), `append`, `truncate`. */
+    mode: FileMode;
+  }
   | { kind: "drop" }
   | { kind: "plugin"; plugin: PluginComponentConfig }
   | { kind: "nats_jetstream"; nats: NatsOutputConfig };
@@ -101,6 +110,10 @@ export interface PluginComponentConfig {
   timeoutMs: number;
   /** How long it has to start, in milliseconds. */
   startTimeoutMs: number;
+  /** Largest gRPC message either way, in bytes (`max_message_bytes`, default 4 MiB). */
+  maxMessageBytes: number;
+  /** How much one answer may hold (`response_budget`; see {@linkcode ResponseBudget}). */
+  responseBudget: ResponseBudget;
 }
 
 /** An in-process processor (for comparison and tests): maps a batch of payloads. */
@@ -146,6 +159,8 @@ const PLUGIN_FIELDS = [
   "restart",
   "timeout",
   "start_timeout",
+  "max_message_bytes",
+  "response_budget",
 ] as const;
 
 /**
@@ -288,9 +303,15 @@ function readOutput(
       r.map(at, []);
       return { kind };
     case "file": {
-      r.map(at, ["path"]);
+      r.map(at, ["path", "mode"]);
       const path = requirePath(r, r.child(at, "path"), dir, false);
-      return path === undefined ? undefined : { kind, path };
+      const modeField = r.child(at, "mode");
+      const mode = r.string(modeField) ?? "new";
+      if (mode !== "new" && mode !== "append" && mode !== "truncate") {
+        r.fail(modeField, `must be append or truncate, got ${mode}`);
+        return undefined;
+      }
+      return path === undefined ? undefined : { kind, path, mode };
     }
     case "nats_jetstream": {
       const nats = readNatsOutput(r, at);
@@ -359,8 +380,9 @@ function readPlugin(
   if (launch !== "bulkhead" && launch !== "redpanda") {
     r.fail(launchField, `must be bulkhead or redpanda, got ${launch}`);
   }
+  const args = r.strings(r.child(field, "args")) ?? [];
   const name = r.string(r.child(field, "name")) ??
-    baseName(module ?? command ?? "") ?? fallbackName;
+    componentName(module ?? command ?? "", args) ?? fallbackName;
   const restart = readRestart(r, r.child(field, "restart"));
   const permissions = readPermissions(r, r.child(field, "permissions"));
   const limits = readLimits(r, r.child(field, "limits"));
@@ -370,7 +392,7 @@ function readPlugin(
     ...(module === undefined ? {} : { module }),
     ...(command === undefined ? {} : { command }),
     ...(moduleRoot === undefined ? {} : { moduleRoot }),
-    args: r.strings(r.child(field, "args")) ?? [],
+    args,
     cwd: dir,
     launch: launch as LaunchMode,
     processes: r.integer(r.child(field, "processes"), 1) ?? 1,
@@ -381,6 +403,19 @@ function readPlugin(
     restart,
     timeoutMs: r.duration(r.child(field, "timeout")) ?? 30_000,
     startTimeoutMs: r.duration(r.child(field, "start_timeout")) ?? 10_000,
+    maxMessageBytes: r.size(r.child(field, "max_message_bytes")) ?? DEFAULT_MAX_MESSAGE_BYTES,
+    responseBudget: readResponseBudget(r, r.child(field, "response_budget")),
+  };
+}
+
+function readResponseBudget(r: ConfigReader, field: Field): ResponseBudget {
+  r.map(field, ["messages_per_message", "messages", "bytes"]);
+  const defaults = DEFAULT_RESPONSE_BUDGET;
+  return {
+    messagesPerMessage: r.integer(r.child(field, "messages_per_message"), 1) ??
+      defaults.messagesPerMessage,
+    messages: r.integer(r.child(field, "messages"), 1) ?? defaults.messages,
+    bytes: r.size(r.child(field, "bytes")) ?? defaults.bytes,
   };
 }
 
@@ -470,11 +505,4 @@ function findCommand(command: string, dir: string): string | undefined {
     if (entry && isFile(`${entry}/${command}`)) return `${entry}/${command}`;
   }
   return undefined;
-}
-
-function baseName(target: string): string | undefined {
-  const parts = target.replace(/\/+$/, "").split("/");
-  const file = (parts.pop() ?? "").replace(/\.(ts|js|mjs|mts|py)$/, "");
-  const generic = ["plugin", "main", "mod", "index"].includes(file);
-  return (generic ? parts.pop() : file) || undefined;
 }

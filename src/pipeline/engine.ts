@@ -12,28 +12,24 @@
  * Stopping (`signal`): reading stops, batches in flight are processed and
  * written, the input is acknowledged for them, then everything is closed.
  *
+ * Starting: processors, then the input, then plugin outputs, and file
+ * outputs last — a file is created or emptied only once everything else has
+ * started, so a run that fails to start leaves the previous output as it
+ * was. A run whose output is a file and whose input can be replayed keeps a
+ * checkpoint after each written batch; `resume` continues after it.
+ *
  * @module
  */
-import { create } from "../npm/protobuf.ts";
-import {
-  ErrorSchema,
-  type Message,
-  MessageSchema,
-} from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
 import type { Logger } from "../host/logger.ts";
 import type { SupervisorEvent } from "../host/supervisor.ts";
-import { BatchBuilder } from "./batch_policy.ts";
 import type { OutputConfig, PipelineConfig } from "./config.ts";
-import type { InputChunk, PipelineInput } from "./input.ts";
 import { openInput, openOutput } from "./open.ts";
 import { withOrigins } from "./origin.ts";
-import { payloadText, type PipelineOutput } from "./output.ts";
-import {
-  type DeadLetter,
-  type ProcessorStage,
-  type StageStats,
-  startProcessorStage,
-} from "./processor_stage.ts";
+import { CheckpointWriter } from "./checkpoint.ts";
+import { planResume } from "./_resume_plan.ts";
+import type { PipelineOutput } from "./output.ts";
+import { type ProcessorStage, type StageStats, startProcessorStage } from "./processor_stage.ts";
+import { Run } from "./_run.ts";
 
 /** Where a running pipeline is: counters for progress displays. */
 export interface PipelineProgress {
@@ -45,11 +41,16 @@ export interface PipelineProgress {
   messagesOut: number;
   /** Messages written to the dead-letter output. */
   deadLetters: number;
+  /** Messages processors dropped (answered with fewer messages than they were given). */
+  filtered: number;
   /** Batches completed. */
   batches: number;
   /** Batches between input and output now. */
   inFlight: number;
-  /** Per processor stage: latency, restarts, retries, bisections. */
+  /**
+   * Per processor stage, and per input or output plugin (`kind`): latency,
+   * restarts, retries, bisections, filtered.
+   */
   stages: StageStats[];
   /** A networked input's state (e.g. `nats connected, fetching`), when it has one. */
   inputStatus?: string;
@@ -88,16 +89,15 @@ export interface RunPipelineOptions {
   progressIntervalMs?: number;
   /** Called once the pipeline runs, with a way to read its progress at any time (metrics). */
   onStart?: (progress: () => PipelineProgress) => void;
-}
-
-interface Unit {
-  chunk: InputChunk;
-  remaining: number;
-}
-
-interface Item {
-  message: Message;
-  unit: Unit;
+  /**
+   * Continues an interrupted run after its last checkpoint (a file output
+   * and a `file` or `generate` input): skips the input messages done, cuts
+   * what the output files hold past the checkpoint.
+   * @default {false}
+   */
+  resume?: boolean;
+  /** Told about repairs and resumption: a torn line cut, where a run resumes. */
+  onNotice?: (text: string) => void;
 }
 
 /**
@@ -118,13 +118,15 @@ export async function runPipeline(
   options: RunPipelineOptions = {},
 ): Promise<PipelineSummary> {
   options.signal?.throwIfAborted();
+  const plan = await planResume(config, options.resume === true);
+  if (plan.skip > 0) {
+    options.onNotice?.(`resuming after ${plan.skip} input messages (${plan.checkpointPath})`);
+  }
   await using stack = new AsyncDisposableStack();
   const componentOptions = {
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   };
-  const output = stack.use(disposable(await openOutput(config.output, componentOptions)));
-  const deadOutput = stack.use(disposable(await openOutput(config.deadLetter, componentOptions)));
   const stages: ProcessorStage[] = [];
   stack.defer(() => Promise.all(stages.map((s) => s.stop())).then(() => {}));
   const started = await Promise.allSettled(
@@ -134,238 +136,40 @@ export async function runPipeline(
   const failedStart = started.find((r) => r.status === "rejected");
   if (failedStart) throw (failedStart as PromiseRejectedResult).reason;
   const input = stack.use(
-    disposable(withOrigins(await openInput(config.input, componentOptions), config)),
+    disposable(
+      withOrigins(
+        await openInput(config.input, { ...componentOptions, skip: plan.skip }),
+        config,
+      ),
+    ),
   );
-  const run = new Run(config, input, stages, output, deadOutput, config.deadLetter, options);
+  // files last: a run that fails to start leaves an earlier run's output alone
+  const open = async (output: OutputConfig, field: string, resumeAt: number | undefined) =>
+    stack.use(disposable(
+      await openOutput(output, {
+        ...componentOptions,
+        field,
+        ...(resumeAt === undefined ? {} : { resumeAt }),
+        ...(options.onNotice ? { onNotice: options.onNotice } : {}),
+      }),
+    ));
+  const outputLast = config.output.kind === "file" && config.deadLetter.kind !== "file";
+  let output: PipelineOutput;
+  let deadOutput: PipelineOutput;
+  if (outputLast) {
+    deadOutput = await open(config.deadLetter, "dead_letter", plan.deadLetterAt);
+    output = await open(config.output, "output", plan.outputAt);
+  } else {
+    output = await open(config.output, "output", plan.outputAt);
+    deadOutput = await open(config.deadLetter, "dead_letter", plan.deadLetterAt);
+  }
+  const checkpoints = plan.checkpointPath === undefined
+    ? undefined
+    : new CheckpointWriter(plan.checkpointPath);
+  const run = new Run(config, { input, stages, output, deadOutput, checkpoints, plan }, options);
   return await run.start();
 }
 
 function disposable<T extends { close(): Promise<void> }>(resource: T): T & AsyncDisposable {
   return Object.assign(resource, { [Symbol.asyncDispose]: () => resource.close() });
-}
-
-class Run {
-  readonly #config: PipelineConfig;
-  readonly #input: PipelineInput;
-  readonly #stages: ProcessorStage[];
-  readonly #output: PipelineOutput;
-  readonly #deadOutput: PipelineOutput;
-  readonly #deadKind: OutputConfig["kind"];
-  readonly #options: RunPipelineOptions;
-  readonly #reading = new AbortController();
-  readonly #startedAt = performance.now();
-  #messagesIn = 0;
-  #messagesOut = 0;
-  #dead = 0;
-  #batches = 0;
-  #inFlight = 0;
-  #tail: Promise<void> = Promise.resolve();
-  #writeStarted: Promise<void> = Promise.resolve();
-  #deadTail: Promise<void> = Promise.resolve();
-  #failure: unknown;
-  #wake: (() => void) | undefined;
-
-  constructor(
-    config: PipelineConfig,
-    input: PipelineInput,
-    stages: ProcessorStage[],
-    output: PipelineOutput,
-    deadOutput: PipelineOutput,
-    deadLetter: OutputConfig,
-    options: RunPipelineOptions,
-  ) {
-    this.#config = config;
-    this.#input = input;
-    this.#stages = stages;
-    this.#output = output;
-    this.#deadOutput = deadOutput;
-    this.#deadKind = deadLetter.kind;
-    this.#options = options;
-  }
-
-  async start(): Promise<PipelineSummary> {
-    const onStop = () => this.#reading.abort();
-    this.#options.signal?.addEventListener("abort", onStop, { once: true });
-    this.#options.onStart?.(() => this.progress());
-    const interval = this.#options.onProgress
-      ? setInterval(
-        () => this.#options.onProgress?.(this.progress()),
-        this.#options.progressIntervalMs ?? 500,
-      )
-      : undefined;
-    try {
-      await this.#readLoop();
-    } catch (error) {
-      this.#fail(error);
-    } finally {
-      this.#options.signal?.removeEventListener("abort", onStop);
-    }
-    await this.#tail; // drain: every batch dispatched is written (or has failed)
-    clearInterval(interval);
-    const progress = this.progress();
-    const summary: PipelineSummary = {
-      file: this.#config.file,
-      status: this.#failure !== undefined
-        ? "failed"
-        : this.#options.signal?.aborted
-        ? "stopped"
-        : "completed",
-      ...progress,
-      messagesPerSecond: progress.elapsedMs > 0
-        ? Math.round(progress.messagesOut / (progress.elapsedMs / 1000))
-        : 0,
-    };
-    if (this.#failure !== undefined) {
-      summary.error = this.#failure instanceof Error
-        ? this.#failure.message
-        : String(this.#failure);
-    }
-    return summary;
-  }
-
-  progress(): PipelineProgress {
-    const progress: PipelineProgress = {
-      elapsedMs: Math.round(performance.now() - this.#startedAt),
-      messagesIn: this.#messagesIn,
-      messagesOut: this.#messagesOut,
-      deadLetters: this.#dead,
-      batches: this.#batches,
-      inFlight: this.#inFlight,
-      stages: this.#stages.map((s) => s.stats()),
-    };
-    const inputStatus = this.#input.status?.();
-    if (inputStatus !== undefined) progress.inputStatus = inputStatus;
-    const outputStatus = this.#output.status?.();
-    if (outputStatus !== undefined) progress.outputStatus = outputStatus;
-    const lag = this.#input.lag?.();
-    if (lag !== undefined) progress.inputLag = lag;
-    return progress;
-  }
-
-  #fail(error: unknown): void {
-    this.#failure ??= error;
-    this.#reading.abort();
-    this.#wake?.();
-  }
-
-  async #readLoop(): Promise<void> {
-    const builder = new BatchBuilder<Item>(this.#config.batching);
-    const signal = this.#reading.signal;
-    let pending: Promise<InputChunk | null> | undefined;
-    while (!signal.aborted) {
-      const due = builder.dueInMs();
-      pending ??= this.#input.read(signal);
-      let chunk: InputChunk | null | "due";
-      if (due === undefined) {
-        chunk = await pending;
-      } else {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        chunk = await Promise.race([
-          pending,
-          new Promise<"due">((resolve) => timer = setTimeout(() => resolve("due"), due)),
-        ]);
-        clearTimeout(timer);
-      }
-      if (chunk === "due") {
-        await this.#dispatch(builder.take());
-        continue;
-      }
-      pending = undefined;
-      if (chunk === null) break;
-      if (chunk.messages.length === 0) {
-        await chunk.ack();
-        continue;
-      }
-      this.#messagesIn += chunk.messages.length;
-      const unit: Unit = { chunk, remaining: chunk.messages.length };
-      for (const message of chunk.messages) {
-        builder.push({ message, unit }, payloadSize(message));
-        if (builder.full) await this.#dispatch(builder.take());
-      }
-    }
-    if (this.#failure === undefined && builder.size > 0) await this.#dispatch(builder.take());
-  }
-
-  /** Waits for room, then starts one batch; its output write is chained after the previous one. */
-  async #dispatch(items: Item[]): Promise<void> {
-    if (items.length === 0) return;
-    while (this.#inFlight >= this.#config.maxInFlight && this.#failure === undefined) {
-      await new Promise<void>((resolve) => this.#wake = resolve);
-    }
-    if (this.#failure !== undefined) return;
-    this.#inFlight++;
-    const processed = this.#process(items.map((i) => i.message));
-    processed.catch(() => {});
-    const previous = this.#tail;
-    // a pipelined output takes this write once the previous one started
-    const previousStarted = this.#writeStarted;
-    let started!: () => void;
-    this.#writeStarted = new Promise<void>((resolve) => started = resolve);
-    this.#tail = (async () => {
-      try {
-        const result = await processed;
-        await (this.#output.pipelined ? previousStarted : previous);
-        if (this.#failure !== undefined) return;
-        const dead = result.dead.length > 0
-          ? this.#deadTail = this.#deadTail.then(() =>
-            this.#deadOutput.write(result.dead.map((d) => this.#deadMessage(d)))
-          )
-          : undefined;
-        const writing = Promise.all([this.#output.write(result.messages), dead]);
-        started();
-        await writing;
-        await previous; // counted and acknowledged in order
-        this.#messagesOut += result.messages.length;
-        this.#dead += result.dead.length;
-        this.#batches++;
-        await this.#acknowledge(items);
-      } catch (error) {
-        this.#fail(error);
-      } finally {
-        started();
-        this.#inFlight--;
-        this.#wake?.();
-      }
-    })();
-  }
-
-  async #process(messages: Message[]): Promise<{ messages: Message[]; dead: DeadLetter[] }> {
-    const dead: DeadLetter[] = [];
-    for (const stage of this.#stages) {
-      if (messages.length === 0) break;
-      const result = await stage.process(messages);
-      messages = result.messages;
-      dead.push(...result.dead);
-    }
-    return { messages, dead };
-  }
-
-  async #acknowledge(items: Item[]): Promise<void> {
-    const acks: Promise<void>[] = [];
-    for (const { unit } of items) {
-      if (--unit.remaining === 0) acks.push(unit.chunk.ack());
-    }
-    await Promise.all(acks);
-  }
-
-  #deadMessage(dead: DeadLetter): Message {
-    if (this.#deadKind === "plugin") {
-      return create(MessageSchema, {
-        ...dead.message,
-        error: create(ErrorSchema, { message: `${dead.stage}: ${dead.reason}` }),
-      });
-    }
-    const line = JSON.stringify({
-      stage: dead.stage,
-      reason: dead.reason,
-      message: payloadText(dead.message),
-    });
-    return create(MessageSchema, {
-      payload: { case: "bytes", value: new TextEncoder().encode(line) },
-    });
-  }
-}
-
-function payloadSize(message: Message): number {
-  return message.payload.case === "bytes" ? message.payload.value.length : 64;
 }

@@ -7,6 +7,7 @@
  * @module
  */
 import type { Message } from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
+import type { StageStats } from "./processor_stage.ts";
 
 /** Messages read together, acknowledged together. */
 export interface InputChunk {
@@ -23,6 +24,8 @@ export interface InputChunk {
 export interface PipelineInput {
   /** Its name, for progress and errors. */
   readonly name: string;
+  /** A plugin's numbers (restarts, calls), for progress and the summary. */
+  stats?(): StageStats;
   /**
    * Reads the next chunk; `null` at the end of input or once `signal` is
    * aborted (the engine then drains what is in flight).

@@ -19,7 +19,7 @@
  * acknowledgements) come back on one subscription of this output, so a
  * batch costs no timer or inbox per message. They leave in the order of
  * the writes, from one queue, whatever the writes overlap: the engine may
- * start a write before the previous one is acknowledged (`pipelined`), so
+ * start a write before the previous one is acknowledged (`ordered`), so
  * the window never drains between batches. Those unanswered for 5 s, or
  * refused (server down, no stream), are sent again with backoff until
  * acknowledged or the output is closed.
@@ -104,7 +104,7 @@ export class NatsOutputClosedError extends Error {
 export class NatsJetStreamOutput implements PipelineOutput {
   readonly name: string;
   /** Writes may overlap: their publications go out in call order (see the module doc). */
-  readonly pipelined = true;
+  readonly ordered = true;
   readonly #config: NatsOutputConfig;
   readonly #link: NatsLink;
   readonly #inbox = createInbox();

@@ -7,20 +7,22 @@
  * @module
  */
 import type { Message } from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
+import type { StageStats } from "./processor_stage.ts";
 import { fromValue } from "../protocol/redpanda_value.ts";
 
 /** A sink of messages. */
 export interface PipelineOutput {
   /** Its name, for progress and errors. */
   readonly name: string;
+  /** A plugin's numbers (restarts, calls), for progress and the summary. */
+  stats?(): StageStats;
+  /**
+   * Whether calls of `write` may overlap: the output writes batches in call
+   * order itself. Otherwise the engine calls it once the previous batch is written.
+   */
+  readonly ordered?: boolean;
   /** Writes a batch; resolves once it is written. */
   write(messages: readonly Message[]): Promise<void>;
-  /**
-   * Whether a write may start before the previous one resolved: the output
-   * then keeps the order of the calls itself (a broker publishing from one
-   * queue). The engine still acknowledges batches in order.
-   */
-  readonly pipelined?: boolean;
   /** Where a networked output is, for the progress line. */
   status?(): string;
   /** Flushes and releases the output. Idempotent. */
@@ -51,6 +53,21 @@ function jsonSafe(_key: string, value: unknown): unknown {
   return value;
 }
 
+/** Each message's payload and a newline, in one buffer. */
+export function serializeLines(messages: readonly Message[]): Uint8Array {
+  const parts = messages.map(payloadBytes);
+  let total = parts.length;
+  for (const part of parts) total += part.length;
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.length;
+    bytes[at++] = 10;
+  }
+  return bytes;
+}
+
 /**
  * Writes each message's payload and a newline to a byte sink, one write per batch.
  *
@@ -73,23 +90,16 @@ export function lineOutput(
   close: () => Promise<void> = () => Promise.resolve(),
 ): PipelineOutput {
   let closing: Promise<void> | undefined;
+  let writing: Promise<void> = Promise.resolve();
   return {
     name,
-    async write(messages) {
-      if (messages.length === 0) return;
-      const parts = messages.map(payloadBytes);
-      let total = parts.length;
-      for (const part of parts) total += part.length;
-      const bytes = new Uint8Array(total);
-      let at = 0;
-      for (const part of parts) {
-        bytes.set(part, at);
-        at += part.length;
-        bytes[at++] = 10;
-      }
-      await sink(bytes);
+    ordered: true,
+    write(messages) {
+      if (messages.length === 0) return writing;
+      const bytes = serializeLines(messages);
+      return writing = writing.then(() => sink(bytes));
     },
-    close: () => closing ??= close(),
+    close: () => closing ??= writing.catch(() => {}).then(close),
   };
 }
 
@@ -109,24 +119,15 @@ export function stdioOutput(stream: "stdout" | "stderr"): PipelineOutput {
 }
 
 /**
- * Writes lines to a file, created or truncated when opened.
- *
- * @param path The file.
- * @returns The output.
- */
-export async function fileOutput(path: string): Promise<PipelineOutput> {
-  const file = await Deno.open(path, { write: true, create: true, truncate: true });
-  return lineOutput(`file ${path}`, (bytes) => writeAll(file, bytes), async () => {
-    await file.syncData().catch(() => {});
-    file.close();
-  });
-}
-
-/**
  * Discards every message (counted as delivered).
  *
  * @returns The output.
  */
 export function dropOutput(): PipelineOutput {
-  return { name: "drop", write: () => Promise.resolve(), close: () => Promise.resolve() };
+  return {
+    name: "drop",
+    ordered: true,
+    write: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
 }

@@ -67,7 +67,8 @@ function input(config: InputConfig, show: (path: string) => string): string {
 function output(config: OutputConfig, show: (path: string) => string): string {
   switch (config.kind) {
     case "file":
-      return `file ${show(config.path)}`;
+      return `file ${show(config.path)}` +
+        (config.mode === "new" ? " (refused if not empty)" : ` (${config.mode})`);
     case "plugin":
       return plugin(config.plugin, show, false);
     case "nats_jetstream":

@@ -16,6 +16,8 @@
  * @module
  */
 import { Code, ConnectError } from "../npm/connect.ts";
+import { fromBinary } from "../npm/protobuf.ts";
+import { type Message, MessageBatchSchema } from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
 import { BatchInputService } from "../gen/redpanda/runtime/v1alpha1/input_pb.ts";
 import { BatchOutputService } from "../gen/redpanda/runtime/v1alpha1/output_pb.ts";
 import { PluginCrashedError } from "../host/errors.ts";
@@ -24,9 +26,58 @@ import type { PluginComponentConfig } from "./config.ts";
 import type { InputChunk, PipelineInput } from "./input.ts";
 import type { PipelineOutput } from "./output.ts";
 import { type ComponentKind, componentSupervisorOptions } from "./plugin_launch.ts";
-import type { StageOptions } from "./processor_stage.ts";
+import type { StageOptions, StageStats } from "./processor_stage.ts";
+import { ENCODED_READ_BATCH } from "./_encoded_methods.ts";
+import { weighBatches } from "./response_budget.ts";
 
 const MAX_FAILURES = 5;
+
+/** An input plugin's batch over its response budget: the pipeline stops with the reason. */
+export class InputBudgetError extends Error {
+  /**
+   * @param input The input's name.
+   * @param message What it sent and which limit that broke.
+   */
+  constructor(input: string, message: string) {
+    super(`input "${input}" ${message}`);
+    this.name = "InputBudgetError";
+  }
+}
+
+/**
+ * An input batch, weighed against the plugin's response budget before it is
+ * decoded. One over it is refused (`nack` tells the plugin why) and stops
+ * the pipeline: an input that floods once will flood again.
+ */
+async function decodeInputBatch(
+  plugin: PluginComponentConfig,
+  encoded: Uint8Array,
+  nack: (reason: string) => Promise<void>,
+): Promise<Message[]> {
+  const budget = plugin.responseBudget;
+  const weight = weighBatches([encoded], budget.messages, budget.bytes);
+  let problem: string | undefined;
+  if (!weight.ok) {
+    problem = weight.over === "messages"
+      ? `sent ${weight.messages} messages in one batch, over its response budget of ` +
+        `${budget.messages} (response_budget.messages)`
+      : weight.over === "bytes"
+      ? `sent ${weight.messages} messages in one batch taking over ${budget.bytes} bytes ` +
+        `decoded, over its response budget (response_budget.bytes)`
+      : `sent a malformed batch (${weight.detail})`;
+  }
+  let messages: Message[] = [];
+  if (problem === undefined) {
+    try {
+      messages = fromBinary(MessageBatchSchema, encoded).messages;
+    } catch (error) {
+      problem = `sent a malformed batch (${error instanceof Error ? error.message : error})`;
+    }
+  }
+  if (problem === undefined) return messages;
+  await nack(problem);
+  throw new InputBudgetError(plugin.name, `${problem}; the batch was refused`);
+}
 
 /**
  * The deadline of `ReadBatch`, which may wait long for data: about 23 days,
@@ -53,6 +104,26 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 function transient(error: unknown): boolean {
   return error instanceof PluginCrashedError ||
     (error instanceof ConnectError && error.code !== Code.Unimplemented);
+}
+
+/** An input or output plugin's numbers, in the shape of a stage's. */
+function componentStats(supervisor: Supervisor, kind: "input" | "output"): StageStats {
+  const [slot] = supervisor.stats();
+  return {
+    name: supervisor.name,
+    kind,
+    processes: 1,
+    restarts: slot?.restarts ?? 0,
+    retries: 0,
+    bisections: 0,
+    filtered: 0,
+    calls: slot?.calls ?? 0,
+    errors: slot?.errors ?? 0,
+    p50Ms: slot?.p50Ms ?? 0,
+    p99Ms: slot?.p99Ms ?? 0,
+    histogram: slot?.histogram ?? [],
+    latencySumMs: slot?.latencySumMs ?? 0,
+  };
 }
 
 /** A supervised component and which process of it is current. */
@@ -122,7 +193,13 @@ export async function pluginInput(
         if (connectedIn !== generation() && !await connect(signal)) return null;
         const readIn = generation();
         try {
-          const response = await client.readBatch({}, { signal, timeoutMs: READ_TIMEOUT_MS });
+          const response = (await supervisor.transport.unary(
+            ENCODED_READ_BATCH,
+            signal,
+            READ_TIMEOUT_MS,
+            undefined,
+            {},
+          )).message;
           const error = response.error;
           if (error?.detail.case === "endOfInput") return null;
           if (error?.detail.case === "notConnected") {
@@ -130,9 +207,14 @@ export async function pluginInput(
             continue;
           }
           if (error?.message) throw new Error(`input "${plugin.name}": ${error.message}`);
+          const messages = await decodeInputBatch(plugin, response.batch, async (reason) => {
+            await client.ack({ batchId: response.batchId, error: { message: reason } }, {
+              timeoutMs: 5000,
+            }).catch(() => {});
+          });
           const id = response.batchId;
           return {
-            messages: response.batch?.messages ?? [],
+            messages,
             ack: async (reason) => {
               // read from a process since replaced: the id now means another batch, or none
               if (generation() !== readIn) return;
@@ -149,6 +231,7 @@ export async function pluginInput(
       }
       return null;
     },
+    stats: () => componentStats(supervisor, "input"),
     close: () => closing ??= supervisor.stop(),
   };
 }
@@ -200,6 +283,7 @@ export async function pluginOutput(
         }
       }
     },
+    stats: () => componentStats(supervisor, "output"),
     close: () => closing ??= supervisor.stop(),
   };
 }

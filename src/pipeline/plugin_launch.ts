@@ -90,6 +90,7 @@ export function componentSupervisorOptions(
     restart: plugin.restart,
     callTimeoutMs: plugin.timeoutMs,
     startTimeoutMs: plugin.startTimeoutMs,
+    maxMessageBytes: plugin.maxMessageBytes,
     // a missed deadline means a hung plugin: kill it, so the batch can be retried
     maxMissedDeadlines: 1,
     // Redpanda Connect plugins serve no grpc.health; a crash is noticed by its exit

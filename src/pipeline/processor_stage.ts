@@ -13,22 +13,33 @@
  * dead-lettered with that error; a message the plugin flags
  * (`Message.error`) is dead-lettered too.
  *
+ * An answer is weighed against the plugin's response budget before it is
+ * decoded (see `response_budget.ts`); one over it counts as a fault and
+ * goes the way of a crash (sent again alone, bisected). A message too large
+ * to send (`max_message_bytes`) is dead-lettered at once; a batch too large
+ * to send, or whose answer is too large, is split in halves.
+ *
  * @module
  */
-import { type Client, Code, ConnectError } from "../npm/connect.ts";
+import { Code, ConnectError } from "../npm/connect.ts";
 import { create } from "../npm/protobuf.ts";
-import {
-  type Message,
-  MessageBatchSchema,
-  MessageSchema,
-} from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
-import { BatchProcessorService } from "../gen/redpanda/runtime/v1alpha1/processor_pb.ts";
+import { type Message, MessageBatchSchema } from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
 import { CallStats, type CallStatsSnapshot } from "../host/call_stats.ts";
 import { PluginCrashedError, PluginError, PluginFailedError } from "../host/errors.ts";
 import type { Logger } from "../host/logger.ts";
 import { Supervisor, type SupervisorEvent } from "../host/supervisor.ts";
-import type { ProcessFunction, ProcessorConfig } from "./config.ts";
-import { payloadBytes } from "./output.ts";
+import type { PluginComponentConfig, ProcessorConfig } from "./config.ts";
+import { ENCODED_PROCESS_BATCH } from "./_encoded_methods.ts";
+import type { ResponseBudget } from "./response_budget.ts";
+import {
+  type Attempt,
+  encodedSize,
+  ENVELOPE_BYTES,
+  type Failure,
+  filteredOut,
+  readAnswer,
+} from "./_stage_answer.ts";
+import { FunctionStage } from "./_function_stage.ts";
 import { componentSupervisorOptions } from "./plugin_launch.ts";
 
 /** A message that could not be processed, and why. */
@@ -49,10 +60,12 @@ export interface StageResult {
   dead: DeadLetter[];
 }
 
-/** A stage's numbers. */
+/** A stage's numbers: a processor's, or an input or output plugin's. */
 export interface StageStats extends CallStatsSnapshot {
   /** The stage's name. */
   name: string;
+  /** What it is in the pipeline. */
+  kind: "input" | "processor" | "output" | "dead_letter";
   /** Processes in the pool (0 for an in-process stage). */
   processes: number;
   /** Plugin restarts so far. */
@@ -61,6 +74,11 @@ export interface StageStats extends CallStatsSnapshot {
   retries: number;
   /** Times a batch was split to find the messages at fault. */
   bisections: number;
+  /**
+   * Messages it was given that it did not pass on nor flag: an answer with
+   * fewer messages than the batch (none: the batch was dropped).
+   */
+  filtered: number;
 }
 
 /** A processor stage, plugin or in-process. */
@@ -142,7 +160,7 @@ export async function startProcessorStage(
     await Promise.all(supervisors.map((s) => s.stop()));
     throw (failed as PromiseRejectedResult).reason;
   }
-  return new PluginStage(plugin.name, supervisors);
+  return new PluginStage(plugin, supervisors);
 }
 
 /** Crashes alone that convict a single message. */
@@ -150,70 +168,121 @@ const CONFIRMING_CRASHES = 2;
 
 interface Slot {
   supervisor: Supervisor;
-  client: Client<typeof BatchProcessorService>;
   inFlight: number;
   /** Held by a batch that runs alone, or reserved for one (no new work). */
   reserved: boolean;
 }
-
-type Attempt =
-  | { ok: true; messages: Message[]; dead: DeadLetter[] }
-  | { ok: false; kind: "crash" | "error"; reason: string };
 
 class PluginStage implements ProcessorStage {
   readonly name: string;
   readonly #slots: Slot[];
   readonly #waiters = new Set<() => void>();
   readonly #latency = new CallStats();
+  readonly #maxMessageBytes: number;
+  readonly #budget: ResponseBudget;
   #retries = 0;
   #bisections = 0;
+  #filtered = 0;
   #stopping: Promise<void> | undefined;
 
-  constructor(name: string, supervisors: Supervisor[]) {
-    this.name = name;
+  constructor(plugin: PluginComponentConfig, supervisors: Supervisor[]) {
+    this.name = plugin.name;
+    this.#maxMessageBytes = plugin.maxMessageBytes;
+    this.#budget = plugin.responseBudget;
     this.#slots = supervisors.map((supervisor) => ({
       supervisor,
-      client: supervisor.client(BatchProcessorService),
       inFlight: 0,
       reserved: false,
     }));
   }
 
   async process(messages: Message[]): Promise<StageResult> {
+    // a message that cannot be sent at all is the message's doing, not the plugin's
+    const dead: DeadLetter[] = [];
+    const fit: Message[] = [];
+    for (const message of messages) {
+      const size = encodedSize(message);
+      if (size + ENVELOPE_BYTES <= this.#maxMessageBytes) fit.push(message);
+      else {
+        dead.push({
+          message,
+          stage: this.name,
+          reason: `RESOURCE_EXHAUSTED: message of ${size} bytes exceeds maxMessageBytes ` +
+            `${this.#maxMessageBytes} of plugin "${this.name}" (max_message_bytes)`,
+        });
+      }
+    }
+    if (fit.length === 0) return { messages: [], dead };
+    const result = await this.#run(fit);
+    this.#filtered += filteredOut(fit.length, result);
+    return { messages: result.messages, dead: [...dead, ...result.dead] };
+  }
+
+  async #run(messages: Message[]): Promise<StageResult> {
     const first = await this.#attempt(messages, false);
     if (first.ok) return first;
+    if (first.kind === "too-large") return await this.#split(messages, first.reason);
     if (first.kind === "error") return await this.#isolate(messages, first.reason);
     this.#retries++;
-    return await this.#suspect(messages, first.reason);
+    return await this.#suspect(messages, first);
+  }
+
+  /**
+   * A batch whose request or answer is over `max_message_bytes`: sent again
+   * in halves (no crash, no retry counted), down to single messages, which
+   * are dead-lettered with the reason.
+   */
+  async #split(messages: Message[], reason: string): Promise<StageResult> {
+    if (messages.length === 1) {
+      return {
+        messages: [],
+        dead: [{
+          message: messages[0]!,
+          stage: this.name,
+          reason: `RESOURCE_EXHAUSTED: ${reason}`,
+        }],
+      };
+    }
+    this.#bisections++;
+    const half = Math.ceil(messages.length / 2);
+    const left = await this.#run(messages.slice(0, half));
+    const right = await this.#run(messages.slice(half));
+    return {
+      messages: [...left.messages, ...right.messages],
+      dead: [...left.dead, ...right.dead],
+    };
   }
 
   /**
    * A batch under suspicion: run alone. A batch of several messages is split
    * at its first crash there (a split never drops a message, so one crash is
-   * evidence enough); a single message must crash its plugin
+   * evidence enough); a single message must crash its plugin (or draw an
+   * answer over the response budget)
    * {@linkcode CONFIRMING_CRASHES} times alone before it is dead-lettered, so
    * that a plugin that crashes now and then for reasons of its own (every Nth
    * call, say) does not cost an innocent message.
    */
-  async #suspect(messages: Message[], lastReason: string): Promise<StageResult> {
+  async #suspect(messages: Message[], last: Failure): Promise<StageResult> {
     const needed = messages.length === 1 ? CONFIRMING_CRASHES : 1;
     let crashes = 0;
-    let reason = lastReason;
     while (crashes < needed) {
       const attempt = await this.#attempt(messages, true);
       if (attempt.ok) return attempt;
       if (attempt.kind === "error") return await this.#isolate(messages, attempt.reason);
+      if (attempt.kind === "too-large") return await this.#split(messages, attempt.reason);
       crashes++;
-      reason = attempt.reason;
+      last = attempt;
     }
     if (messages.length === 1) {
-      const why = `crashed plugin "${this.name}" ${crashes} times when alone: ${reason}`;
+      const why = last.kind === "crash"
+        ? `crashed plugin "${this.name}" ${crashes} times when alone: ${last.reason}`
+        : `plugin "${this.name}" ${last.reason} (${crashes} times, alone)`;
       return { messages: [], dead: [{ message: messages[0]!, stage: this.name, reason: why }] };
     }
     this.#bisections++;
     const half = Math.ceil(messages.length / 2);
-    const left = await this.#suspect(messages.slice(0, half), reason);
-    const right = await this.#suspect(messages.slice(half), reason);
+    const left = await this.#suspect(messages.slice(0, half), last);
+    const right = await this.#suspect(messages.slice(half), last);
     return {
       messages: [...left.messages, ...right.messages],
       dead: [...left.dead, ...right.dead],
@@ -232,7 +301,8 @@ class PluginStage implements ProcessorStage {
       const attempt = await this.#attempt(part, false);
       if (attempt.ok) parts.push(attempt);
       else if (attempt.kind === "error") parts.push(await this.#isolate(part, attempt.reason));
-      else parts.push(await this.#suspect(part, attempt.reason));
+      else if (attempt.kind === "too-large") parts.push(await this.#split(part, attempt.reason));
+      else parts.push(await this.#suspect(part, attempt));
     }
     return {
       messages: parts.flatMap((p) => p.messages),
@@ -244,27 +314,19 @@ class PluginStage implements ProcessorStage {
     const slot = await this.#acquire(alone);
     const started = performance.now();
     try {
-      const response = await slot.client.processBatch({
-        batch: create(MessageBatchSchema, { messages }),
-      });
+      const response = await slot.supervisor.transport.unary(
+        ENCODED_PROCESS_BATCH,
+        undefined,
+        undefined,
+        undefined,
+        { batch: create(MessageBatchSchema, { messages }) },
+      );
       this.#latency.record(performance.now() - started, false);
-      if (response.error?.message) {
-        return { ok: false, kind: "error", reason: `${this.name}: ${response.error.message}` };
+      const answer = response.message;
+      if (answer.error?.message) {
+        return { ok: false, kind: "error", reason: `${this.name}: ${answer.error.message}` };
       }
-      const out: Message[] = [];
-      const dead: DeadLetter[] = [];
-      for (const batch of response.batches) {
-        for (const message of batch.messages) {
-          if (message.error?.message) {
-            dead.push({
-              message: create(MessageSchema, { ...message, error: undefined }),
-              stage: this.name,
-              reason: message.error.message,
-            });
-          } else out.push(message);
-        }
-      }
-      return { ok: true, messages: out, dead };
+      return readAnswer(answer.batches, messages.length, this.#budget, this.name);
     } catch (error) {
       this.#latency.record(performance.now() - started, true);
       if (error instanceof PluginFailedError) {
@@ -277,6 +339,9 @@ class PluginStage implements ProcessorStage {
         throw new StageFailedError(this.name, error.message, { cause: error });
       }
       if (error instanceof ConnectError) {
+        if (error.code === Code.ResourceExhausted) {
+          return { ok: false, kind: "too-large", reason: error.rawMessage };
+        }
         const reason = error.code === Code.DeadlineExceeded
           ? `missed its deadline (${error.rawMessage})`
           : `call failed (${Code[error.code]}: ${error.rawMessage})`;
@@ -339,10 +404,12 @@ class PluginStage implements ProcessorStage {
     }
     return {
       name: this.name,
+      kind: "processor",
       processes: this.#slots.length,
       restarts,
       retries: this.#retries,
       bisections: this.#bisections,
+      filtered: this.#filtered,
       ...this.#latency.snapshot(),
     };
   }
@@ -353,43 +420,5 @@ class PluginStage implements ProcessorStage {
       this.#waiters.clear();
       await Promise.all(this.#slots.map((slot) => slot.supervisor.stop()));
     })();
-  }
-}
-
-class FunctionStage implements ProcessorStage {
-  readonly name: string;
-  readonly #fn: ProcessFunction;
-  readonly #latency = new CallStats();
-
-  constructor(name: string, fn: ProcessFunction) {
-    this.name = name;
-    this.#fn = fn;
-  }
-
-  async process(messages: Message[]): Promise<StageResult> {
-    const started = performance.now();
-    const out = await this.#fn(messages.map(payloadBytes));
-    this.#latency.record(performance.now() - started, false);
-    return {
-      messages: out.map((bytes) =>
-        create(MessageSchema, { payload: { case: "bytes", value: bytes } })
-      ),
-      dead: [],
-    };
-  }
-
-  stats(): StageStats {
-    return {
-      name: this.name,
-      processes: 0,
-      restarts: 0,
-      retries: 0,
-      bisections: 0,
-      ...this.#latency.snapshot(),
-    };
-  }
-
-  stop(): Promise<void> {
-    return Promise.resolve();
   }
 }

@@ -5,11 +5,20 @@
  * @module
  */
 import type { PipelineProgress, PipelineSummary } from "./engine.ts";
+import type { StageStats } from "./processor_stage.ts";
+import type { SupervisorEvent } from "../host/supervisor.ts";
 
 const number = new Intl.NumberFormat("en-US");
 
 function ms(value: number): string {
   return value < 10 ? value.toFixed(2) : value.toFixed(0);
+}
+
+/** A stage's name, with its role when it is not a processor: `source (input)`. */
+function label(stage: StageStats): string {
+  return stage.kind === "processor"
+    ? stage.name
+    : `${stage.name} (${stage.kind.replace("_", " ")})`;
 }
 
 /**
@@ -22,7 +31,7 @@ function ms(value: number): string {
  * @example
  * ```ts
  * import { formatProgressLine } from "./progress.ts";
- * const p = { elapsedMs: 1000, messagesIn: 10, messagesOut: 8, deadLetters: 0, batches: 1, inFlight: 1, stages: [] };
+ * const p = { elapsedMs: 1000, messagesIn: 10, messagesOut: 8, deadLetters: 0, filtered: 2, batches: 1, inFlight: 1, stages: [] };
  * if (!formatProgressLine(p).includes("out 8")) throw new Error();
  * ```
  */
@@ -35,12 +44,13 @@ export function formatProgressLine(now: PipelineProgress, before?: PipelineProgr
     `out ${number.format(now.messagesOut)} (${number.format(Math.round(rateOut))}/s)`,
   ];
   for (const stage of now.stages) {
-    parts.push(`${stage.name} p50 ${ms(stage.p50Ms)} ms, restarts ${stage.restarts}`);
+    parts.push(`${label(stage)} p50 ${ms(stage.p50Ms)} ms, restarts ${stage.restarts}`);
   }
   if (now.deadLetters > 0) parts.push(`dead ${number.format(now.deadLetters)}`);
   if (now.inputLag !== undefined) parts.push(`lag ${number.format(now.inputLag)}`);
   if (now.inputStatus !== undefined) parts.push(`input: ${now.inputStatus}`);
   if (now.outputStatus !== undefined) parts.push(`output: ${now.outputStatus}`);
+  if (now.filtered > 0) parts.push(`filtered ${number.format(now.filtered)}`);
   return parts.join(" · ");
 }
 
@@ -54,7 +64,7 @@ export function formatProgressLine(now: PipelineProgress, before?: PipelineProgr
  * import { formatSummary } from "./progress.ts";
  * const text = formatSummary({
  *   file: "p.yaml", status: "completed", elapsedMs: 2000, messagesIn: 10, messagesOut: 10,
- *   deadLetters: 0, batches: 1, inFlight: 0, stages: [], messagesPerSecond: 5,
+ *   deadLetters: 0, filtered: 0, batches: 1, inFlight: 0, stages: [], messagesPerSecond: 5,
  * });
  * if (!text.startsWith("p.yaml: completed")) throw new Error(text);
  * ```
@@ -67,18 +77,50 @@ export function formatSummary(summary: PipelineSummary): string {
       number.format(summary.messagesOut)
     } out` +
     `, ${number.format(summary.deadLetters)} dead-lettered, ${
-      number.format(summary.batches)
-    } batches` +
+      number.format(summary.filtered)
+    } filtered, ${number.format(summary.batches)} batches` +
     ` (${number.format(summary.messagesPerSecond)} messages/s)`,
   ];
   for (const stage of summary.stages) {
+    const calls = `${number.format(stage.calls)} calls, p50 ${ms(stage.p50Ms)} ms, p99 ${
+      ms(stage.p99Ms)
+    } ms, ${stage.restarts} restarts`;
     lines.push(
-      `  ${stage.name}: ${stage.processes} process${stage.processes === 1 ? "" : "es"}, ` +
-        `${number.format(stage.calls)} calls, p50 ${ms(stage.p50Ms)} ms, p99 ${
-          ms(stage.p99Ms)
-        } ms, ` +
-        `${stage.restarts} restarts, ${stage.retries} retried batches, ${stage.bisections} bisections`,
+      stage.kind === "processor"
+        ? `  ${stage.name}: ${stage.processes} process${stage.processes === 1 ? "" : "es"}, ` +
+          `${calls}, ${stage.retries} retried batches, ${stage.bisections} bisections` +
+          (stage.filtered > 0 ? `, ${number.format(stage.filtered)} filtered` : "")
+        : `  ${label(stage)}: ${calls}`,
     );
   }
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * Formats a supervisor event worth an operator's attention: a crash (a
+ * restart follows unless a "gave up" line does), a kill, a failed restart,
+ * a plugin given up on. Input, processor and output plugins alike.
+ *
+ * @param event The event.
+ * @returns One line without a newline, or undefined for routine events (starts, stops).
+ * @example
+ * ```ts
+ * import { formatEvent } from "./progress.ts";
+ * const line = formatEvent({ type: "failed", plugin: "source", reason: "5 crashes within 60 s" });
+ * if (line !== 'plugin "source" gave up: 5 crashes within 60 s') throw new Error(line);
+ * ```
+ */
+export function formatEvent(event: SupervisorEvent): string | undefined {
+  switch (event.type) {
+    case "crashed":
+      return `plugin "${event.plugin}" (pid ${event.pid}) crashed: ${event.reason}`;
+    case "killed":
+      return `plugin "${event.plugin}" (pid ${event.pid}) killed: ${event.reason}`;
+    case "restart-failed":
+      return `plugin "${event.plugin}" failed to restart: ${event.error}`;
+    case "failed":
+      return `plugin "${event.plugin}" gave up: ${event.reason}`;
+    default:
+      return undefined;
+  }
 }

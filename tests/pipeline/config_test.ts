@@ -150,3 +150,47 @@ Deno.test("loadPipelineConfig() reports a missing file as a configuration error"
   assert.ok(error instanceof PipelineConfigError);
   assert.match(error.message, /\/nonexistent\/pipeline\.yaml: cannot read/);
 });
+
+Deno.test("parsePipelineConfig() names a plugin run by an interpreter after its script", async (t) => {
+  const dir = new URL("../../examples", import.meta.url).pathname;
+  const nameOf = (plugin: string) => {
+    const config = parsePipelineConfig(
+      `input: { generate: { count: 1 } }\nprocessors:\n  - plugin: ${plugin}\noutput: drop\n`,
+      { dir },
+    );
+    const [stage] = config.processors;
+    assert.ok(stage?.kind === "plugin");
+    return stage.name;
+  };
+  await t.step("python3 and its script", () => {
+    assert.equal(
+      nameOf("{ command: /usr/bin/python3, args: [./python/processor.py] }"),
+      "processor",
+    );
+  });
+  await t.step("flags before the script are skipped", () => {
+    assert.equal(
+      nameOf("{ command: /usr/bin/python3, args: [-u, -B, ./python/processor.py] }"),
+      "processor",
+    );
+  });
+  await t.step("a generic script name gives its folder's", () => {
+    assert.equal(nameOf("{ command: /bin/sh, args: [-e, ./crashy/plugin.sh] }"), "crashy");
+  });
+  await t.step("python3 -m names the module", () => {
+    assert.equal(
+      nameOf("{ command: /usr/bin/python3, args: [-m, titlecase.plugin] }"),
+      "titlecase.plugin",
+    );
+  });
+  await t.step("an executable that is no interpreter keeps its own name", () => {
+    assert.equal(nameOf("{ command: /bin/sh }"), "sh");
+    assert.equal(nameOf("{ command: /bin/true, args: [./python/processor.py] }"), "true");
+  });
+  await t.step("a name given wins", () => {
+    assert.equal(
+      nameOf("{ name: titles, command: /usr/bin/python3, args: [./python/processor.py] }"),
+      "titles",
+    );
+  });
+});

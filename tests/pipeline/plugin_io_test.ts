@@ -9,6 +9,7 @@ import { runPipeline, type SupervisorEvent } from "../../mod.ts";
 import { config, lines, tempDir } from "./_pipeline.ts";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
+const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 const COUNT = 2000;
 
 /** A pipeline from the input fixture through `processors` to the output fixture. */
@@ -135,4 +136,39 @@ Deno.test("runPipeline() acknowledges nothing to a restarted input plugin for ba
   const before = new Set(acked.filter((a) => a.pid === crashed[0]).map((a) => a.n));
   const after = acked.filter((a) => a.pid !== crashed[0]).map((a) => a.n);
   assert.deepEqual(after.filter((n) => before.has(n)), [], "a message was acknowledged twice");
+});
+
+Deno.test("bulkhead run shows input and output plugin crashes as they happen, and both plugins in the summary's stages", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(
+    `${dir.path}/pipeline.yaml`,
+    pipelineYaml(dir.path, {
+      input: `, crash_after_reads: 3, crash_after_acks: 10, marker: ${dir.path}/input-crashed`,
+      output: `, crash_on: m1000, marker: ${dir.path}/output-crashed`,
+    }),
+  );
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, "run", "--json", `${dir.path}/pipeline.yaml`],
+    env: { RUST_BACKTRACE: "0", NO_COLOR: "1" },
+    stdin: "null",
+  }).output();
+  const err = new TextDecoder().decode(stderr);
+  assert.equal(code, 0, err);
+  assert.match(
+    err,
+    /bulkhead: plugin "batch_input_plugin" \(pid \d+\) crashed: exit code 70[^\n]*\n/,
+  );
+  assert.match(
+    err,
+    /bulkhead: plugin "batch_output_plugin" \(pid \d+\) crashed: exit code 70[^\n]*\n/,
+  );
+  const summary = JSON.parse(new TextDecoder().decode(stdout));
+  const stages = new Map<string, Record<string, unknown>>(
+    summary.stages.map((s: Record<string, unknown>) => [s.kind, s]),
+  );
+  assert.equal(stages.get("input")?.name, "batch_input_plugin");
+  assert.equal(stages.get("input")?.restarts, 1);
+  assert.equal(stages.get("output")?.name, "batch_output_plugin");
+  assert.equal(stages.get("output")?.restarts, 1);
+  assert.ok(Number(stages.get("output")?.calls) > 0);
 });

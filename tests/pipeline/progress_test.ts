@@ -103,11 +103,19 @@ output: { file: { path: out.txt } }
     await lines(`${dir.path}/out.txt`),
     Array.from({ length: 1000 }, (_, i) => `M${i + 1}`),
   );
-  // the same run without --quiet ends with the summary on stderr
-  const loud = await run([`${dir.path}/pipeline.yaml`]);
+  // the same run without --quiet (replacing the output) ends with the summary on stderr
+  const yaml = await Deno.readTextFile(`${dir.path}/pipeline.yaml`);
+  await Deno.writeTextFile(
+    `${dir.path}/again.yaml`,
+    yaml.replace("{ path: out.txt }", "{ path: out.txt, mode: truncate }"),
+  );
+  const loud = await run([`${dir.path}/again.yaml`]);
   assert.equal(loud.code, 0, loud.stderr);
-  assert.match(loud.stderr, /pipeline\.yaml: completed in [\d.]+ s\n/);
-  assert.match(loud.stderr, /messages: 1,000 in, 1,000 out, 0 dead-lettered, 100 batches/);
+  assert.match(loud.stderr, /again\.yaml: completed in [\d.]+ s\n/);
+  assert.match(
+    loud.stderr,
+    /messages: 1,000 in, 1,000 out, 0 dead-lettered, 0 filtered, 100 batches/,
+  );
   assert.match(loud.stderr, /uppercase: 1 process, 100 calls/);
   assert.equal(loud.stdout, "");
 });
