@@ -11,7 +11,7 @@ import { GRPCStdio, StdioData_Channel } from "../gen/plugin/grpc_stdio_pb.ts";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
 import { HandshakeError, PluginExitedError } from "./errors.ts";
 import { type Handshake, type HandshakeExpectation, validateHandshake } from "./handshake.ts";
-import { type Logger, toLogRecord } from "./logger.ts";
+import { type Logger, logLine } from "./logger.ts";
 import type { PluginProcess } from "./plugin_process.ts";
 
 /** Waits for the first stdout line and validates it; fails on exit, abort or timeout. */
@@ -140,13 +140,13 @@ export function drainStdio(name: string, channel: GrpcChannel, logger: Logger): 
         pending[key] += decoders[key].decode(chunk.data, { stream: true });
         const lines = pending[key].split("\n");
         pending[key] = lines.pop() ?? "";
-        for (const line of lines) logger(toLogRecord(name, line, "stdio"));
+        for (const line of lines) logLine(logger, name, line, "stdio");
       }
     } catch {
       // UNIMPLEMENTED (older go-plugin, or no stdio service) or the plugin is gone
     }
     for (const rest of [pending.out, pending.err]) {
-      if (rest) logger(toLogRecord(name, rest, "stdio"));
+      if (rest) logLine(logger, name, rest, "stdio");
     }
   })();
 }

@@ -24,7 +24,7 @@ import { moduleSpecifier, planLaunch } from "./_launch_plan.ts";
 import type { PluginBroker } from "./broker.ts";
 import { type ExitStatus, PluginExitedError } from "./errors.ts";
 import type { Handshake } from "./handshake.ts";
-import { stderrLogger, toLogRecord } from "./logger.ts";
+import { logLine, stderrLogger } from "./logger.ts";
 import { sandboxEscapes } from "./permissions.ts";
 import { PluginProcess } from "./plugin_process.ts";
 import { readRss } from "./call_stats.ts";
@@ -251,7 +251,7 @@ export class Plugin implements AsyncDisposable {
       if (bare) {
         // no handshake line: the first stdout line is a log line like the rest
         void process.firstLine().then((line) => {
-          if (line !== undefined) logger(toLogRecord(name, line, "stdout"));
+          if (line !== undefined) logLine(logger, name, line, "stdout");
         });
         channel = await waitForAddress(
           name,

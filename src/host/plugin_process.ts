@@ -15,7 +15,7 @@
  */
 import type { ExitStatus } from "./errors.ts";
 import { LineTail, readLines } from "./lines.ts";
-import { type Logger, toLogRecord } from "./logger.ts";
+import { type Logger, logLine } from "./logger.ts";
 
 /** The longest Unix socket path Linux accepts (`sun_path` is 108 bytes, NUL included). */
 export const MAX_SOCKET_PATH_BYTES = 107;
@@ -77,7 +77,7 @@ export class PluginProcess {
           first = false;
           resolveFirst(line);
         } else {
-          spec.logger(toLogRecord(spec.name, line, "stdout"));
+          logLine(spec.logger, spec.name, line, "stdout");
         }
       }
       resolveFirst(undefined);
@@ -86,7 +86,7 @@ export class PluginProcess {
     const stderr = (async () => {
       for await (const line of readLines(child.stderr)) {
         tail.push(line);
-        spec.logger(toLogRecord(spec.name, line, "stderr"));
+        logLine(spec.logger, spec.name, line, "stderr");
       }
     })();
     this.#pumps = Promise.allSettled([stdout, stderr]);
