@@ -66,8 +66,11 @@ export type HandshakeFailure =
 
 /**
  * The plugin did not complete the handshake: its line was malformed or
- * refused, it said nothing in time, or its socket never answered. The host
- * has stopped the plugin by the time this is thrown.
+ * refused, it said nothing in time, its socket never answered, or (`tls`)
+ * its AutoMTLS did not check out: TLS on one side only, a certificate that
+ * is not base64, a failed TLS handshake, or a served certificate other than
+ * the announced one (refused at once, not at the start's deadline). The
+ * host has stopped the plugin by the time this is thrown.
  */
 export class HandshakeError extends PluginError {
   /** What went wrong. */

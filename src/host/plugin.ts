@@ -152,7 +152,7 @@ export class Plugin implements AsyncDisposable {
    *
    * @param options What to run and how.
    * @returns The ready plugin.
-   * @throws {HandshakeError} When the handshake line is malformed or refused, none comes in time, or the socket does not answer.
+   * @throws {HandshakeError} When the handshake line is malformed or refused, none comes in time, the socket does not answer, or its AutoMTLS does not check out (`tls`).
    * @throws {PluginExitedError} When the plugin exits before it is ready.
    * @throws {TypeError} When neither or both of `module` and `command` are given.
    * @example
@@ -289,6 +289,7 @@ export class Plugin implements AsyncDisposable {
           signal,
           timeoutMs,
           serving: options.waitForServing ?? true,
+          line: handshake.line,
         });
         stdioDone = drainStdio(name, channel, logger);
         await options.ready?.(channel.transport, signal);
