@@ -66,6 +66,7 @@ export function inheritableFds(): number[] {
  * @param env The child's environment (for `PATH`).
  * @param fds Descriptors to close; nothing changes when empty.
  * @returns The command line to spawn.
+ * @throws {Deno.errors.NotFound} When `command` is (or is found as) an absolute path and there is no such file, as `Deno.Command` would.
  */
 export function closingFds(
   command: string,
@@ -80,8 +81,23 @@ export function closingFds(
   const script = `exec ${closable.map((fd) => `${fd}<&-`).join(" ")}; exec "$@"`;
   return {
     command: bash ?? "/bin/sh",
-    args: ["-c", script, "bulkhead-launch", onPath(command, env), ...args],
+    args: ["-c", script, "bulkhead-launch", existing(onPath(command, env)), ...args],
   };
+}
+
+/** The command; `NotFound` for an absolute path to nothing, as a direct spawn says. */
+function existing(command: string): string {
+  if (!command.startsWith("/")) return command; // the shell looks it up, and says so
+  try {
+    Deno.statSync(command);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new Deno.errors.NotFound(
+        `Failed to spawn '${command}': No such file or directory (os error 2)`,
+      );
+    }
+  }
+  return command;
 }
 
 const BASH_PATHS = ["/bin/bash", "/usr/bin/bash"];
