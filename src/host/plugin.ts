@@ -450,7 +450,8 @@ export class Plugin implements AsyncDisposable {
    * Bounded whatever the plugin does: Shutdown and hanging up (broker,
    * stdin, connection — a plugin that stops reading its socket cannot hold
    * a write up) share the first grace period; so `stop()` returns within two
-   * grace periods plus the time to reap a SIGKILLed process group.
+   * grace periods plus the time to reap a SIGKILLed process group and clean
+   * up (each cleanup step has its own deadline of at most a second).
    *
    * @param options The grace period for this stop.
    * @returns How the process exited.
