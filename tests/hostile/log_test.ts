@@ -5,8 +5,7 @@
  * (`fixtures/log_host.ts`): a crash there is an exit code here.
  */
 import assert from "node:assert/strict";
-import { type LogRecord, Plugin, stderrLogger } from "../../mod.ts";
-const escapeControlChars = (s: string) => s;
+import { escapeControlChars, type LogRecord, Plugin, stderrLogger } from "../../mod.ts";
 import { toLogRecord } from "../../src/host/logger.ts";
 import { GreeterService } from "../../src/gen/bulkhead/examples/greeter/v1/greeter_pb.ts";
 import { HOSTILE_FIXTURES, runHost } from "./_log_stop_helpers.ts";
