@@ -121,7 +121,8 @@ export async function waitForHealth(
           cause: error.cause,
         });
       }
-      lastError = error;
+      // the start's deadline cancelling a check says less than the answer before it
+      if (!signal.aborted || lastError === undefined) lastError = error;
     }
     await new Promise((r) => setTimeout(r, delay));
   }

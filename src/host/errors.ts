@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { escapeControlChars } from "./logger.ts";
 
 /** How a plugin process ended: an exit code, or the signal that killed it. */
 export interface ExitStatus {
@@ -28,9 +29,10 @@ export function describeExit(status: ExitStatus): string {
   return status.signal ? `signal ${status.signal}` : `exit code ${status.code}`;
 }
 
+/** The message with the plugin's last stderr lines, their control characters escaped. */
 function withTail(message: string, stderrTail: readonly string[]): string {
   if (stderrTail.length === 0) return message;
-  return `${message}; last stderr lines:\n  ${stderrTail.join("\n  ")}`;
+  return `${message}; last stderr lines:\n  ${stderrTail.map(escapeControlChars).join("\n  ")}`;
 }
 
 /** Base class of Bulkhead's plugin errors; carries the plugin's name. */
@@ -93,7 +95,9 @@ export class HandshakeError extends PluginError {
     detail: string,
     options: { line?: string; stderrTail?: readonly string[]; cause?: unknown } = {},
   ) {
-    const quoted = options.line === undefined ? "" : ` (line: ${JSON.stringify(options.line)})`;
+    const quoted = options.line === undefined
+      ? ""
+      : ` (line: ${escapeControlChars(JSON.stringify(options.line))})`;
     super(
       plugin,
       withTail(`Cannot start plugin "${plugin}": ${detail}${quoted}`, options.stderrTail ?? []),

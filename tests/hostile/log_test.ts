@@ -5,7 +5,14 @@
  * (`fixtures/log_host.ts`): a crash there is an exit code here.
  */
 import assert from "node:assert/strict";
-import { escapeControlChars, type LogRecord, Plugin, stderrLogger } from "../../mod.ts";
+import {
+  escapeControlChars,
+  HandshakeError,
+  type LogRecord,
+  Plugin,
+  PluginExitedError,
+  stderrLogger,
+} from "../../mod.ts";
 import { toLogRecord } from "../../src/host/logger.ts";
 import { GreeterService } from "../../src/gen/bulkhead/examples/greeter/v1/greeter_pb.ts";
 import { HOSTILE_FIXTURES, runHost } from "./_log_stop_helpers.ts";
@@ -159,4 +166,17 @@ Deno.test("escapeControlChars() escapes what moves a terminal's cursor, keeps th
     fields: { "a\nb": "c\nd" },
   };
   stderrLogger(record); // must not throw; what it prints is checked by the forgery test
+});
+
+Deno.test("errors quote a plugin's stderr and handshake line escaped, keep them raw in fields", () => {
+  const tail = ["fatal\r[payments] fine\u001b[2K", "bye\u202e"];
+  const exited = new PluginExitedError("p", "while in use", { code: 1, signal: null }, tail);
+  assert.match(exited.message, /fatal\\r\[payments\] fine\\e\[2K\n {2}bye\\u202e$/);
+  assert.deepEqual(exited.stderrTail, tail);
+  const refused = new HandshakeError("p", "malformed", "bad line", {
+    line: "1|1\u2028x",
+    stderrTail: tail,
+  });
+  assert.match(refused.message, /\(line: "1\|1\\u2028x"\)/);
+  assert.equal(refused.line, "1|1\u2028x");
 });
