@@ -34,7 +34,13 @@ export { type Handshake } from "./src/host/handshake.ts";
 export type { BrokerDialOptions, BrokeredServer, PluginBroker } from "./src/host/broker.ts";
 export { type HandshakeMode, type PluginCall, REDPANDA_ADDRESS_ENV } from "./src/host/plugin.ts";
 export { type Permissions } from "./src/host/permissions.ts";
-export { type Logger, type LogLevel, type LogRecord, stderrLogger } from "./src/host/logger.ts";
+export {
+  escapeControlChars,
+  type Logger,
+  type LogLevel,
+  type LogRecord,
+  stderrLogger,
+} from "./src/host/logger.ts";
 export {
   describeExit,
   type ExitStatus,

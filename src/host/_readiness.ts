@@ -6,12 +6,12 @@
  * @module
  */
 import { Code, ConnectError, createClient } from "../npm/connect.ts";
-import type { GrpcChannel } from "../transport/transport.ts";
+import { type GrpcChannel, TlsPeerError } from "../transport/transport.ts";
 import { GRPCStdio, StdioData_Channel } from "../gen/plugin/grpc_stdio_pb.ts";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
 import { HandshakeError, PluginExitedError } from "./errors.ts";
 import { type Handshake, type HandshakeExpectation, validateHandshake } from "./handshake.ts";
-import { type Logger, toLogRecord } from "./logger.ts";
+import { type Logger, logLine } from "./logger.ts";
 import type { PluginProcess } from "./plugin_process.ts";
 
 /** Waits for the first stdout line and validates it; fails on exit, abort or timeout. */
@@ -85,17 +85,21 @@ export interface HealthWait {
   timeoutMs: number;
   /** Wait for SERVING; with `false`, any answer will do. */
   serving: boolean;
+  /** The handshake line, for errors. */
+  line: string;
 }
 
 /**
  * Asks `grpc.health.v1.Health/Check` until SERVING (or any status when
- * `serving` is false; UNIMPLEMENTED counts as ready), backing off.
+ * `serving` is false; UNIMPLEMENTED counts as ready), backing off. A TLS
+ * failure (handshake, or a certificate other than the announced one) ends
+ * the wait at once: retrying would get the same answer.
  */
 export async function waitForHealth(
   name: string,
   process: PluginProcess,
   channel: GrpcChannel,
-  { signal, timeoutMs, serving }: HealthWait,
+  { signal, timeoutMs, serving, line }: HealthWait,
 ): Promise<void> {
   const health = createClient(Health, channel.transport);
   let lastError: unknown;
@@ -109,7 +113,16 @@ export async function waitForHealth(
       lastError = new Error(`health status ${HealthCheckResponse_ServingStatus[response.status]}`);
     } catch (error) {
       if (error instanceof ConnectError && error.code === Code.Unimplemented) return;
-      lastError = error;
+      if (error instanceof ConnectError && error.cause instanceof TlsPeerError) {
+        // asking again gets the same answer: fail now, not at the start's deadline
+        throw new HandshakeError(name, "tls", error.cause.message, {
+          line,
+          stderrTail: process.stderrTail(),
+          cause: error.cause,
+        });
+      }
+      // the start's deadline cancelling a check says less than the answer before it
+      if (!signal.aborted || lastError === undefined) lastError = error;
     }
     await new Promise((r) => setTimeout(r, delay));
   }
@@ -140,13 +153,13 @@ export function drainStdio(name: string, channel: GrpcChannel, logger: Logger): 
         pending[key] += decoders[key].decode(chunk.data, { stream: true });
         const lines = pending[key].split("\n");
         pending[key] = lines.pop() ?? "";
-        for (const line of lines) logger(toLogRecord(name, line, "stdio"));
+        for (const line of lines) logLine(logger, name, line, "stdio");
       }
     } catch {
       // UNIMPLEMENTED (older go-plugin, or no stdio service) or the plugin is gone
     }
     for (const rest of [pending.out, pending.err]) {
-      if (rest) logger(toLogRecord(name, rest, "stdio"));
+      if (rest) logLine(logger, name, rest, "stdio");
     }
   })();
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { escapeControlChars } from "./logger.ts";
 
 /** How a plugin process ended: an exit code, or the signal that killed it. */
 export interface ExitStatus {
@@ -28,9 +29,10 @@ export function describeExit(status: ExitStatus): string {
   return status.signal ? `signal ${status.signal}` : `exit code ${status.code}`;
 }
 
+/** The message with the plugin's last stderr lines, their control characters escaped. */
 function withTail(message: string, stderrTail: readonly string[]): string {
   if (stderrTail.length === 0) return message;
-  return `${message}; last stderr lines:\n  ${stderrTail.join("\n  ")}`;
+  return `${message}; last stderr lines:\n  ${stderrTail.map(escapeControlChars).join("\n  ")}`;
 }
 
 /** Base class of Bulkhead's plugin errors; carries the plugin's name. */
@@ -66,8 +68,11 @@ export type HandshakeFailure =
 
 /**
  * The plugin did not complete the handshake: its line was malformed or
- * refused, it said nothing in time, or its socket never answered. The host
- * has stopped the plugin by the time this is thrown.
+ * refused, it said nothing in time, its socket never answered, or (`tls`)
+ * its AutoMTLS did not check out: TLS on one side only, a certificate that
+ * is not base64, a failed TLS handshake, or a served certificate other than
+ * the announced one (refused at once, not at the start's deadline). The
+ * host has stopped the plugin by the time this is thrown.
  */
 export class HandshakeError extends PluginError {
   /** What went wrong. */
@@ -90,7 +95,9 @@ export class HandshakeError extends PluginError {
     detail: string,
     options: { line?: string; stderrTail?: readonly string[]; cause?: unknown } = {},
   ) {
-    const quoted = options.line === undefined ? "" : ` (line: ${JSON.stringify(options.line)})`;
+    const quoted = options.line === undefined
+      ? ""
+      : ` (line: ${escapeControlChars(JSON.stringify(options.line))})`;
     super(
       plugin,
       withTail(`Cannot start plugin "${plugin}": ${detail}${quoted}`, options.stderrTail ?? []),

@@ -105,8 +105,11 @@ export async function callUnaryJson(
     string,
     (input: Message, options: { signal?: AbortSignal; timeoutMs?: number }) => Promise<Message>
   >;
-  const call = client[method.localName];
-  if (!call) throw new TypeError(`Cannot call ${method.name}: the client has no such method`);
+  // the method's name may come from the plugin's reflection: an own property or nothing
+  const call = Object.hasOwn(client, method.localName) ? client[method.localName] : undefined;
+  if (typeof call !== "function") {
+    throw new TypeError(`Cannot call ${method.name}: the client has no such method`);
+  }
   const response = await call(input, {
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),

@@ -14,30 +14,42 @@ export type LogLevel = "trace" | "debug" | "info" | "warn" | "error";
 export interface LogRecord {
   /** The plugin's name. */
   plugin: string;
-  /** The level: from hclog JSON, else `info` (stderr) or `info` (stdout). */
+  /** The level: from hclog JSON when it names a known one, else `info`. */
   level: LogLevel;
-  /** The message. */
+  /**
+   * The message, as the plugin sent it: control characters included (an
+   * hclog `@message` may hold `\n`, `\r` or terminal escapes). Print it
+   * through {@linkcode escapeControlChars}, as {@linkcode stderrLogger} does.
+   */
   message: string;
   /** Where it came from: the process's stderr or stdout, or go-plugin's stdio stream. */
   source: "stderr" | "stdout" | "stdio";
-  /** Extra hclog fields (other than `@level`, `@message`, `@timestamp`). */
+  /**
+   * Extra hclog fields (other than `@level`, `@message`, `@timestamp`), as
+   * the plugin sent them: names such as `__proto__` are own properties here.
+   */
   fields?: Record<string, unknown>;
 }
 
-/** Receives a plugin's log lines. Must not throw. */
+/**
+ * Receives a plugin's log lines. Should not throw: an error it throws is
+ * dropped (with the record), so the plugin's output is still read.
+ */
 export type Logger = (record: LogRecord) => void;
 
-const LEVELS: Record<string, LogLevel> = {
-  trace: "trace",
-  debug: "debug",
-  info: "info",
-  warn: "warn",
-  warning: "warn",
-  error: "error",
-};
+// A Map: plugins name the level, and a plain object has `constructor`, `__proto__`, …
+const LEVELS: ReadonlyMap<string, LogLevel> = new Map([
+  ["trace", "trace"],
+  ["debug", "debug"],
+  ["info", "info"],
+  ["warn", "warn"],
+  ["warning", "warn"],
+  ["error", "error"],
+]);
 
 /**
  * Turns one output line into a log record, reading hclog JSON when it is.
+ * Never throws.
  *
  * @param plugin The plugin's name.
  * @param line The line.
@@ -53,17 +65,24 @@ const LEVELS: Record<string, LogLevel> = {
 export function toLogRecord(plugin: string, line: string, source: LogRecord["source"]): LogRecord {
   if (line.startsWith("{") && line.includes('"@message"')) {
     try {
-      const json = JSON.parse(line) as Record<string, unknown>;
-      const { "@level": level, "@message": message, "@timestamp": _ts, ...fields } = json;
-      if (typeof message === "string") {
-        const record: LogRecord = {
-          plugin,
-          level: LEVELS[String(level).toLowerCase()] ?? "info",
-          message,
-          source,
-        };
-        if (Object.keys(fields).length > 0) record.fields = fields;
-        return record;
+      const json: unknown = JSON.parse(line);
+      if (typeof json === "object" && json !== null && !Array.isArray(json)) {
+        const { "@level": level, "@message": message, "@timestamp": _ts, ...fields } =
+          json as Record<
+            string,
+            unknown
+          >;
+        if (typeof message === "string") {
+          const record: LogRecord = {
+            plugin,
+            level: (typeof level === "string" ? LEVELS.get(level.toLowerCase()) : undefined) ??
+              "info",
+            message,
+            source,
+          };
+          if (Object.keys(fields).length > 0) record.fields = fields;
+          return record;
+        }
       }
     } catch {
       // not JSON after all: fall through to a plain line
@@ -73,8 +92,71 @@ export function toLogRecord(plugin: string, line: string, source: LogRecord["sou
 }
 
 /**
+ * Hands one line of a plugin's output to a logger as a record; an error the
+ * logger throws is dropped, so a line can never stop the host from reading
+ * the plugin's output, nor become an unhandled rejection.
+ *
+ * @param logger The logger.
+ * @param plugin The plugin's name.
+ * @param line The line.
+ * @param source Where it came from.
+ * @example
+ * ```ts
+ * import { logLine } from "./logger.ts";
+ * logLine(() => { throw new Error("a broken logger"); }, "kv", "hello", "stderr");
+ * ```
+ */
+export function logLine(
+  logger: Logger,
+  plugin: string,
+  line: string,
+  source: LogRecord["source"],
+): void {
+  try {
+    logger(toLogRecord(plugin, line, source));
+  } catch {
+    // the logger's own failure: the record is lost, the reading goes on
+  }
+}
+
+// C0 but tab, DEL, C1, line and paragraph separators, bidirectional controls
+const CONTROL =
+  // deno-lint-ignore no-control-regex
+  /[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const NAMED = new Map([["\n", "\\n"], ["\r", "\\r"], ["\x1b", "\\e"]]);
+
+/**
+ * Makes text safe to print as part of one terminal line: control characters
+ * become visible escapes (`\n`, `\r`, `\e` for ESC, `\x07`, `\u2028`,
+ * `\u202e`, …), so a plugin's text cannot start a new line, move the cursor,
+ * recolour or erase what is on screen, or reorder it with bidirectional
+ * controls. Tabs stay (Go stack traces indent with them). Backslashes are
+ * not doubled: an escape shown may also have been sent as text.
+ *
+ * @param text The text.
+ * @returns The text with its control characters escaped.
+ * @example
+ * ```ts
+ * import { escapeControlChars } from "./logger.ts";
+ * if (escapeControlChars("a\nb\x1b[2K") !== "a\\nb\\e[2K") throw new Error();
+ * ```
+ */
+export function escapeControlChars(text: string): string {
+  return text.replace(CONTROL, (c) => {
+    const code = c.charCodeAt(0);
+    return NAMED.get(c) ??
+      (code <= 0xff
+        ? `\\x${code.toString(16).padStart(2, "0")}`
+        : `\\u${code.toString(16).padStart(4, "0")}`);
+  });
+}
+
+/**
  * The default logger: writes `[plugin] message` to the host's stderr, with
- * the level when it is not `info`, and hclog fields as `key=value`.
+ * the level when it is not `info`, and hclog fields as `key=value`; one
+ * record is always one line, its control characters escaped (see
+ * {@linkcode escapeControlChars}), so a plugin cannot forge a line that
+ * looks like the host's or another plugin's.
  *
  * @param record The record.
  * @example
@@ -84,14 +166,22 @@ export function toLogRecord(plugin: string, line: string, source: LogRecord["sou
  * ```
  */
 export function stderrLogger(record: LogRecord): void {
-  const level = record.level === "info" ? "" : ` ${record.level.toUpperCase()}`;
+  const level = record.level === "info" ? "" : ` ${String(record.level).toUpperCase()}`;
   const fields = record.fields
-    ? " " + Object.entries(record.fields).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ")
+    ? Object.entries(record.fields).map(([k, v]) => ` ${k}=${jsonText(v)}`).join("")
     : "";
-  const text = `[${record.plugin}]${level} ${record.message}${fields}\n`;
+  const text = escapeControlChars(`[${record.plugin}]${level} ${record.message}${fields}`);
   try {
-    Deno.stderr.writeSync(new TextEncoder().encode(text));
+    Deno.stderr.writeSync(new TextEncoder().encode(`${text}\n`));
   } catch {
     // the host's stderr is gone; nothing useful to do
+  }
+}
+
+function jsonText(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return "<unprintable>";
   }
 }

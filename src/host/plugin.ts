@@ -22,12 +22,13 @@ import { healthProbe, waitForAddress } from "./_address_readiness.ts";
 import { addressOf, isNotASocket, tlsFor } from "./_dial_target.ts";
 import { type CertifiedKey, generateCertificate } from "../protocol/auto_mtls.ts";
 import { Broker } from "./_broker.ts";
+import { deadline, settledOrAborted } from "./_deadline.ts";
 import { moduleSpecifier, planLaunch } from "./_launch_plan.ts";
 import { checkModuleGraph } from "./module_root.ts";
 import type { PluginBroker } from "./broker.ts";
 import { type ExitStatus, HandshakeError, PluginExitedError } from "./errors.ts";
 import type { Handshake } from "./handshake.ts";
-import { stderrLogger, toLogRecord } from "./logger.ts";
+import { logLine, stderrLogger } from "./logger.ts";
 import { sandboxEscapes } from "./permissions.ts";
 import { PluginProcess } from "./plugin_process.ts";
 import { checkHostPermissions, socketDirError } from "./host_permissions.ts";
@@ -147,9 +148,11 @@ export class Plugin implements AsyncDisposable {
     this.#brokerContext = facts.broker;
     this.exited = process.exited.then(async (status) => {
       this.#state = "exited";
-      await this.#broker?.close();
-      await this.#channel.close();
-      await this.#process.cleanup();
+      // each step is bounded (a closing connection gives a peer that stopped
+      // reading a deadline) and none may make `exited` reject
+      await this.#broker?.close().catch(() => {});
+      await this.#channel.close().catch(() => {});
+      await this.#process.cleanup().catch(() => {});
       return status;
     });
   }
@@ -161,7 +164,7 @@ export class Plugin implements AsyncDisposable {
    *
    * @param options What to run and how.
    * @returns The ready plugin.
-   * @throws {HandshakeError} When the handshake line is malformed or refused, none comes in time, or the socket does not answer.
+   * @throws {HandshakeError} When the handshake line is malformed or refused, none comes in time, the socket does not answer, or its AutoMTLS does not check out (`tls`).
    * @throws {PluginExitedError} When the plugin exits before it is ready.
    * @throws {ModuleGraphError} When a Deno plugin's module graph loads a file outside its module root and read grants (nothing is spawned).
    * @throws {TypeError} When neither or both of `module` and `command` are given.
@@ -281,7 +284,7 @@ export class Plugin implements AsyncDisposable {
       if (bare) {
         // no handshake line: the first stdout line is a log line like the rest
         void process.firstLine().then((line) => {
-          if (line !== undefined) logger(toLogRecord(name, line, "stdout"));
+          if (line !== undefined) logLine(logger, name, line, "stdout");
         });
         channel = await waitForAddress(
           name,
@@ -324,6 +327,7 @@ export class Plugin implements AsyncDisposable {
           signal,
           timeoutMs,
           serving: options.waitForServing ?? true,
+          line: handshake.line,
         });
         stdioDone = drainStdio(name, channel, logger);
         await options.ready?.(channel.transport, signal);
@@ -489,10 +493,17 @@ export class Plugin implements AsyncDisposable {
   /**
    * Stops the plugin: `plugin.GRPCController/Shutdown` (or the `shutdown`
    * option's call, e.g. Redpanda Connect's `Close`), then SIGTERM to its
-   * process group after the grace period, then SIGKILL after another. Closes
-   * the host's connection before the plugin closes its server, reaps the
-   * process and removes the socket directory. Safe to call many times and
-   * after the plugin has died: every call returns the same exit status.
+   * process group when it has not exited within the grace period, then
+   * SIGKILL after another. Closes the host's connection before the plugin
+   * closes its server, reaps the process and removes the socket directory.
+   * Safe to call many times and after the plugin has died: every call
+   * returns the same exit status; never rejects.
+   *
+   * Bounded whatever the plugin does: Shutdown and hanging up (broker,
+   * stdin, connection — a plugin that stops reading its socket cannot hold
+   * a write up) share the first grace period; so `stop()` returns within two
+   * grace periods plus the time to reap a SIGKILLed process group and clean
+   * up (each cleanup step has its own deadline of at most a second).
    *
    * @param options The grace period for this stop.
    * @returns How the process exited.
@@ -508,44 +519,50 @@ export class Plugin implements AsyncDisposable {
   async #stop(graceMs: number): Promise<ExitStatus> {
     if (this.#process.exitStatus === undefined) {
       this.#state = "stopping";
-      const exited = this.#process.exited.then(() => true);
-      const within = async (ms: number) => {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const late = new Promise<false>((r) => timer = setTimeout(() => r(false), ms));
-        try {
-          return await Promise.race([exited, late]);
-        } finally {
-          clearTimeout(timer);
-        }
-      };
-      try {
-        if (this.#shutdown) {
-          const late = new AbortController();
-          const timer = setTimeout(() => late.abort(), graceMs);
-          try {
-            await this.#shutdown(this.#channel.transport, late.signal);
-          } finally {
-            clearTimeout(timer);
-          }
-        } else {
-          await this.client(GRPCController).shutdown({}, { timeoutMs: graceMs });
-        }
-      } catch {
-        // UNAVAILABLE is success for go-plugin (it drops the connection in the handler)
-      }
-      await this.#broker?.close();
-      await this.#process.closeStdin();
-      // Let the plugin's last output arrive before hanging up: its stdio stream
-      // ends when it exits or drops the connection (a Bulkhead plugin leaves at
-      // stdin EOF), bounded for plugins that do neither.
-      await Promise.race([this.#stdioDone, within(Math.min(graceMs, 1000))]);
-      await this.#channel.close();
-      if (!await within(graceMs)) {
+      // The graceful part gets one deadline, whatever the plugin's socket does
+      // (a plugin that stops reading it leaves a write pending for ever).
+      const graceful = deadline(graceMs);
+      const asked = this.#askToExit(graceful.signal, graceMs);
+      const exitedInTime = await this.#exitWithin(graceful.signal, asked);
+      graceful.clear();
+      if (!exitedInTime) {
         this.#process.kill("SIGTERM");
-        if (!await within(graceMs)) this.#process.kill("SIGKILL");
+        const term = deadline(graceMs);
+        if (!await this.#exitWithin(term.signal)) this.#process.kill("SIGKILL");
+        term.clear();
       }
     }
     return await this.exited;
+  }
+
+  /**
+   * Shutdown (or the `shutdown` option's call), then hangs up: closes the
+   * broker, stdin and the channel. Never rejects; each step ends when
+   * `signal` aborts.
+   */
+  async #askToExit(signal: AbortSignal, graceMs: number): Promise<void> {
+    const until = (step: Promise<unknown>) => settledOrAborted(step, signal);
+    await until((async () => {
+      if (this.#shutdown) await this.#shutdown(this.#channel.transport, signal);
+      else await this.client(GRPCController).shutdown({}, { signal, timeoutMs: graceMs });
+      // UNAVAILABLE is success for go-plugin (it drops the connection in the handler)
+    })());
+    await until(Promise.resolve(this.#broker?.close()));
+    await until(this.#process.closeStdin());
+    // Let the plugin's last output arrive before hanging up: its stdio stream
+    // ends when it exits or drops the connection (a Bulkhead plugin leaves at
+    // stdin EOF), bounded for plugins that do neither.
+    const stdioWait = deadline(Math.min(graceMs, 1000));
+    await settledOrAborted(this.#stdioDone, AbortSignal.any([signal, stdioWait.signal]));
+    stdioWait.clear();
+    await until(this.#channel.close());
+  }
+
+  /** True once the process has exited (after `first`, if given); false when `signal` aborts first. */
+  async #exitWithin(signal: AbortSignal, first?: Promise<void>): Promise<boolean> {
+    if (first) await settledOrAborted(first, signal);
+    await settledOrAborted(this.#process.exited, signal);
+    return this.#process.exitStatus !== undefined;
   }
 
   /** Stops the plugin; see {@linkcode Plugin.stop}. */

@@ -150,7 +150,9 @@ export interface PluginOptions {
    */
   waitForServing?: boolean;
   /**
-   * How long each stop step waits (Shutdown, then SIGTERM, then SIGKILL), in milliseconds.
+   * How long each stop step waits, in milliseconds: Shutdown and hanging up,
+   * then SIGTERM; then SIGKILL. A stop returns within twice this plus the
+   * time to reap the process, whatever the plugin does.
    * @default {2000}
    */
   stopGraceMs?: number;

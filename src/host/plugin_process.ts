@@ -14,8 +14,9 @@
  * @module
  */
 import type { ExitStatus } from "./errors.ts";
+import { closingFds, inheritedFds } from "./_inherited_fds.ts";
 import { LineTail, readLines } from "./lines.ts";
-import { type Logger, toLogRecord } from "./logger.ts";
+import { type Logger, logLine } from "./logger.ts";
 
 /** The longest Unix socket path Linux accepts (`sun_path` is 108 bytes, NUL included). */
 export const MAX_SOCKET_PATH_BYTES = 107;
@@ -77,7 +78,7 @@ export class PluginProcess {
           first = false;
           resolveFirst(line);
         } else {
-          spec.logger(toLogRecord(spec.name, line, "stdout"));
+          logLine(spec.logger, spec.name, line, "stdout");
         }
       }
       resolveFirst(undefined);
@@ -86,15 +87,17 @@ export class PluginProcess {
     const stderr = (async () => {
       for await (const line of readLines(child.stderr)) {
         tail.push(line);
-        spec.logger(toLogRecord(spec.name, line, "stderr"));
+        logLine(spec.logger, spec.name, line, "stderr");
       }
     })();
     this.#pumps = Promise.allSettled([stdout, stderr]);
   }
 
   /**
-   * Makes a private socket directory and spawns the process in a new process
-   * group, with stdin, stdout and stderr piped.
+   * Spawns the process in a new process group, with stdin, stdout and
+   * stderr piped and no other descriptor of the host's (those it inherited
+   * without close-on-exec are closed by a shell first, see
+   * `_inherited_fds.ts`).
    *
    * @param spec What to run; `spec.env` is completed with nothing else.
    * @param socketDir A directory made by {@linkcode PluginProcess.makeSocketDir}.
@@ -102,8 +105,11 @@ export class PluginProcess {
    * @throws {Deno.errors.NotFound} When the command does not exist.
    */
   static spawn(spec: SpawnSpec, socketDir: string): PluginProcess {
-    const child = new Deno.Command(spec.command, {
-      args: [...spec.args],
+    // descriptors the host inherited without close-on-exec reach neither
+    const leaking = inheritedFds();
+    const launch = closingFds(spec.command, spec.args, spec.env, leaking);
+    const child = new Deno.Command(launch.command, {
+      args: launch.args,
       env: spec.env,
       clearEnv: true,
       ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }),
@@ -116,14 +122,20 @@ export class PluginProcess {
     try {
       // EOF on its stdin (the host died: a live host kills the watchdog
       // first) kills the plugin's group, then removes its socket directory
-      watchdog = new Deno.Command("/bin/sh", {
-        args: [
+      const watch = closingFds(
+        "/bin/sh",
+        [
           "-c",
           'read -r _; kill -9 -"$1" 2>/dev/null; rm -rf -- "$2"',
           "bulkhead-watchdog",
           String(child.pid),
           socketDir,
         ],
+        {},
+        leaking,
+      );
+      watchdog = new Deno.Command(watch.command, {
+        args: watch.args,
         clearEnv: true,
         env: { PATH: "/usr/bin:/bin" },
         stdin: "piped",

@@ -18,15 +18,16 @@
  */
 import * as tls from "node:tls";
 import type { DialTls, ListenTls, SocketAddress } from "./transport.ts";
-import { describeAddress } from "./transport.ts";
+import { describeAddress, TlsPeerError } from "./transport.ts";
 
 /** The event a socket from {@linkcode pinnedTlsSocket} emits once its pin matched. */
 export const PINNED = "bulkhead:pinned";
 
 /**
- * Starts a TLS connection that destroys itself with an error, right after
- * the handshake, when the server's certificate is not the pinned one; it
- * emits {@linkcode PINNED} once the pin has been checked.
+ * Starts a TLS connection that destroys itself with a
+ * {@linkcode TlsPeerError}, right after the handshake, when the server's
+ * certificate is not the pinned one; it emits {@linkcode PINNED} once the
+ * pin has been checked.
  *
  * @param address Where the server listens.
  * @param options The client certificate and the pinned server certificate.
@@ -51,7 +52,7 @@ export function pinnedTlsSocket(address: SocketAddress, options: DialTls): tls.T
     const raw = socket.getPeerCertificate(true)?.raw as Uint8Array | undefined;
     if (raw === undefined || !sameBytes(raw, options.serverCertificate)) {
       socket.destroy(
-        new Error(
+        new TlsPeerError(
           `Cannot connect to ${
             describeAddress(address)
           } with TLS: the server presented a certificate other than the one it announced`,
@@ -68,7 +69,8 @@ export function pinnedTlsSocket(address: SocketAddress, options: DialTls): tls.T
  * @param address Where the server listens.
  * @param options The client certificate and the pinned server certificate.
  * @returns The secured socket (owned by the caller), once its certificate matched the pin.
- * @throws {Error} When the connection or the handshake fails, or the server presented another certificate.
+ * @throws {TlsPeerError} When the server was reached but the TLS handshake failed, or it presented another certificate.
+ * @throws {Error} When the connection fails.
  */
 export function connectPinnedTls(
   address: SocketAddress,
@@ -76,9 +78,18 @@ export function connectPinnedTls(
 ): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
     const socket = pinnedTlsSocket(address, options);
+    let reached = false; // the socket connected: what fails now is TLS
+    socket.once("connect", () => reached = true);
     const fail = (error: Error) => {
       socket.destroy();
-      reject(error);
+      reject(
+        reached && !(error instanceof TlsPeerError)
+          ? new TlsPeerError(
+            `Cannot connect to ${describeAddress(address)} with TLS: ${error.message}`,
+            { cause: error },
+          )
+          : error,
+      );
     };
     socket.once("error", fail);
     socket.once(PINNED, () => {

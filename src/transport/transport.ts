@@ -60,6 +60,24 @@ export interface DialTls {
   serverCertificate: Uint8Array;
 }
 
+/**
+ * A dial reached the server, but its TLS did not check out: the handshake
+ * failed (e.g. the server speaks no TLS, or refused our certificate), or the
+ * server presented a certificate other than the pinned one. Dialing again
+ * gets the same answer; a channel's calls fail with `UNAVAILABLE` whose
+ * `cause` is this error.
+ */
+export class TlsPeerError extends Error {
+  /**
+   * @param message What went wrong.
+   * @param options The underlying TLS error as `cause`.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TlsPeerError";
+  }
+}
+
 /** Options for {@linkcode GrpcConnector.dial}. */
 export interface DialOptions {
   /**

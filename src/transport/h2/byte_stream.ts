@@ -30,6 +30,7 @@ export class NodeSocketStream implements ByteStream {
   #closed = false;
   #error: Error | undefined;
   #wake: (() => void) | undefined;
+  #writing = new Set<(error: Error) => void>();
 
   /** @param socket A connected socket; the stream owns and destroys it. */
   constructor(socket: TLSSocket) {
@@ -82,16 +83,26 @@ export class NodeSocketStream implements ByteStream {
     // the socket may keep `p` until the callback: the caller must not reuse it before then
     const copy = p.slice();
     return new Promise((resolve, reject) => {
+      const fail = (error: Error) => {
+        this.#writing.delete(fail);
+        reject(error);
+      };
+      this.#writing.add(fail);
       this.#socket.write(copy, (error?: Error | null) => {
+        this.#writing.delete(fail);
         if (error) reject(new Deno.errors.BrokenPipe(error.message));
         else resolve(copy.length);
       });
     });
   }
 
+  /** Closes the socket; a write still pending (a peer that stopped reading) fails, as on a `Deno.Conn`. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    for (const fail of [...this.#writing]) {
+      fail(new Deno.errors.Interrupted("the stream was closed"));
+    }
     this.#socket.destroy();
     this.#notify();
   }

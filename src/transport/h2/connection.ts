@@ -13,7 +13,8 @@
  * takes it), after a GOAWAY once no stream is left, or on `close()`.
  * Streams still open then get `onAbort` with UNAVAILABLE. `closed`
  * resolves once the socket is closed and no read or write is pending; it
- * never rejects.
+ * never rejects, and comes within {@linkcode CLOSE_DEADLINE_MS} even when
+ * the peer has stopped reading (the socket is closed under the pending write).
  *
  * @module
  */
@@ -26,6 +27,12 @@ import { Inbound, type OnStream } from "./inbound.ts";
 import { Outbound } from "./outbound.ts";
 import { connectionLost, H2Stream, type StreamHandler } from "./stream.ts";
 import { type OutputLimits, SocketWriter } from "./writer.ts";
+
+/**
+ * How long a closing connection waits for its last writes (GOAWAY, or a
+ * write in flight) before it closes the socket under them, in milliseconds.
+ */
+export const CLOSE_DEADLINE_MS = 1000;
 
 /** Options for {@linkcode Connection}. */
 export interface ConnectionOptions {
@@ -300,23 +307,29 @@ export class Connection {
     void this.#shutdownSocket(flush);
   }
 
+  /**
+   * Ends the socket. A peer that stops reading must not hold the close up:
+   * flushing (when asked) and the write in flight get one deadline, then the
+   * socket is closed under any write still pending, which fails it.
+   */
   async #shutdownSocket(flush: boolean): Promise<void> {
-    if (flush) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, 1000));
-      await Promise.race([this.#writer.flush(), timeout]);
-      clearTimeout(timer);
-    }
-    // close before waiting for the writer: a peer that does not read holds its write forever
-    const stopping = this.#writer.stop().catch(() => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<void>((resolve) => timer = setTimeout(resolve, CLOSE_DEADLINE_MS));
     try {
-      this.#conn.close();
-    } catch {
-      // Already closed.
+      if (flush) await Promise.race([this.#writer.flush(), deadline]);
+      const stopped = this.#writer.stop().catch(() => {});
+      await Promise.race([stopped, deadline]);
+      try {
+        this.#conn.close();
+      } catch {
+        // Already closed.
+      }
+      await stopped;
+      await this.#reading;
+    } finally {
+      clearTimeout(timer);
+      this.#resolveClosed();
     }
-    await stopping;
-    await this.#reading;
-    this.#resolveClosed();
   }
 
   async #readLoop(): Promise<void> {

@@ -95,8 +95,9 @@ class Channel implements ConnectionProvider {
   }
 
   async close(): Promise<void> {
+    // a dial in flight closes its own socket when it completes (a TLS peer
+    // may never finish its handshake: the close does not wait for it)
     this.#closed = true;
-    await this.#dialing?.catch(() => {});
     this.#current = undefined;
     const error = new ConnectError("The channel was closed", Code.Canceled);
     await Promise.all([...this.#all].map((conn) => conn.close(error)));
