@@ -12,6 +12,7 @@ import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1
 import { HandshakeError, PluginExitedError } from "./errors.ts";
 import { type Handshake, type HandshakeExpectation, validateHandshake } from "./handshake.ts";
 import { type Logger, logLine } from "./logger.ts";
+import { MAX_LINE_CHARS } from "./lines.ts";
 import type { PluginProcess } from "./plugin_process.ts";
 
 /** Waits for the first stdout line and validates it; fails on exit, abort or timeout. */
@@ -154,6 +155,11 @@ export function drainStdio(name: string, channel: GrpcChannel, logger: Logger): 
         const lines = pending[key].split("\n");
         pending[key] = lines.pop() ?? "";
         for (const line of lines) logLine(logger, name, line, "stdio");
+        // a plugin that never sends a newline must not grow the host's memory
+        while (pending[key].length > MAX_LINE_CHARS) {
+          logLine(logger, name, pending[key].slice(0, MAX_LINE_CHARS), "stdio");
+          pending[key] = pending[key].slice(MAX_LINE_CHARS);
+        }
       }
     } catch {
       // UNIMPLEMENTED (older go-plugin, or no stdio service) or the plugin is gone

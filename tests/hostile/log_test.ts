@@ -14,6 +14,7 @@ import {
   stderrLogger,
 } from "../../mod.ts";
 import { toLogRecord } from "../../src/host/logger.ts";
+import { MAX_LINE_CHARS } from "../../src/host/lines.ts";
 import { GreeterService } from "../../src/gen/bulkhead/examples/greeter/v1/greeter_pb.ts";
 import { HOSTILE_FIXTURES, runHost } from "./_log_stop_helpers.ts";
 
@@ -61,6 +62,28 @@ Deno.test("hostile hclog levels are info, hostile field names are plain own fiel
   assert.equal(Object.hasOwn(record.fields!, "__proto__"), true);
   assert.equal(Object.getPrototypeOf(record.fields), Object.prototype);
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
+});
+
+Deno.test("a stdio stream without a newline is logged in bounded pieces", async () => {
+  let longest = 0;
+  let pieces = 0;
+  let arrived!: () => void;
+  const done = new Promise<void>((resolve) => arrived = resolve);
+  await using plugin = await Plugin.start({
+    module: new URL("./log_constructor.ts", HOSTILE_FIXTURES),
+    args: ["stdio-endless"],
+    name: "hostile-endless",
+    logger: (record) => {
+      if (record.message === "endless-done") return arrived();
+      longest = Math.max(longest, record.message.length);
+      pieces++;
+    },
+  });
+  await done;
+  // 64 MiB arrived as pieces no longer than a line may be, not as one string
+  assert.ok(longest <= MAX_LINE_CHARS, `a piece of ${longest} characters`);
+  assert.ok(pieces >= (64 << 20) / MAX_LINE_CHARS, `${pieces} pieces`);
+  assert.equal((await plugin.client(GreeterService).greet({ name: "Eve" })).greeting, "Hello, 3!");
 });
 
 Deno.test("a hostile plugin's log lines raise no unhandled rejection in its host", async () => {
