@@ -20,13 +20,17 @@ import { type CertifiedKey, ENV_CLIENT_CERT } from "../protocol/auto_mtls.ts";
 import { withBrokerSockets } from "./_broker.ts";
 import { denoLaunch } from "./deno_command.ts";
 import { withRlimits } from "./limits.ts";
-import type { PluginOptions } from "./plugin_options.ts";
+import { PluginExitedError } from "./errors.ts";
+import { findBwrap, resolveExecutable, sandboxLaunch, visiblePaths } from "./_exec_sandbox.ts";
+import type { PluginOptions, SandboxKind } from "./plugin_options.ts";
 
 /** The environment variable that carries the socket address with `handshake: "none"`. */
 export const REDPANDA_ADDRESS_ENV = "REDPANDA_CONNECT_PLUGIN_ADDRESS";
 
 /** What `Plugin.start` has worked out before planning the launch. */
 export interface LaunchFacts {
+  /** The plugin's name, for errors. */
+  name: string;
   /** The module specifier (see {@linkcode moduleSpecifier}) or the command. */
   target: string;
   /** The plugin's private socket directory. */
@@ -53,8 +57,10 @@ export interface LaunchPlan {
   args: string[];
   /** The plugin's complete environment (nothing else is inherited). */
   env: Record<string, string>;
-  /** A Deno module's permission flags, for `inspect` (empty for executables). */
+  /** The permission flags, for `inspect`: `deno run`'s, or bubblewrap's (empty when unsandboxed). */
   flags: string[];
+  /** What confines the plugin. */
+  sandbox: SandboxKind;
 }
 
 /**
@@ -89,6 +95,11 @@ export async function planLaunch(options: PluginOptions, facts: LaunchFacts): Pr
   let args = [...(options.args ?? [])];
   let launchEnv: Record<string, string> = {};
   let flags: string[] = [];
+  const sandbox: SandboxKind = options.module !== undefined
+    ? "deno"
+    : options.sandbox === false
+    ? "none"
+    : "bubblewrap";
   if (options.module !== undefined) {
     const launch = await denoLaunch(target, {
       socketPath,
@@ -113,8 +124,45 @@ export async function planLaunch(options: PluginOptions, facts: LaunchFacts): Pr
     launchEnv = launch.env;
     flags = launch.args.filter((a) => a.startsWith("--allow-") || a === "--no-prompt");
   }
-  ({ command, args } = withRlimits(options.limits ?? {}, command, args));
-  return { command, args, env: { ...launchEnv, ...pluginEnv }, flags };
+  if (sandbox !== "bubblewrap") {
+    ({ command, args } = withRlimits(options.limits ?? {}, command, args));
+    return { command, args, env: { ...launchEnv, ...pluginEnv }, flags, sandbox };
+  }
+  const cwd = resolve(options.cwd ?? Deno.cwd());
+  const executable = resolveExecutable(target, cwd, readEnv("PATH") ?? "/usr/bin:/bin");
+  if (executable === undefined) {
+    throw new PluginExitedError(facts.name, "before it started", { code: 127, signal: null }, [
+      `cannot run ${target}: no such executable`,
+    ]);
+  }
+  const bwrap = await findBwrap(facts.name);
+  const permissions = options.permissions ?? {};
+  ({ command, args } = withRlimits(options.limits ?? {}, executable, args));
+  ({ command, args } = sandboxLaunch(bwrap, {
+    command,
+    args,
+    socketDir: dir,
+    cwd,
+    permissions,
+    visible: visiblePaths(executable, options.args ?? [], cwd, options.cwd !== undefined),
+  }));
+  flags = args.slice(3, args.indexOf("--"));
+  // an env grant passes the host's variables in (an executable reads its whole environment)
+  const granted = permissions.env === true ? Deno.env.toObject() : Object.fromEntries(
+    (permissions.env || []).flatMap((name) => {
+      const value = readEnv(name);
+      return value === undefined ? [] : [[name, value]];
+    }),
+  );
+  return { command, args, env: { ...granted, ...pluginEnv }, flags, sandbox };
+}
+
+function readEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined; // no env permission: as if unset
+  }
 }
 
 /**

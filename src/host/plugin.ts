@@ -26,6 +26,7 @@ import { type ExitStatus, PluginExitedError } from "./errors.ts";
 import type { Handshake } from "./handshake.ts";
 import { stderrLogger, toLogRecord } from "./logger.ts";
 import { sandboxEscapes } from "./permissions.ts";
+import { executableEscapes } from "./bwrap.ts";
 import { PluginProcess } from "./plugin_process.ts";
 import { readRss } from "./call_stats.ts";
 import { explainExit, type ResourceLimits } from "./limits.ts";
@@ -36,6 +37,7 @@ import type {
   PluginInfo,
   PluginOptions,
   PluginState,
+  SandboxKind,
   StopOptions,
 } from "./plugin_options.ts";
 
@@ -46,6 +48,7 @@ export type {
   PluginInfo,
   PluginOptions,
   PluginState,
+  SandboxKind,
   StopOptions,
 };
 
@@ -75,7 +78,7 @@ export class Plugin implements AsyncDisposable {
   readonly #process: PluginProcess;
   readonly #channel: GrpcChannel;
   readonly #graceMs: number;
-  readonly #sandboxed: boolean;
+  readonly #sandbox: SandboxKind;
   readonly #permissionFlags: string[];
   readonly #escapes: string[];
   readonly #limits: ResourceLimits;
@@ -105,7 +108,7 @@ export class Plugin implements AsyncDisposable {
     handshake: Handshake,
     facts: {
       graceMs: number;
-      sandboxed: boolean;
+      sandbox: SandboxKind;
       flags: string[];
       escapes: string[];
       limits: ResourceLimits;
@@ -125,7 +128,7 @@ export class Plugin implements AsyncDisposable {
     this.#channel = channel;
     this.handshake = handshake;
     this.#graceMs = facts.graceMs;
-    this.#sandboxed = facts.sandboxed;
+    this.#sandbox = facts.sandbox;
     this.#permissionFlags = facts.flags;
     this.#escapes = facts.escapes;
     this.#limits = facts.limits;
@@ -196,8 +199,10 @@ export class Plugin implements AsyncDisposable {
     }
     const { dir, socketPath } = await PluginProcess.makeSocketDir(options.socketParent);
     let command: string, args: string[], env: Record<string, string>, flags: string[];
+    let sandbox: SandboxKind;
     try {
-      ({ command, args, env, flags } = await planLaunch(options, {
+      ({ command, args, env, flags, sandbox } = await planLaunch(options, {
+        name,
         target,
         dir,
         socketPath,
@@ -292,9 +297,13 @@ export class Plugin implements AsyncDisposable {
       }
       return new Plugin(name, process, channel, handshake, {
         graceMs: options.stopGraceMs ?? 2000,
-        sandboxed: options.module !== undefined,
+        sandbox,
         flags,
-        escapes: options.module !== undefined ? sandboxEscapes(options.permissions ?? {}) : [],
+        escapes: sandbox === "deno"
+          ? sandboxEscapes(options.permissions ?? {})
+          : sandbox === "bubblewrap"
+          ? executableEscapes(options.permissions ?? {})
+          : [],
         limits: { ...options.limits },
         readyInMs: performance.now() - spawnedAt,
         shutdown: options.shutdown,
@@ -334,7 +343,8 @@ export class Plugin implements AsyncDisposable {
       pid: this.pid,
       state: this.#state,
       handshake: this.handshake,
-      sandboxed: this.#sandboxed,
+      sandboxed: this.#sandbox !== "none",
+      sandbox: this.#sandbox,
       permissionFlags: [...this.#permissionFlags],
       sandboxEscapes: [...this.#escapes],
       limits: { ...this.#limits },
