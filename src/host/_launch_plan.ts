@@ -128,6 +128,12 @@ export async function planLaunch(options: PluginOptions, facts: LaunchFacts): Pr
     ({ command, args } = withRlimits(options.limits ?? {}, command, args));
     return { command, args, env: { ...launchEnv, ...pluginEnv }, flags, sandbox };
   }
+  const permissions = options.permissions ?? {};
+  if (options.allowTcp && !permissions.net) {
+    throw new TypeError(
+      `Cannot start plugin "${facts.name}": allowTcp needs permissions.net for a sandboxed executable (its 127.0.0.1 is its own network namespace's), or sandbox: false`,
+    );
+  }
   const cwd = resolve(options.cwd ?? Deno.cwd());
   const executable = resolveExecutable(target, cwd, readEnv("PATH") ?? "/usr/bin:/bin");
   if (executable === undefined) {
@@ -136,7 +142,6 @@ export async function planLaunch(options: PluginOptions, facts: LaunchFacts): Pr
     ]);
   }
   const bwrap = await findBwrap(facts.name);
-  const permissions = options.permissions ?? {};
   ({ command, args } = withRlimits(options.limits ?? {}, executable, args));
   ({ command, args } = sandboxLaunch(bwrap, {
     command,
