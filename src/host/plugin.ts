@@ -28,7 +28,7 @@ import { stderrLogger, toLogRecord } from "./logger.ts";
 import { sandboxEscapes } from "./permissions.ts";
 import { executableEscapes } from "./bwrap.ts";
 import { PluginProcess } from "./plugin_process.ts";
-import { readRss } from "./call_stats.ts";
+import { readRss, readTreeRss } from "./call_stats.ts";
 import { explainExit, type ResourceLimits } from "./limits.ts";
 import type {
   HandshakeMode,
@@ -351,7 +351,11 @@ export class Plugin implements AsyncDisposable {
       readyInMs: Math.round(this.#readyInMs),
       stderrTail: this.#process.stderrTail(),
     };
-    const rss = this.#process.exitStatus ? undefined : readRss(this.pid);
+    const rss = this.#process.exitStatus
+      ? undefined
+      : this.#sandbox === "bubblewrap"
+      ? readTreeRss(this.pid)
+      : readRss(this.pid);
     if (rss !== undefined) info.rssBytes = rss;
     const exit = this.#process.exitStatus;
     if (exit) {

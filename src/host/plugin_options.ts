@@ -232,7 +232,10 @@ export interface PluginInfo {
   limits: ResourceLimits;
   /** Milliseconds from spawn to ready (handshake validated, health answered). */
   readyInMs: number;
-  /** Its resident set size now, in bytes, when it can be read. */
+  /**
+   * Its resident set size now, in bytes, when it can be read (a sandboxed
+   * executable's: its whole tree, the shell and bubblewrap included).
+   */
   rssBytes?: number;
   /** How it exited, once it has. */
   exit?: ExitStatus;
