@@ -20,6 +20,8 @@ import { type CertifiedKey, ENV_CLIENT_CERT } from "../protocol/auto_mtls.ts";
 import { withBrokerSockets } from "./_broker.ts";
 import { denoLaunch } from "./deno_command.ts";
 import { withRlimits } from "./limits.ts";
+import { sandboxEscapes } from "./permissions.ts";
+import { executableEscapes } from "./bwrap.ts";
 import { PluginExitedError } from "./errors.ts";
 import { findBwrap, resolveExecutable, sandboxLaunch, visiblePaths } from "./_exec_sandbox.ts";
 import type { PluginOptions, SandboxKind } from "./plugin_options.ts";
@@ -61,6 +63,8 @@ export interface LaunchPlan {
   flags: string[];
   /** What confines the plugin. */
   sandbox: SandboxKind;
+  /** Grants that take it beyond least privilege, in words (for `inspect`). */
+  escapes: string[];
 }
 
 /**
@@ -126,7 +130,8 @@ export async function planLaunch(options: PluginOptions, facts: LaunchFacts): Pr
   }
   if (sandbox !== "bubblewrap") {
     ({ command, args } = withRlimits(options.limits ?? {}, command, args));
-    return { command, args, env: { ...launchEnv, ...pluginEnv }, flags, sandbox };
+    const escapes = sandbox === "deno" ? sandboxEscapes(options.permissions ?? {}) : [];
+    return { command, args, env: { ...launchEnv, ...pluginEnv }, flags, sandbox, escapes };
   }
   const permissions = options.permissions ?? {};
   if (options.allowTcp && !permissions.net) {
@@ -159,7 +164,14 @@ export async function planLaunch(options: PluginOptions, facts: LaunchFacts): Pr
       return value === undefined ? [] : [[name, value]];
     }),
   );
-  return { command, args, env: { ...granted, ...pluginEnv }, flags, sandbox };
+  return {
+    command,
+    args,
+    env: { ...granted, ...pluginEnv },
+    flags,
+    sandbox,
+    escapes: executableEscapes(permissions),
+  };
 }
 
 function readEnv(name: string): string | undefined {

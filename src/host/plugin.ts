@@ -21,12 +21,11 @@ import { addressOf, tlsFor } from "./_dial_target.ts";
 import { type CertifiedKey, generateCertificate } from "../protocol/auto_mtls.ts";
 import { Broker } from "./_broker.ts";
 import { moduleSpecifier, planLaunch } from "./_launch_plan.ts";
+import { INTERPRETERS } from "./_exec_sandbox.ts";
 import type { PluginBroker } from "./broker.ts";
 import { type ExitStatus, PluginExitedError } from "./errors.ts";
 import type { Handshake } from "./handshake.ts";
 import { stderrLogger, toLogRecord } from "./logger.ts";
-import { sandboxEscapes } from "./permissions.ts";
-import { executableEscapes } from "./bwrap.ts";
 import { PluginProcess } from "./plugin_process.ts";
 import { readRss, readTreeRss } from "./call_stats.ts";
 import { explainExit, type ResourceLimits } from "./limits.ts";
@@ -199,9 +198,9 @@ export class Plugin implements AsyncDisposable {
     }
     const { dir, socketPath } = await PluginProcess.makeSocketDir(options.socketParent);
     let command: string, args: string[], env: Record<string, string>, flags: string[];
-    let sandbox: SandboxKind;
+    let sandbox: SandboxKind, escapes: string[];
     try {
-      ({ command, args, env, flags, sandbox } = await planLaunch(options, {
+      ({ command, args, env, flags, sandbox, escapes } = await planLaunch(options, {
         name,
         target,
         dir,
@@ -299,11 +298,7 @@ export class Plugin implements AsyncDisposable {
         graceMs: options.stopGraceMs ?? 2000,
         sandbox,
         flags,
-        escapes: sandbox === "deno"
-          ? sandboxEscapes(options.permissions ?? {})
-          : sandbox === "bubblewrap"
-          ? executableEscapes(options.permissions ?? {})
-          : [],
+        escapes,
         limits: { ...options.limits },
         readyInMs: performance.now() - spawnedAt,
         shutdown: options.shutdown,
@@ -535,8 +530,6 @@ export function defaultPluginName(
   if (script && INTERPRETERS.test(baseName(command))) return baseName(script);
   return baseName(command);
 }
-
-const INTERPRETERS = /^(python[0-9.]*|node|deno|bun|ruby|perl|php|bash|sh|dash)$/;
 
 function baseName(target: string): string {
   const parts = target.replace(/\/+$/, "").split("/");

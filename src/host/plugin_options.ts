@@ -214,7 +214,7 @@ export interface PluginOptions {
 export interface PluginInfo {
   /** Its name. */
   name: string;
-  /** Its process id. */
+  /** Its process id (a sandboxed executable's: the shell that runs its `bwrap`). */
   pid: number;
   /** Its state. */
   state: PluginState;
