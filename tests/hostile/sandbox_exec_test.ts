@@ -11,7 +11,7 @@ import { dirname } from "node:path";
 import { Plugin } from "../../mod.ts";
 import { exists, isAlive, named, PYTHON, runs, waitFor } from "../_helpers.ts";
 import { readLines } from "../../src/host/lines.ts";
-import { ESCAPE_EXEC, escapeSetting, processTree, readReport, watchdogOf } from "./_escape.ts";
+import { escapeSetting, processTree, readReport, watchdogOf } from "./_escape.ts";
 
 const skip = runs(PYTHON, ["-c", "import grpc"]) ? undefined : "missing python3-grpcio";
 const noBwrap = runs("bwrap", ["--version"]) ? undefined : "missing bwrap (bubblewrap)";

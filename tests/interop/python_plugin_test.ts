@@ -99,10 +99,10 @@ Deno.test({
     assert.match(inspect.stdout, /plugin\.GRPCStdio/);
     assert.match(inspect.stdout, /Health: SERVING/);
     assert.match(inspect.stdout, /^Permissions: sandboxed by bubblewrap with$/m);
-    assert.match(inspect.stdout, /^  --unshare-net$/m);
+    assert.match(inspect.stdout, /^ {2}--unshare-net$/m);
     assert.match(
       inspect.stdout,
-      /^  --ro-bind-try \S+\/examples\/kv-python \S+\/examples\/kv-python$/m,
+      /^ {2}--ro-bind-try \S+\/examples\/kv-python \S+\/examples\/kv-python$/m,
     );
 
     const put = await cli(
