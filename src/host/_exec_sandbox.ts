@@ -17,8 +17,10 @@
  * @module
  */
 import { dirname, resolve } from "node:path";
-import { SandboxUnavailableError } from "./errors.ts";
+import { PluginExitedError, SandboxUnavailableError } from "./errors.ts";
 import { bwrapArgs, isSystemPath, type SandboxSpec, systemLayout } from "./bwrap.ts";
+import { withRlimits } from "./limits.ts";
+import type { PluginOptions } from "./plugin_options.ts";
 
 /** The environment variable naming the `bwrap` to use. */
 export const ENV_BWRAP = "BULKHEAD_BWRAP";
@@ -32,6 +34,66 @@ export const INTERPRETERS = /^(python[0-9.]*|node|deno|bun|ruby|perl|php|bash|sh
 // a plugin killed by signal N makes bwrap exit 128+N: the shell re-raises N
 const WRAPPER =
   '"$0" "$@"; s=$?; if [ "$s" -gt 128 ] && [ "$s" -lt 160 ]; then ulimit -c 0; kill -$((s - 128)) $$; fi; exit "$s"';
+
+/** A sandboxed executable's launch: what to spawn, the flags to show, the environment its grant adds. */
+export interface SandboxedPlan {
+  /** `/bin/sh`. */
+  command: string;
+  /** The wrapper, `bwrap`, its flags, `--`, the command line (in `prlimit` for limits). */
+  args: string[];
+  /** `bwrap`'s flags, for `inspect`. */
+  flags: string[];
+  /** The host variables the `env` grant names (the protocol's are added by the caller). */
+  env: Record<string, string>;
+}
+
+/**
+ * Plans an executable's launch in its sandbox: finds the executable and
+ * `bwrap`, wraps the command line in `prlimit` for limits, then in `bwrap`.
+ *
+ * @param options The plugin's options.
+ * @param facts Its name, the command, its socket directory, its arguments.
+ * @returns What to spawn.
+ * @throws {TypeError} When `allowTcp` is set without `net`.
+ * @throws {PluginExitedError} When the executable does not exist (code 127).
+ * @throws {SandboxUnavailableError} When `bwrap` is missing or cannot make namespaces.
+ */
+export async function planSandboxedLaunch(
+  options: PluginOptions,
+  facts: { name: string; target: string; socketDir: string; args: readonly string[] },
+): Promise<SandboxedPlan> {
+  const permissions = options.permissions ?? {};
+  if (options.allowTcp && !permissions.net) {
+    throw new TypeError(
+      `Cannot start plugin "${facts.name}": allowTcp needs permissions.net for a sandboxed executable (its 127.0.0.1 is its own network namespace's), or sandbox: false`,
+    );
+  }
+  const cwd = resolve(options.cwd ?? Deno.cwd());
+  const executable = resolveExecutable(facts.target, cwd, readEnv("PATH") ?? "/usr/bin:/bin");
+  if (executable === undefined) {
+    throw new PluginExitedError(facts.name, "before it started", { code: 127, signal: null }, [
+      `cannot run ${facts.target}: no such executable`,
+    ]);
+  }
+  const bwrap = await findBwrap(facts.name);
+  const limited = withRlimits(options.limits ?? {}, executable, facts.args);
+  const { command, args } = sandboxLaunch(bwrap, {
+    command: limited.command,
+    args: limited.args,
+    socketDir: facts.socketDir,
+    cwd,
+    permissions,
+    visible: visiblePaths(executable, facts.args, cwd, options.cwd !== undefined),
+  });
+  // an env grant passes the host's variables in (an executable reads its whole environment)
+  const env = permissions.env === true ? hostEnv() : Object.fromEntries(
+    (permissions.env || []).flatMap((name) => {
+      const value = readEnv(name);
+      return value === undefined ? [] : [[name, value]];
+    }),
+  );
+  return { command, args, flags: args.slice(3, args.indexOf("--")), env };
+}
 
 /** What to spawn for a sandboxed executable. */
 export interface SandboxLaunch {
@@ -179,6 +241,14 @@ function isFile(path: string): boolean {
     return Deno.statSync(path).isFile;
   } catch {
     return false;
+  }
+}
+
+function hostEnv(): Record<string, string> {
+  try {
+    return Deno.env.toObject();
+  } catch {
+    return {}; // no env permission: nothing to pass
   }
 }
 

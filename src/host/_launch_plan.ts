@@ -22,8 +22,7 @@ import { denoLaunch } from "./deno_command.ts";
 import { withRlimits } from "./limits.ts";
 import { sandboxEscapes } from "./permissions.ts";
 import { executableEscapes } from "./bwrap.ts";
-import { PluginExitedError } from "./errors.ts";
-import { findBwrap, resolveExecutable, sandboxLaunch, visiblePaths } from "./_exec_sandbox.ts";
+import { planSandboxedLaunch } from "./_exec_sandbox.ts";
 import type { PluginOptions, SandboxKind } from "./plugin_options.ts";
 
 /** The environment variable that carries the socket address with `handshake: "none"`. */
@@ -133,53 +132,20 @@ export async function planLaunch(options: PluginOptions, facts: LaunchFacts): Pr
     const escapes = sandbox === "deno" ? sandboxEscapes(options.permissions ?? {}) : [];
     return { command, args, env: { ...launchEnv, ...pluginEnv }, flags, sandbox, escapes };
   }
-  const permissions = options.permissions ?? {};
-  if (options.allowTcp && !permissions.net) {
-    throw new TypeError(
-      `Cannot start plugin "${facts.name}": allowTcp needs permissions.net for a sandboxed executable (its 127.0.0.1 is its own network namespace's), or sandbox: false`,
-    );
-  }
-  const cwd = resolve(options.cwd ?? Deno.cwd());
-  const executable = resolveExecutable(target, cwd, readEnv("PATH") ?? "/usr/bin:/bin");
-  if (executable === undefined) {
-    throw new PluginExitedError(facts.name, "before it started", { code: 127, signal: null }, [
-      `cannot run ${target}: no such executable`,
-    ]);
-  }
-  const bwrap = await findBwrap(facts.name);
-  ({ command, args } = withRlimits(options.limits ?? {}, executable, args));
-  ({ command, args } = sandboxLaunch(bwrap, {
-    command,
-    args,
+  const sandboxed = await planSandboxedLaunch(options, {
+    name: facts.name,
+    target,
     socketDir: dir,
-    cwd,
-    permissions,
-    visible: visiblePaths(executable, options.args ?? [], cwd, options.cwd !== undefined),
-  }));
-  flags = args.slice(3, args.indexOf("--"));
-  // an env grant passes the host's variables in (an executable reads its whole environment)
-  const granted = permissions.env === true ? Deno.env.toObject() : Object.fromEntries(
-    (permissions.env || []).flatMap((name) => {
-      const value = readEnv(name);
-      return value === undefined ? [] : [[name, value]];
-    }),
-  );
-  return {
-    command,
     args,
-    env: { ...granted, ...pluginEnv },
-    flags,
+  });
+  return {
+    command: sandboxed.command,
+    args: sandboxed.args,
+    env: { ...sandboxed.env, ...pluginEnv },
+    flags: sandboxed.flags,
     sandbox,
-    escapes: executableEscapes(permissions),
+    escapes: executableEscapes(options.permissions ?? {}),
   };
-}
-
-function readEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined; // no env permission: as if unset
-  }
 }
 
 /**
