@@ -94,10 +94,12 @@ export async function main(
   }
 
   const invocation = command.plugin;
-  if (invocation.start.command !== undefined && invocation.permissionFlags.length > 0) {
+  if (invocation.start.sandbox === false) {
     fail(
-      `warning: ${invocation.permissionFlags.join(" ")} ignored: ` +
-        `${invocation.start.command} is an executable, which is not sandboxed`,
+      `warning: ${invocation.start.command} runs unsandboxed (--no-sandbox), with all of your user's rights` +
+        (invocation.permissionFlags.length > 0
+          ? `; ${invocation.permissionFlags.join(" ")} ignored`
+          : ""),
     );
   }
   // health and inspect report a NOT_SERVING plugin's status instead of waiting it out

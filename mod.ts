@@ -28,6 +28,7 @@ export {
   type PluginInfo,
   type PluginOptions,
   type PluginState,
+  type SandboxKind,
   type StopOptions,
 } from "./src/host/plugin.ts";
 export { type Handshake } from "./src/host/handshake.ts";
@@ -52,6 +53,8 @@ export {
   PluginError,
   PluginExitedError,
   PluginFailedError,
+  type SandboxFailure,
+  SandboxUnavailableError,
 } from "./src/host/errors.ts";
 export {
   type PluginStats,

@@ -5,7 +5,8 @@
  * - bare `deno run` of a hello-world (the floor for a Deno plugin's start);
  * - greeter plugin (examples/greeter, the SDK's `serve()`): spawn → first
  *   answer, through `Plugin.start`; the Go plugin (examples/kv-go, go-plugin)
- *   likewise, when Go can build it;
+ *   likewise, when Go can build it, in its bubblewrap sandbox (the default)
+ *   and with `sandbox: false`, interleaved;
  * - where the greeter's start goes, as cumulative times from spawn to a
  *   first stdout line, each spawned as the host spawns a Deno plugin (same
  *   `deno run` flags, permissions, environment and working directory):
@@ -14,7 +15,8 @@
  *   (the greeter's handshake line); the first answer adds dial, health check
  *   and the first call;
  * - RSS (VmRSS) of a bare Deno process that stays alive, and of the greeter
- *   and the Go plugin after 200 calls;
+ *   and the Go plugin after 200 calls (sandboxed: its whole tree, the shell
+ *   and bubblewrap included);
  * - crash → serving again under a `Supervisor`, for each crash mode of the
  *   fixture plugin (the time from the failed call to the next good answer).
  *
@@ -140,14 +142,24 @@ async function greeter(): Promise<{ ms: number; rss: number }> {
   return { ms, rss: readRss(plugin.pid) ?? NaN };
 }
 
-async function goPlugin(kvGo: string): Promise<{ ms: number; rss: number }> {
+async function goPlugin(
+  kvGo: string,
+  sandbox: boolean,
+): Promise<{ ms: number; callsMs: number; rss: number }> {
   const t = performance.now();
-  await using plugin = await Plugin.start({ command: kvGo, cookie: KV_COOKIE, logger: () => {} });
+  await using plugin = await Plugin.start({
+    command: kvGo,
+    cookie: KV_COOKIE,
+    sandbox,
+    logger: () => {},
+  });
   const kv = plugin.client(KvService);
   await kv.get({ key: "k" });
   const ms = performance.now() - t;
   for (let i = 1; i < CALLS; i++) await kv.get({ key: "k" });
-  return { ms, rss: readRss(plugin.pid) ?? NaN };
+  const callsMs = performance.now() - t - ms;
+  // sandboxed: the whole tree (shell, bwrap, bwrap as init, the plugin)
+  return { ms, callsMs, rss: plugin.info().rssBytes ?? NaN };
 }
 
 /** Builds examples/kv-go with tests/interop/build.sh, or says why not. */
@@ -204,16 +216,22 @@ const kvGo = await buildKvGo();
 // one unmeasured round: caches the module graphs and writes V8's code cache
 await firstLine(probeSdk);
 await greeter();
-if (kvGo) await goPlugin(kvGo);
+if (kvGo) await goPlugin(kvGo, true);
 
 for (let round = 0; round < rounds; round++) {
   figure("bare deno run hello").samples.push(await bareHello());
   const g = await greeter();
   figure("greeter spawn → first answer").samples.push(g.ms);
   if (kvGo) {
-    const k = await goPlugin(kvGo);
+    // sandboxed (the default) and not, interleaved
+    const k = await goPlugin(kvGo, true);
+    const bare = await goPlugin(kvGo, false);
     figure("kv-go spawn → first answer").samples.push(k.ms);
+    figure("kv-go spawn → first answer, sandbox:false").samples.push(bare.ms);
+    figure(`kv-go ${CALLS - 1} calls after the first`).samples.push(k.callsMs);
+    figure(`kv-go ${CALLS - 1} calls after the first, sandbox:false`).samples.push(bare.callsMs);
     figure(`RSS kv-go after ${CALLS} calls`, "MiB").samples.push(k.rss / MiB);
+    figure(`RSS kv-go after ${CALLS} calls, sandbox:false`, "MiB").samples.push(bare.rss / MiB);
   }
   const a = await firstLine(alive, true);
   figure("start: process (hello)").samples.push(a.ms);

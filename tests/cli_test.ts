@@ -149,10 +149,11 @@ Deno.test("cli inspect --json prints one JSON object", async () => {
   });
 });
 
-Deno.test("cli inspect says an executable is not sandboxed", async () => {
+Deno.test("cli inspect warns that an executable run with --no-sandbox is not sandboxed", async () => {
   const result = await cli([
     "inspect",
     "--exec",
+    "--no-sandbox",
     "--quiet",
     "--",
     Deno.execPath(),
@@ -161,7 +162,8 @@ Deno.test("cli inspect says an executable is not sandboxed", async () => {
     GREETER,
   ]);
   assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stdout, /^Permissions: not sandboxed/m);
+  assert.match(result.stdout, /^Permissions: WARNING: not sandboxed \(sandbox: false\)/m);
+  assert.match(result.stderr, /warning: .* runs unsandboxed \(--no-sandbox\)/);
   assert.match(result.stdout, /GreeterService/);
 });
 

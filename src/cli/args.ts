@@ -71,6 +71,7 @@ const COMMON = {
   quiet: { type: "boolean", short: "q" },
   json: { type: "boolean" },
   exec: { type: "boolean" },
+  "no-sandbox": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -204,7 +205,16 @@ export function parseCli(
     if (typeof text === "string") limits[key] = parseCount(`--${flag}`, text, command);
   }
   if (Object.keys(limits).length > 0) start.limits = limits;
-  if (isModule && permissionFlags.length > 0) start.permissions = permissions;
+  if (values["no-sandbox"] === true) {
+    if (isModule) {
+      throw new UsageError(
+        "--no-sandbox applies to executables: a Deno module always runs in Deno's sandbox",
+        command,
+      );
+    }
+    start.sandbox = false;
+  }
+  if (permissionFlags.length > 0) start.permissions = permissions;
 
   const plugin: PluginInvocation = {
     start,

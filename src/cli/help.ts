@@ -32,17 +32,20 @@ const EXIT_CODES = `Exit codes:
 const PLUGIN = `The plugin is the command after --. When its first word ends in .ts, .js, .mts
 (or .mjs, .tsx, .jsx, .cts, .cjs) or is a file:/https: URL, it runs as a Deno
 module in Deno's sandbox with exactly the permissions given below; anything else
-runs as an executable (any go-plugin gRPC plugin), which is not sandboxed.`;
+runs as an executable (any go-plugin gRPC plugin) in a bubblewrap sandbox with
+the same permissions (its network all or nothing), unless --no-sandbox.`;
 
 const OPTIONS = `Plugin options:
   --exec                     Run the plugin as an executable even if it looks like a module
+  --no-sandbox               Run an executable unsandboxed, with all of your user's rights
   --name NAME                The plugin's name in logs and errors
   --cookie KEY=VALUE         The application's magic cookie (default: Bulkhead's), so
                              go-plugin plugins of any application can be started
   --protocol-versions 1,2    Application protocol versions to offer (default: 1)
   --env KEY=VALUE            Set a variable in the plugin's environment (repeatable);
                              --env KEY passes this environment's value
-  --allow-tcp                Accept a plugin that listens on loopback TCP
+  --allow-tcp                Accept a plugin that listens on loopback TCP (an
+                             executable needs --allow-net too)
   --timeout MS               How long the plugin has to start (default: 10000)
   --rpc-timeout MS           Deadline of each RPC this command makes (default: 10000)
   --heap-mb N                JavaScript heap limit of a Deno plugin, in MiB
@@ -53,14 +56,16 @@ const OPTIONS = `Plugin options:
   --json                     Print one JSON object
   -h, --help                 Show this help
 
-Permissions of a Deno plugin (default: nothing but its own socket):
+Permissions of a plugin (default: nothing but its own socket; an executable's
+--allow-net is all or nothing, and it gets its own directory read-only):
   --allow-read[=PATH,...]    --allow-write[=PATH,...]    --allow-net[=HOST,...]
   --allow-env[=NAME,...]     --allow-sys[=API,...]
-  --unsafe-allow-run[=PROGRAM,...]   Lets it run programs: they are NOT sandboxed
-  --unsafe-allow-ffi[=PATH,...]      Lets it load native code: it is NOT sandboxed
-  --module-root DIR          Where it may load modules and imported JSON/text from,
-                             besides Bulkhead and --allow-read paths (default: its
-                             module's folder; Deno loads imports without read checks)`;
+  --unsafe-allow-run[=PROGRAM,...]   Lets a Deno plugin run programs: NOT sandboxed
+  --unsafe-allow-ffi[=PATH,...]      Lets a Deno plugin load native code: NOT sandboxed
+  --module-root DIR          Where a Deno plugin may load modules and imported
+                             JSON/text from, besides Bulkhead and --allow-read
+                             paths (default: its module's folder; Deno loads
+                             imports without read checks)`;
 
 const TOP = `bulkhead — start a plugin and talk to it over gRPC, or run a pipeline of plugins
 

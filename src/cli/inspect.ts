@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Handshake, Plugin, PluginInfo } from "../../mod.ts";
+import type { Handshake, Plugin, PluginInfo, SandboxKind } from "../../mod.ts";
 import { ReflectionClient, type ReflectionVersion } from "../host/reflection_client.ts";
 import { describeRpcError, type RpcErrorReport } from "./errors.ts";
 
@@ -44,9 +44,11 @@ export interface InspectReport {
   protocolVersion: number;
   /** Its permissions. */
   permissions: {
-    /** Whether Deno's sandbox confines it. */
+    /** Whether a sandbox confines it. */
     sandboxed: boolean;
-    /** The `deno run` flags that grant its permissions. */
+    /** Which: Deno's permissions, bubblewrap, or none. */
+    sandbox: SandboxKind;
+    /** The `deno run` or `bwrap` flags that grant its permissions. */
     flags: string[];
     /** Grants that let it leave the sandbox. */
     sandboxEscapes: string[];
@@ -125,6 +127,7 @@ export async function inspectPlugin(
     protocolVersion: info.handshake.appVersion,
     permissions: {
       sandboxed: info.sandboxed,
+      sandbox: info.sandbox,
       flags: info.permissionFlags,
       sandboxEscapes: info.sandboxEscapes,
       ...(info.moduleRoot === undefined ? {} : { moduleRoot: info.moduleRoot }),
@@ -192,16 +195,22 @@ export function formatInspect(report: InspectReport): string {
     }
   }
   lines.push("");
-  const { sandboxed, flags, sandboxEscapes, moduleRoot } = report.permissions;
-  if (sandboxed) {
-    lines.push("Permissions: sandboxed by Deno with");
-    for (const flag of flags) lines.push(`  ${flag}`);
+  const { sandbox, flags, sandboxEscapes, moduleRoot } = report.permissions;
+  if (sandbox === "none") {
+    lines.push(
+      "Permissions: WARNING: not sandboxed (sandbox: false): it runs with all of this user's rights",
+    );
+  } else {
+    lines.push(`Permissions: sandboxed by ${sandbox === "deno" ? "Deno" : "bubblewrap"} with`);
+    // bwrap's flags take operands: one option per line
+    for (const flag of flags) {
+      if (flag.startsWith("--") || lines.length === 0) lines.push(`  ${flag}`);
+      else lines[lines.length - 1] += ` ${flag}`;
+    }
     if (moduleRoot !== undefined) {
       lines.push(`  module root ${moduleRoot} (imports load from here)`);
     }
     for (const escape of sandboxEscapes) lines.push(`  WARNING: escapes the sandbox: ${escape}`);
-  } else {
-    lines.push("Permissions: not sandboxed (an executable runs with all of this user's rights)");
   }
   lines.push("");
   const { readyInMs, rssBytes, limits } = report.process;

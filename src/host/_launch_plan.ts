@@ -20,13 +20,18 @@ import { type CertifiedKey, ENV_CLIENT_CERT } from "../protocol/auto_mtls.ts";
 import { withBrokerSockets } from "./_broker.ts";
 import { denoLaunch } from "./deno_command.ts";
 import { withRlimits } from "./limits.ts";
-import type { PluginOptions } from "./plugin_options.ts";
+import { sandboxEscapes } from "./permissions.ts";
+import { executableEscapes } from "./bwrap.ts";
+import { planSandboxedLaunch } from "./_exec_sandbox.ts";
+import type { PluginOptions, SandboxKind } from "./plugin_options.ts";
 
 /** The environment variable that carries the socket address with `handshake: "none"`. */
 export const REDPANDA_ADDRESS_ENV = "REDPANDA_CONNECT_PLUGIN_ADDRESS";
 
 /** What `Plugin.start` has worked out before planning the launch. */
 export interface LaunchFacts {
+  /** The plugin's name, for errors. */
+  name: string;
   /** The module specifier (see {@linkcode moduleSpecifier}) or the command. */
   target: string;
   /** The plugin's private socket directory. */
@@ -53,8 +58,12 @@ export interface LaunchPlan {
   args: string[];
   /** The plugin's complete environment (nothing else is inherited). */
   env: Record<string, string>;
-  /** A Deno module's permission flags, for `inspect` (empty for executables). */
+  /** The permission flags, for `inspect`: `deno run`'s, or bubblewrap's (empty when unsandboxed). */
   flags: string[];
+  /** What confines the plugin. */
+  sandbox: SandboxKind;
+  /** Grants that take it beyond least privilege, in words (for `inspect`). */
+  escapes: string[];
 }
 
 /**
@@ -89,6 +98,11 @@ export async function planLaunch(options: PluginOptions, facts: LaunchFacts): Pr
   let args = [...(options.args ?? [])];
   let launchEnv: Record<string, string> = {};
   let flags: string[] = [];
+  const sandbox: SandboxKind = options.module !== undefined
+    ? "deno"
+    : options.sandbox === false
+    ? "none"
+    : "bubblewrap";
   if (options.module !== undefined) {
     const launch = await denoLaunch(target, {
       socketPath,
@@ -113,8 +127,25 @@ export async function planLaunch(options: PluginOptions, facts: LaunchFacts): Pr
     launchEnv = launch.env;
     flags = launch.args.filter((a) => a.startsWith("--allow-") || a === "--no-prompt");
   }
-  ({ command, args } = withRlimits(options.limits ?? {}, command, args));
-  return { command, args, env: { ...launchEnv, ...pluginEnv }, flags };
+  if (sandbox !== "bubblewrap") {
+    ({ command, args } = withRlimits(options.limits ?? {}, command, args));
+    const escapes = sandbox === "deno" ? sandboxEscapes(options.permissions ?? {}) : [];
+    return { command, args, env: { ...launchEnv, ...pluginEnv }, flags, sandbox, escapes };
+  }
+  const sandboxed = await planSandboxedLaunch(options, {
+    name: facts.name,
+    target,
+    socketDir: dir,
+    args,
+  });
+  return {
+    command: sandboxed.command,
+    args: sandboxed.args,
+    env: { ...sandboxed.env, ...pluginEnv },
+    flags: sandboxed.flags,
+    sandbox,
+    escapes: executableEscapes(options.permissions ?? {}),
+  };
 }
 
 /**

@@ -120,3 +120,44 @@ export function readRss(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/**
+ * Reads the resident set size of a process and all its descendants, in
+ * bytes (a sandboxed executable's: the shell, bubblewrap and the plugin's
+ * own processes). One pass over `/proc`.
+ *
+ * @param root The process at the top of the tree.
+ * @returns The sum, or `undefined` when `root` cannot be read.
+ * @example
+ * ```ts
+ * import { readTreeRss } from "./call_stats.ts";
+ * const rss = readTreeRss(Deno.pid);
+ * if (rss !== undefined && rss <= 0) throw new Error();
+ * ```
+ */
+export function readTreeRss(root: number): number | undefined {
+  const own = readRss(root);
+  if (own === undefined) return undefined;
+  const children = new Map<number, number[]>();
+  try {
+    for (const entry of Deno.readDirSync("/proc")) {
+      if (!/^\d+$/.test(entry.name)) continue;
+      try {
+        const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+        const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        children.set(parent, [...(children.get(parent) ?? []), Number(entry.name)]);
+      } catch {
+        // gone meanwhile
+      }
+    }
+  } catch {
+    return own;
+  }
+  let total = own;
+  const queue = [...(children.get(root) ?? [])];
+  for (let pid = queue.pop(); pid !== undefined; pid = queue.pop()) {
+    total += readRss(pid) ?? 0;
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return total;
+}

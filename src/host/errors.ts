@@ -288,3 +288,35 @@ export class ModuleGraphError extends PluginError {
     this.files = facts.files;
   }
 }
+
+/** Why an executable's sandbox cannot be made. */
+export type SandboxFailure = "missing" | "namespaces";
+
+/**
+ * An executable plugin cannot start in its bubblewrap sandbox: `bwrap` is
+ * not installed, or it cannot make namespaces on this machine (user
+ * namespaces disabled). Nothing was started. Install bubblewrap
+ * (`apt-get install bubblewrap`), or start the plugin with `sandbox: false`
+ * (`--no-sandbox`) to run it with all of the host user's rights.
+ */
+export class SandboxUnavailableError extends PluginError {
+  /** What is missing. */
+  readonly reason: SandboxFailure;
+  /**
+   * Makes a sandbox error; the message says how to install bubblewrap or opt out.
+   *
+   * @param plugin The plugin's name.
+   * @param reason What is missing.
+   * @param detail What was found, in words.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(plugin: string, reason: SandboxFailure, detail: string, options?: ErrorOptions) {
+    super(
+      plugin,
+      `Cannot start plugin "${plugin}" in its sandbox: ${detail}. Install bubblewrap (apt-get install bubblewrap), or run this plugin unsandboxed with sandbox: false (--no-sandbox), which gives it all of your user's rights`,
+      options,
+    );
+    this.name = "SandboxUnavailableError";
+    this.reason = reason;
+  }
+}

@@ -25,15 +25,15 @@ import { Broker } from "./_broker.ts";
 import { deadline, settledOrAborted } from "./_deadline.ts";
 import { moduleSpecifier, planLaunch } from "./_launch_plan.ts";
 import { checkModuleGraph } from "./module_root.ts";
+import { INTERPRETERS } from "./_exec_sandbox.ts";
 import type { PluginBroker } from "./broker.ts";
 import { type ExitStatus, HandshakeError, PluginExitedError } from "./errors.ts";
 import type { Handshake } from "./handshake.ts";
 import { logLine, stderrLogger } from "./logger.ts";
-import { sandboxEscapes } from "./permissions.ts";
 import { PluginProcess } from "./plugin_process.ts";
 import { checkHostPermissions, socketDirError } from "./host_permissions.ts";
 import { denoExecutable } from "./deno_command.ts";
-import { readRss } from "./call_stats.ts";
+import { readRss, readTreeRss } from "./call_stats.ts";
 import { explainExit, type ResourceLimits } from "./limits.ts";
 import type {
   HandshakeMode,
@@ -42,6 +42,7 @@ import type {
   PluginInfo,
   PluginOptions,
   PluginState,
+  SandboxKind,
   StopOptions,
 } from "./plugin_options.ts";
 
@@ -52,6 +53,7 @@ export type {
   PluginInfo,
   PluginOptions,
   PluginState,
+  SandboxKind,
   StopOptions,
 };
 
@@ -81,7 +83,7 @@ export class Plugin implements AsyncDisposable {
   readonly #process: PluginProcess;
   readonly #channel: GrpcChannel;
   readonly #graceMs: number;
-  readonly #sandboxed: boolean;
+  readonly #sandbox: SandboxKind;
   readonly #permissionFlags: string[];
   readonly #escapes: string[];
   readonly #limits: ResourceLimits;
@@ -115,7 +117,7 @@ export class Plugin implements AsyncDisposable {
     handshake: Handshake,
     facts: {
       graceMs: number;
-      sandboxed: boolean;
+      sandbox: SandboxKind;
       flags: string[];
       escapes: string[];
       limits: ResourceLimits;
@@ -137,7 +139,7 @@ export class Plugin implements AsyncDisposable {
     this.#channel = channel;
     this.handshake = handshake;
     this.#graceMs = facts.graceMs;
-    this.#sandboxed = facts.sandboxed;
+    this.#sandbox = facts.sandbox;
     this.#permissionFlags = facts.flags;
     this.#escapes = facts.escapes;
     this.#limits = facts.limits;
@@ -223,13 +225,20 @@ export class Plugin implements AsyncDisposable {
     );
     let command: string, args: string[], env: Record<string, string>, flags: string[];
     let moduleRoot: string | undefined;
+    let sandbox: SandboxKind, escapes: string[];
     try {
       checkHostPermissions(name, {
         socketPath,
         socketParent: dirname(dir),
-        run: [options.module !== undefined ? denoExecutable() : target],
+        // a sandboxed executable is started by /bin/sh and bwrap, which Deno does not check
+        run: options.module !== undefined
+          ? [denoExecutable()]
+          : options.sandbox === false
+          ? [target]
+          : [],
       });
-      ({ command, args, env, flags } = await planLaunch(options, {
+      ({ command, args, env, flags, sandbox, escapes } = await planLaunch(options, {
+        name,
         target,
         dir,
         socketPath,
@@ -334,9 +343,9 @@ export class Plugin implements AsyncDisposable {
       }
       return new Plugin(name, process, channel, handshake, {
         graceMs: options.stopGraceMs ?? 2000,
-        sandboxed: options.module !== undefined,
+        sandbox,
         flags,
-        escapes: options.module !== undefined ? sandboxEscapes(options.permissions ?? {}) : [],
+        escapes,
         limits: { ...options.limits },
         moduleRoot,
         readyInMs: performance.now() - spawnedAt,
@@ -378,7 +387,8 @@ export class Plugin implements AsyncDisposable {
       pid: this.pid,
       state: this.#state,
       handshake: this.handshake,
-      sandboxed: this.#sandboxed,
+      sandboxed: this.#sandbox !== "none",
+      sandbox: this.#sandbox,
       permissionFlags: [...this.#permissionFlags],
       sandboxEscapes: [...this.#escapes],
       ...(this.#moduleRoot === undefined ? {} : { moduleRoot: this.#moduleRoot }),
@@ -386,7 +396,11 @@ export class Plugin implements AsyncDisposable {
       readyInMs: Math.round(this.#readyInMs),
       stderrTail: this.#process.stderrTail(),
     };
-    const rss = this.#process.exitStatus ? undefined : readRss(this.pid);
+    const rss = this.#process.exitStatus
+      ? undefined
+      : this.#sandbox === "bubblewrap"
+      ? readTreeRss(this.pid)
+      : readRss(this.pid);
     if (rss !== undefined) info.rssBytes = rss;
     const exit = this.#process.exitStatus;
     if (exit) {
@@ -590,8 +604,6 @@ export function defaultPluginName(
   if (script && INTERPRETERS.test(baseName(command))) return baseName(script);
   return baseName(command);
 }
-
-const INTERPRETERS = /^(python[0-9.]*|node|deno|bun|ruby|perl|php|bash|sh|dash)$/;
 
 function baseName(target: string): string {
   const parts = target.replace(/\/+$/, "").split("/");

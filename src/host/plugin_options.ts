@@ -12,6 +12,9 @@ import type { Logger } from "./logger.ts";
 import type { Permissions } from "./permissions.ts";
 import type { ResourceLimits } from "./limits.ts";
 
+/** What confines a plugin: Deno's permissions, bubblewrap, or nothing (`sandbox: false`). */
+export type SandboxKind = "deno" | "bubblewrap" | "none";
+
 /** Where a plugin is in its life. */
 export type PluginState = "starting" | "ready" | "stopping" | "exited";
 
@@ -40,8 +43,19 @@ export interface PluginOptions {
    * exactly {@linkcode PluginOptions.permissions}.
    */
   module?: string | URL;
-  /** Any other executable, started as it is: not sandboxed. */
+  /**
+   * Any other executable (a path, or a name on `PATH`), run in a bubblewrap
+   * sandbox with exactly {@linkcode PluginOptions.permissions} (see
+   * `src/host/bwrap.ts`), unless {@linkcode PluginOptions.sandbox} is `false`.
+   */
   command?: string;
+  /**
+   * For a `command`: `false` runs it unsandboxed, with all of the host
+   * user's rights (shown as a warning by `inspect` and `run --check`).
+   * Deno modules are always sandboxed by Deno.
+   * @default {true}
+   */
+  sandbox?: boolean;
   /**
    * Arguments for the plugin.
    * @default {[]}
@@ -67,7 +81,11 @@ export interface PluginOptions {
    */
   env?: Record<string, string>;
   /**
-   * What a Deno plugin may touch (ignored for `command`, which is not sandboxed).
+   * What the plugin may touch: Deno's permission flags for a module,
+   * bubblewrap's mounts and namespaces for a `command` (there `net` is all
+   * or nothing, `env` passes the named host variables in, and `sys`,
+   * `unsafeRun`, `unsafeFfi` mean nothing: what it runs stays sandboxed).
+   * Ignored with `sandbox: false`.
    * @default {{} (nothing but its own socket)}
    */
   permissions?: Permissions;
@@ -121,7 +139,8 @@ export interface PluginOptions {
    * paths in its socket directory before it starts: `broker-<n>.sock` to
    * dial the host's servers, `plugin-broker-<n>.sock` to serve its own
    * (`src/protocol/broker_sockets.ts`); `plugin.broker.serve` refuses past
-   * that many. (Executables are not sandboxed and have no such limit.)
+   * that many. (An executable sees its whole socket directory and has no
+   * such limit.)
    * @default {0}
    */
   brokerSockets?: number;
@@ -216,15 +235,17 @@ export interface PluginOptions {
 export interface PluginInfo {
   /** Its name. */
   name: string;
-  /** Its process id. */
+  /** Its process id (a sandboxed executable's: the shell that runs its `bwrap`). */
   pid: number;
   /** Its state. */
   state: PluginState;
   /** The validated handshake. */
   handshake: Handshake;
-  /** Whether Deno's permissions confine it (a Deno module) or not (any other executable). */
+  /** Whether a sandbox confines it (`sandbox` is not `"none"`). */
   sandboxed: boolean;
-  /** The Deno flags that grant its permissions (empty when not sandboxed). */
+  /** What confines it: Deno's permissions (a module), bubblewrap (an executable), or nothing. */
+  sandbox: SandboxKind;
+  /** The Deno or bubblewrap flags that grant its permissions (empty when not sandboxed). */
   permissionFlags: string[];
   /** Grants that let it leave the sandbox. */
   sandboxEscapes: string[];
@@ -234,7 +255,10 @@ export interface PluginInfo {
   limits: ResourceLimits;
   /** Milliseconds from spawn to ready (handshake validated, health answered). */
   readyInMs: number;
-  /** Its resident set size now, in bytes, when it can be read. */
+  /**
+   * Its resident set size now, in bytes, when it can be read (a sandboxed
+   * executable's: its whole tree, the shell and bubblewrap included).
+   */
   rssBytes?: number;
   /** How it exited, once it has. */
   exit?: ExitStatus;

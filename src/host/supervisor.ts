@@ -16,7 +16,7 @@ import {
   createContextKey,
   type Transport,
 } from "../npm/connect.ts";
-import { CallStats, readRss } from "./call_stats.ts";
+import { CallStats } from "./call_stats.ts";
 import { type ExitStatus, PluginCrashedError, PluginError, PluginFailedError } from "./errors.ts";
 import { explainExit } from "./limits.ts";
 import { defaultPluginName, Plugin } from "./plugin.ts";
@@ -232,7 +232,7 @@ export class Supervisor implements AsyncDisposable {
       };
       if (slot.plugin) {
         stats.pid = slot.plugin.pid;
-        const rss = readRss(slot.plugin.pid);
+        const rss = slot.plugin.info().rssBytes;
         if (rss !== undefined) stats.rssBytes = rss;
       }
       if (slot.lastExit) stats.lastExit = slot.lastExit;

@@ -91,13 +91,15 @@ export interface PluginComponentConfig {
   launch: LaunchMode;
   /** How many processes (processors only). */
   processes: number;
-  /** What a Deno module may touch. */
+  /** What it may touch (Deno's permissions for a module, bubblewrap's for a command). */
   permissions: Permissions;
   /**
    * Where a Deno module may load modules and imported assets from
    * (`module_root`, an absolute path); default: the module's folder.
    */
   moduleRoot?: string;
+  /** `false` runs a command unsandboxed (YAML `sandbox: false`); always `true` for a module. */
+  sandbox: boolean;
   /** Its environment (nothing else is passed). */
   env: Record<string, string>;
   /** Resource limits per process. */
@@ -153,6 +155,7 @@ const PLUGIN_FIELDS = [
   "launch",
   "processes",
   "permissions",
+  "sandbox",
   "env",
   "limits",
   "config",
@@ -386,6 +389,11 @@ function readPlugin(
   const restart = readRestart(r, r.child(field, "restart"));
   const permissions = readPermissions(r, r.child(field, "permissions"));
   const limits = readLimits(r, r.child(field, "limits"));
+  const sandboxField = r.child(field, "sandbox");
+  const sandbox = r.boolean(sandboxField) ?? true;
+  if (!sandbox && module !== undefined) {
+    r.fail(sandboxField, "applies to commands: a Deno module always runs in Deno's sandbox");
+  }
   if (r.issues.length > before) return undefined;
   return {
     name,
@@ -397,6 +405,7 @@ function readPlugin(
     launch: launch as LaunchMode,
     processes: r.integer(r.child(field, "processes"), 1) ?? 1,
     permissions,
+    sandbox,
     env: r.stringMap(r.child(field, "env")) ?? {},
     limits,
     config: r.plain(r.child(field, "config")) ?? {},

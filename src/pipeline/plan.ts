@@ -9,6 +9,7 @@ import { isAbsolute, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import { moduleRootOf } from "../host/module_root.ts";
 import { sandboxEscapes } from "../host/permissions.ts";
+import { executableEscapes } from "../host/bwrap.ts";
 import type { InputConfig, OutputConfig, PipelineConfig, PluginComponentConfig } from "./config.ts";
 
 /**
@@ -91,22 +92,32 @@ function plugin(
   if (config.args.length > 0) parts.push(`args ${JSON.stringify(config.args)}`);
   parts.push(`launch ${config.launch}`);
   if (pooled) parts.push(`${config.processes} process${config.processes === 1 ? "" : "es"}`);
-  if (config.module !== undefined) {
+  if (config.sandbox) {
     const grants = Object.entries(config.permissions)
       .map(([key, v]) => {
         const name = yamlName(key);
         return v === true ? name : Array.isArray(v) ? `${name} ${v.join(",")}` : "";
       })
       .filter(Boolean);
-    parts.push(grants.length > 0 ? `may use ${grants.join("; ")}` : "sandboxed: nothing granted");
-    const module = config.module;
-    const root = moduleRootOf(isAbsolute(module) ? pathToFileURL(module).href : module, {
-      moduleRoot: config.moduleRoot,
-    });
-    if (root !== undefined) parts.push(`module root ${show(root)}`);
-    for (const escape of sandboxEscapes(config.permissions)) parts.push(`WARNING: ${escape}`);
+    const by = config.module !== undefined ? "Deno" : "bubblewrap";
+    parts.push(
+      grants.length > 0
+        ? `sandboxed by ${by}, may use ${grants.join("; ")}`
+        : `sandboxed by ${by}: nothing granted`,
+    );
+    if (config.module !== undefined) {
+      const module = config.module;
+      const root = moduleRootOf(isAbsolute(module) ? pathToFileURL(module).href : module, {
+        moduleRoot: config.moduleRoot,
+      });
+      if (root !== undefined) parts.push(`module root ${show(root)}`);
+    }
+    const escapes = config.module !== undefined
+      ? sandboxEscapes(config.permissions)
+      : executableEscapes(config.permissions);
+    for (const escape of escapes) parts.push(`WARNING: ${escape}`);
   } else {
-    parts.push("WARNING: an executable, not sandboxed");
+    parts.push("WARNING: not sandboxed (sandbox: false), runs with all of this user's rights");
   }
   const limits = Object.entries(config.limits).map(([k, v]) => `${yamlName(k)} ${v}`);
   if (limits.length > 0) parts.push(`limits ${limits.join(", ")}`);

@@ -76,7 +76,9 @@ export function componentSupervisorOptions(
     >).close({}, { signal });
   };
   return {
-    ...(plugin.module === undefined ? { command: plugin.command! } : { module: plugin.module }),
+    ...(plugin.module === undefined
+      ? { command: plugin.command!, sandbox: plugin.sandbox }
+      : { module: plugin.module }),
     ...(plugin.moduleRoot === undefined ? {} : { moduleRoot: plugin.moduleRoot }),
     args: plugin.args,
     name: options.name,

@@ -98,6 +98,12 @@ Deno.test({
     assert.match(inspect.stdout, /rpc List\(bulkhead\.examples\.kv\.v1\.ListRequest\)/);
     assert.match(inspect.stdout, /plugin\.GRPCStdio/);
     assert.match(inspect.stdout, /Health: SERVING/);
+    assert.match(inspect.stdout, /^Permissions: sandboxed by bubblewrap with$/m);
+    assert.match(inspect.stdout, /^ {2}--unshare-net$/m);
+    assert.match(
+      inspect.stdout,
+      /^ {2}--ro-bind-try \S+\/examples\/kv-python \S+\/examples\/kv-python$/m,
+    );
 
     const put = await cli(
       ["call", "bulkhead.examples.kv.v1.KvService/Put", '{"key":"k","value":"v"}'],
@@ -126,14 +132,16 @@ Deno.test({
 for (const transport of ["native", "node-http2"] as const) {
   Deno.test({
     name: named(
-      `kv-python announcing tcp on 127.0.0.1 is served with allowTcp (${transport})`,
+      `kv-python announcing tcp on 127.0.0.1 is served with allowTcp and net (${transport})`,
       noPython,
     ),
     ignore: noPython !== undefined,
     async fn() {
+      // its own network namespace has a loopback of its own: tcp needs the host's network
       const plugin = await startKvPython({
         args: [KV_PYTHON, "--tcp"],
         allowTcp: true,
+        permissions: { net: true },
         transport,
       });
       try {
@@ -149,3 +157,19 @@ for (const transport of ["native", "node-http2"] as const) {
     },
   });
 }
+
+Deno.test({
+  name: named(
+    "allowTcp for a sandboxed executable without net is refused before it starts",
+    noPython,
+  ),
+  ignore: noPython !== undefined,
+  async fn() {
+    const error = await startKvPython({ args: [KV_PYTHON, "--tcp"], allowTcp: true }).then(
+      () => assert.fail("started"),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof TypeError, String(error));
+    assert.match(error.message, /permissions\.net/);
+  },
+});

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { loadPipelineConfig, parsePipelineConfig, PipelineConfigError } from "../../mod.ts";
 import { componentSupervisorOptions } from "../../src/pipeline/plugin_launch.ts";
+import { describePipeline } from "../../src/pipeline/plan.ts";
 
 function issuesOf(text: string): string[] {
   try {
@@ -191,6 +192,48 @@ Deno.test("parsePipelineConfig() names a plugin run by an interpreter after its 
     assert.equal(
       nameOf("{ name: titles, command: /usr/bin/python3, args: [./python/processor.py] }"),
       "titles",
+    );
+  });
+});
+
+Deno.test("a command plugin is sandboxed unless its YAML says sandbox: false, which run --check warns about", async (t) => {
+  const yaml = (plugin: string[]) =>
+    [
+      "input:",
+      "  generate: { count: 3 }",
+      "processors:",
+      "  - plugin:",
+      ...plugin.map((line) => `      ${line}`),
+      "output: drop",
+    ].join("\n");
+  const parse = (text: string) =>
+    parsePipelineConfig(text, { file: "pipeline.yaml", dir: "/nonexistent-dir" });
+  const stageOf = (config: ReturnType<typeof parse>) => {
+    const stage = config.processors[0]!;
+    assert.ok(stage.kind === "plugin");
+    return stage.plugin;
+  };
+  await t.step("by default", () => {
+    const config = parse(yaml(["command: /bin/sh", "permissions: { read: [/data] }"]));
+    assert.equal(stageOf(config).sandbox, true);
+    const text = describePipeline(config, "/");
+    assert.match(text, /sh: command bin\/sh, .*sandboxed by bubblewrap, may use read \/data/);
+    assert.doesNotMatch(text, /WARNING/);
+  });
+  await t.step("net is all or nothing, and says so", () => {
+    const config = parse(yaml(["command: /bin/sh", "permissions: { net: [example.com:443] }"]));
+    assert.match(describePipeline(config, "/"), /WARNING: may connect anywhere: .*all or nothing/);
+  });
+  await t.step("sandbox: false", () => {
+    const config = parse(yaml(["command: /bin/sh", "sandbox: false"]));
+    assert.equal(stageOf(config).sandbox, false);
+    assert.match(describePipeline(config, "/"), /WARNING: not sandboxed \(sandbox: false\)/);
+  });
+  await t.step("sandbox: false on a module is an error", () => {
+    const issues = issuesOf(yaml(["module: https://example.com/p.ts", "sandbox: false"]));
+    assert.ok(
+      issues.some((i) => /processors\[0\]\.plugin\.sandbox: applies to commands/.test(i)),
+      issues.join("\n"),
     );
   });
 });
