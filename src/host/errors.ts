@@ -60,14 +60,16 @@ export type HandshakeFailure =
   | "address"
   | "protocol"
   | "timeout"
+  | "aborted"
   | "no-line"
   | "socket"
   | "tls";
 
 /**
  * The plugin did not complete the handshake: its line was malformed or
- * refused, it said nothing in time, or its socket never answered. The host
- * has stopped the plugin by the time this is thrown.
+ * refused, it said nothing in time, or its socket never answered; or the
+ * start was aborted (`reason: "aborted"`, `cause` the signal's reason). The
+ * host has stopped the plugin by the time this is thrown.
  */
 export class HandshakeError extends PluginError {
   /** What went wrong. */

@@ -21,8 +21,9 @@ import { addressOf, tlsFor } from "./_dial_target.ts";
 import { type CertifiedKey, generateCertificate } from "../protocol/auto_mtls.ts";
 import { Broker } from "./_broker.ts";
 import { moduleSpecifier, planLaunch } from "./_launch_plan.ts";
+import { StartDeadline } from "./_start_deadline.ts";
 import type { PluginBroker } from "./broker.ts";
-import { type ExitStatus, PluginExitedError } from "./errors.ts";
+import { type ExitStatus, PluginError, PluginExitedError } from "./errors.ts";
 import type { Handshake } from "./handshake.ts";
 import { stderrLogger, toLogRecord } from "./logger.ts";
 import { sandboxEscapes } from "./permissions.ts";
@@ -149,7 +150,7 @@ export class Plugin implements AsyncDisposable {
    *
    * @param options What to run and how.
    * @returns The ready plugin.
-   * @throws {HandshakeError} When the handshake line is malformed or refused, none comes in time, or the socket does not answer.
+   * @throws {HandshakeError} When the handshake line is malformed or refused, none comes in time, or the socket does not answer; `reason: "timeout"` when the start timeout (or the caller's `AbortSignal.timeout`) fires first, `"aborted"` when the caller's signal fires for another reason (its reason is the `cause`). A start never waits past its deadline, whatever the plugin's pipes do.
    * @throws {PluginExitedError} When the plugin exits before it is ready.
    * @throws {TypeError} When neither or both of `module` and `command` are given.
    * @example
@@ -162,7 +163,6 @@ export class Plugin implements AsyncDisposable {
    * ```
    */
   static async start(options: PluginOptions): Promise<Plugin> {
-    options.signal?.throwIfAborted();
     if ((options.module === undefined) === (options.command === undefined)) {
       throw new TypeError("Cannot start a plugin: give exactly one of `module` or `command`");
     }
@@ -177,7 +177,8 @@ export class Plugin implements AsyncDisposable {
       );
     }
     const cookie = options.cookie ?? BULKHEAD_COOKIE;
-    const timeoutMs = options.startTimeoutMs ?? 10_000;
+    using deadline = new StartDeadline(options.startTimeoutMs ?? 10_000, options.signal);
+    if (deadline.signal.aborted) throw deadline.error(name, "not started", { stderrTail: [] });
     const logger = options.logger ?? stderrLogger;
     const bare = options.handshake === "none";
     if (!bare && options.handshake !== undefined && options.handshake !== "go-plugin") {
@@ -209,7 +210,8 @@ export class Plugin implements AsyncDisposable {
       }));
     } catch (error) {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
-      throw error;
+      if (!deadline.signal.aborted) throw error;
+      throw deadline.error(name, "the plugin module was not cached", { stderrTail: [] });
     }
     let process: PluginProcess;
     const spawnedAt = performance.now();
@@ -230,14 +232,7 @@ export class Plugin implements AsyncDisposable {
       ]);
     }
 
-    const deadline = new AbortController();
-    const deadlineTimer = setTimeout(
-      () => deadline.abort(new DOMException("start timed out", "TimeoutError")),
-      timeoutMs,
-    );
-    const signal = options.signal
-      ? AbortSignal.any([options.signal, deadline.signal])
-      : deadline.signal;
+    deadline.begin();
     let channel: GrpcChannel | undefined;
     let stdioDone: Promise<void> = Promise.resolve(); // no stdio stream with handshake "none"
     let connector: GrpcConnector;
@@ -260,8 +255,7 @@ export class Plugin implements AsyncDisposable {
           socketPath,
           dialOptions,
           options.ready ?? healthProbe,
-          signal,
-          timeoutMs,
+          deadline,
         );
         handshake = {
           coreVersion: 1,
@@ -274,7 +268,7 @@ export class Plugin implements AsyncDisposable {
           line: "",
         };
       } else {
-        handshake = await waitForHandshake(name, process, signal, timeoutMs, {
+        handshake = await waitForHandshake(name, process, deadline, {
           versions,
           socketDir: dir,
           allowTcp: options.allowTcp ?? false,
@@ -282,13 +276,9 @@ export class Plugin implements AsyncDisposable {
         const tls = tlsFor(name, handshake, clientCert, process.stderrTail());
         if (tls !== undefined) dialOptions.tls = tls;
         channel = connector.dial(addressOf(handshake.network, handshake.address), dialOptions);
-        await waitForHealth(name, process, channel, {
-          signal,
-          timeoutMs,
-          serving: options.waitForServing ?? true,
-        });
+        await waitForHealth(name, process, channel, deadline, options.waitForServing ?? true);
         stdioDone = drainStdio(name, channel, logger);
-        await options.ready?.(channel.transport, signal);
+        await options.ready?.(channel.transport, deadline.signal);
       }
       return new Plugin(name, process, channel, handshake, {
         graceMs: options.stopGraceMs ?? 2000,
@@ -310,10 +300,9 @@ export class Plugin implements AsyncDisposable {
       await channel?.close();
       process.kill("SIGKILL");
       await process.cleanup();
-      if (options.signal?.aborted) throw options.signal.reason;
-      throw error;
-    } finally {
-      clearTimeout(deadlineTimer);
+      // whatever the last wait threw, a fired deadline or abort is one typed error
+      if (error instanceof PluginError || !deadline.signal.aborted) throw error;
+      throw deadline.error(name, "the plugin was not ready", { stderrTail: process.stderrTail() });
     }
   }
 
