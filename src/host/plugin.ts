@@ -22,6 +22,7 @@ import { type CertifiedKey, generateCertificate } from "../protocol/auto_mtls.ts
 import { Broker } from "./_broker.ts";
 import { moduleSpecifier, planLaunch } from "./_launch_plan.ts";
 import { StartDeadline } from "./_start_deadline.ts";
+import { Watchdog } from "./_watchdog.ts";
 import type { PluginBroker } from "./broker.ts";
 import { type ExitStatus, PluginError, PluginExitedError } from "./errors.ts";
 import type { Handshake } from "./handshake.ts";
@@ -195,7 +196,10 @@ export class Plugin implements AsyncDisposable {
         `Cannot start plugin "${name}": brokerSockets must be a non-negative integer`,
       );
     }
-    const { dir, socketPath } = await PluginProcess.makeSocketDir(options.socketParent);
+    // the watchdog makes the directory: nothing is on disk before something
+    // exists that removes it should this host die during the start
+    const watchdog = await Watchdog.open(options.socketParent);
+    const { dir, socketPath } = watchdog;
     let command: string, args: string[], env: Record<string, string>, flags: string[];
     try {
       ({ command, args, env, flags } = await planLaunch(options, {
@@ -209,7 +213,7 @@ export class Plugin implements AsyncDisposable {
         brokerSockets,
       }));
     } catch (error) {
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await watchdog.close();
       if (!deadline.signal.aborted) throw error;
       throw deadline.error(name, "the plugin module was not cached", { stderrTail: [] });
     }
@@ -224,9 +228,9 @@ export class Plugin implements AsyncDisposable {
         ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
         logger,
         tailLines: options.stderrTailLines ?? 20,
-      }, dir);
+      }, watchdog);
     } catch (error) {
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await watchdog.close();
       throw new PluginExitedError(name, "before it started", { code: 127, signal: null }, [
         `cannot run ${command}: ${error instanceof Error ? error.message : String(error)}`,
       ]);

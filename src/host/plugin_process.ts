@@ -4,21 +4,17 @@
  * pumps that read its stdout and stderr. Knows nothing of gRPC.
  *
  * No plugin outlives its host, even a host killed by SIGKILL and a plugin
- * that does not cooperate: beside each plugin runs a watchdog, a `/bin/sh`
- * that reads its stdin (a pipe only the host holds) and, at EOF — the
- * host is gone — kills the plugin's whole process group. (`prctl`'s
- * parent-death signal would cover only the direct child, and fires when the
- * host *thread* that spawned it exits, which in a threaded runtime is not
- * the host's death.) On a normal stop the host kills the watchdog first.
+ * that does not cooperate: its socket directory's watchdog
+ * (`_watchdog.ts`), which exists before the directory does, kills the
+ * plugin's whole process group and removes the directory when the host
+ * dies. On a normal stop the host cleans up, then stops the watchdog.
  *
  * @module
  */
 import type { ExitStatus } from "./errors.ts";
 import { LineTail, readLines } from "./lines.ts";
 import { type Logger, toLogRecord } from "./logger.ts";
-
-/** The longest Unix socket path Linux accepts (`sun_path` is 108 bytes, NUL included). */
-export const MAX_SOCKET_PATH_BYTES = 107;
+import type { Watchdog } from "./_watchdog.ts";
 
 /** What {@linkcode PluginProcess.spawn} needs. */
 export interface SpawnSpec {
@@ -41,7 +37,7 @@ export interface SpawnSpec {
 /** A spawned plugin process and the resources that belong to it. */
 export class PluginProcess {
   readonly #child: Deno.ChildProcess;
-  readonly #watchdog: Deno.ChildProcess | undefined;
+  readonly #watchdog: Watchdog;
   readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
   readonly #tail: LineTail;
   readonly #firstLine: Promise<string | undefined>;
@@ -54,13 +50,12 @@ export class PluginProcess {
 
   private constructor(
     child: Deno.ChildProcess,
-    watchdog: Deno.ChildProcess | undefined,
-    socketDir: string,
+    watchdog: Watchdog,
     spec: SpawnSpec,
   ) {
     this.#child = child;
     this.#watchdog = watchdog;
-    this.socketDir = socketDir;
+    this.socketDir = watchdog.dir;
     this.#tail = new LineTail(spec.tailLines);
     this.#stdin = child.stdin.getWriter();
     this.#stdin.closed.catch(() => {});
@@ -93,15 +88,15 @@ export class PluginProcess {
   }
 
   /**
-   * Makes a private socket directory and spawns the process in a new process
-   * group, with stdin, stdout and stderr piped.
+   * Spawns the process in a new process group, with stdin, stdout and stderr
+   * piped, and has the watchdog of its socket directory watch it.
    *
    * @param spec What to run; `spec.env` is completed with nothing else.
-   * @param socketDir A directory made by {@linkcode PluginProcess.makeSocketDir}.
+   * @param watchdog The guardian of the plugin's socket directory.
    * @returns The running process.
    * @throws {Deno.errors.NotFound} When the command does not exist.
    */
-  static spawn(spec: SpawnSpec, socketDir: string): PluginProcess {
+  static spawn(spec: SpawnSpec, watchdog: Watchdog): PluginProcess {
     const child = new Deno.Command(spec.command, {
       args: [...spec.args],
       env: spec.env,
@@ -112,52 +107,8 @@ export class PluginProcess {
       stderr: "piped",
       detached: true,
     }).spawn();
-    let watchdog: Deno.ChildProcess | undefined;
-    try {
-      // EOF on its stdin (the host died: a live host kills the watchdog
-      // first) kills the plugin's group, then removes its socket directory
-      watchdog = new Deno.Command("/bin/sh", {
-        args: [
-          "-c",
-          'read -r _; kill -9 -"$1" 2>/dev/null; rm -rf -- "$2"',
-          "bulkhead-watchdog",
-          String(child.pid),
-          socketDir,
-        ],
-        clearEnv: true,
-        env: { PATH: "/usr/bin:/bin" },
-        stdin: "piped",
-        stdout: "null",
-        stderr: "null",
-        detached: true,
-      }).spawn();
-    } catch {
-      // no /bin/sh: the plugin's own host watch (Deno SDK) still applies
-    }
-    return new PluginProcess(child, watchdog, socketDir, spec);
-  }
-
-  /**
-   * Makes a fresh 0700 directory for a plugin's socket.
-   *
-   * @param parent Where to make it; the system's temporary directory by default.
-   * @returns The directory and the socket path the host chooses in it.
-   * @throws {RangeError} When the socket path would be too long for Linux.
-   */
-  static async makeSocketDir(parent?: string): Promise<{ dir: string; socketPath: string }> {
-    const dir = await Deno.makeTempDir({
-      prefix: "bulkhead-",
-      ...(parent === undefined ? {} : { dir: parent }),
-    });
-    await Deno.chmod(dir, 0o700);
-    const socketPath = `${dir}/plugin.sock`;
-    if (new TextEncoder().encode(socketPath).length > MAX_SOCKET_PATH_BYTES) {
-      await Deno.remove(dir, { recursive: true });
-      throw new RangeError(
-        `Cannot place a plugin socket at ${socketPath}: longer than ${MAX_SOCKET_PATH_BYTES} bytes (set TMPDIR to a shorter directory)`,
-      );
-    }
-    return { dir, socketPath };
+    watchdog.watch(child.pid);
+    return new PluginProcess(child, watchdog, spec);
   }
 
   /** The process id (also the process group id). */
@@ -218,19 +169,10 @@ export class PluginProcess {
   /**
    * After the process has exited: kills what is left of its process group,
    * closes stdin, waits briefly for the output pumps, removes the socket
-   * directory. Idempotent.
+   * directory and stops its watchdog. Idempotent.
    */
   async cleanup(): Promise<void> {
     await this.exited;
-    if (this.#watchdog) {
-      try {
-        this.#watchdog.kill("SIGKILL");
-      } catch {
-        // already gone
-      }
-      await this.#watchdog.status;
-      await this.#watchdog.stdin.close().catch(() => {});
-    }
     try {
       Deno.kill(-this.#child.pid, "SIGKILL");
     } catch {
@@ -238,6 +180,6 @@ export class PluginProcess {
     }
     await this.closeStdin();
     await this.drained(1000);
-    await Deno.remove(this.socketDir, { recursive: true }).catch(() => {});
+    await this.#watchdog.close();
   }
 }
