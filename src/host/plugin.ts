@@ -303,7 +303,9 @@ export class Plugin implements AsyncDisposable {
     } catch (error) {
       await channel?.close();
       process.kill("SIGKILL");
-      await process.cleanup();
+      // its last output is in the error already: do not wait long for the
+      // pipes, which a child that left the process group may hold
+      await process.cleanup(100);
       // whatever the last wait threw, a fired deadline or abort is one typed error
       if (error instanceof PluginError || !deadline.signal.aborted) throw error;
       throw deadline.error(name, "the plugin was not ready", { stderrTail: process.stderrTail() });

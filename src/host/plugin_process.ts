@@ -168,10 +168,13 @@ export class PluginProcess {
 
   /**
    * After the process has exited: kills what is left of its process group,
-   * closes stdin, waits briefly for the output pumps, removes the socket
-   * directory and stops its watchdog. Idempotent.
+   * closes stdin, waits briefly for the output pumps (a process outside
+   * the group may hold the pipes), removes the socket directory and stops
+   * its watchdog. Idempotent.
+   *
+   * @param drainMs How long to wait for the output pumps.
    */
-  async cleanup(): Promise<void> {
+  async cleanup(drainMs = 1000): Promise<void> {
     await this.exited;
     try {
       Deno.kill(-this.#child.pid, "SIGKILL");
@@ -179,7 +182,7 @@ export class PluginProcess {
       // the group is empty: the usual case
     }
     await this.closeStdin();
-    await this.drained(1000);
+    await this.drained(drainMs);
     await this.#watchdog.close();
   }
 }
