@@ -176,12 +176,21 @@ function percentile(sorted: number[], p: number): number {
 const socketParent = await Deno.makeTempDir({ prefix: "bulkhead-soak-" });
 const tally: Tally = { starts: 0, hangs: [], outcomes: new Map(), elapsed: [], byKind: new Map() };
 const kinds = Array.from({ length: starts }, () => pick(KINDS));
+// how late a 20 ms timer fires: how busy the machine (not the plugins) keeps this host
+const lags: number[] = [];
+let tick = performance.now();
+const probe = setInterval(() => {
+  const now = performance.now();
+  lags.push(now - tick - 20);
+  tick = now;
+}, 20);
 const began = performance.now();
 let next = 0;
 await Promise.all(Array.from({ length: concurrency }, async () => {
   while (next < kinds.length) await startOne(kinds[next++]!, socketParent, tally);
 }));
 const seconds = (performance.now() - began) / 1000;
+clearInterval(probe);
 const left = [...Deno.readDirSync(socketParent)].map((e) => e.name);
 await Deno.remove(socketParent, { recursive: true });
 
@@ -200,6 +209,12 @@ for (const [kind, times] of [...tally.byKind].sort()) {
   const t = times.toSorted((a, b) => a - b);
   console.log(`  ${kind}: p50 ${percentile(t, 0.5)}, max ${Math.round(t.at(-1) ?? 0)}`);
 }
+const lagSorted = lags.toSorted((a, b) => a - b);
+console.log(
+  `host timer lateness ms (machine load): p50 ${percentile(lagSorted, 0.5)}, p99 ${
+    percentile(lagSorted, 0.99)
+  }, max ${Math.round(lagSorted.at(-1) ?? 0)}; load average ${Deno.loadavg().join(" ")}`,
+);
 console.log(`hangs past ${HANG_MS} ms: ${tally.hangs.length}`);
 for (const hang of tally.hangs.slice(0, 20)) console.log(`  ${JSON.stringify(hang)}`);
 console.log(`socket directories left: ${left.length}`);

@@ -57,6 +57,8 @@ export async function waitForAddress(
       await channel.close();
       // the plugin answered and refused (e.g. an Init error): no point retrying
       if (!(error instanceof ConnectError) && !signal.aborted) throw error;
+      // a probe the deadline cut short says less than the failure before it
+      if (signal.aborted && lastError !== undefined) break;
       lastError = error;
     }
     await Promise.race([deadline.sleep(delay), process.exited]);

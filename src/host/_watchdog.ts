@@ -1,13 +1,13 @@
 /**
- * The guardian of one plugin's traces on the machine: a `/bin/sh` that makes
- * the plugin's private socket directory itself, and, once told the plugin's
- * process id, watches for its host's death and then kills the plugin's
- * whole process group and removes the directory. Internal to `src/host/`.
+ * The guardian of one plugin's traces on the machine: a `/bin/sh` started
+ * before the plugin's private socket directory is made, told its name, that
+ * removes it when the host dies — and, once told the plugin's process id,
+ * kills the plugin's whole process group first. Internal to `src/host/`.
  *
  * It watches its stdin, a pipe only the host holds: EOF means the host is
  * gone, however it died (a SIGKILLed host runs no code). Because the
- * directory is made by the guardian, nothing is on disk before something
- * exists that removes it — not while the host caches a module graph, not
+ * guardian exists before the directory does, nothing is on disk that
+ * nothing would remove — not while the host caches a module graph, not
  * between spawning the plugin and its handshake. (`prctl`'s parent-death
  * signal would cover only the direct child, and fires when the host
  * *thread* that spawned it exits, which in a threaded runtime is not the
@@ -16,21 +16,17 @@
  *
  * @module
  */
-import { readLines } from "./lines.ts";
+import { resolve } from "node:path";
 
 /** The longest Unix socket path Linux accepts (`sun_path` is 108 bytes, NUL included). */
 export const MAX_SOCKET_PATH_BYTES = 107;
 
-// $1: the parent directory. Prints the directory it made (or why it made
-// none). SIGPIPE is ignored so that a host dying before it read the
-// directory's name still gets the directory removed.
-const SCRIPT = `trap "" PIPE
-d=$(mktemp -d "$1/bulkhead-XXXXXXXXXX" 2>&1) || { echo "$d"; exit 1; }
-echo "$d"
-read -r pid
+// $1: the directory. At EOF on stdin: kill the process group named on the
+// first line, if any, and remove the directory.
+const SCRIPT = `read -r pid
 read -r _
 case "$pid" in *[!0-9]*|"") ;; *) kill -9 -"$pid" 2>/dev/null ;; esac
-rm -rf -- "$d"`;
+rm -rf -- "$1"`;
 
 /** A plugin's socket directory and the guardian that removes it when the host dies. */
 export class Watchdog {
@@ -51,57 +47,39 @@ export class Watchdog {
   }
 
   /**
-   * Starts a guardian and has it make a fresh 0700 socket directory. Without
-   * `/bin/sh` the host makes the directory itself, unguarded.
+   * Starts a guardian, then makes a fresh 0700 socket directory with a
+   * random name it was given. Without `/bin/sh` the directory is unguarded.
    *
    * @param parent Where to make it; `$TMPDIR` or `/tmp` by default.
    * @returns The guarded directory.
    * @throws {RangeError} When the socket path would be too long for Linux.
-   * @throws {Error} When the directory cannot be made.
+   * @throws {Deno.errors.AlreadyExists} When the random name is taken (2^-64).
    */
   static async open(parent: string | undefined): Promise<Watchdog> {
-    let guard: Deno.ChildProcess | undefined;
-    try {
-      guard = new Deno.Command("/bin/sh", {
-        args: ["-c", SCRIPT, "bulkhead-watchdog", parent ?? tempDir()],
-        clearEnv: true,
-        env: { PATH: "/usr/bin:/bin" },
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "null",
-        detached: true,
-      }).spawn();
-    } catch {
-      // no /bin/sh: unguarded (a Deno plugin's own host watch still applies)
-    }
-    const watchdog = guard ? await Watchdog.#named(guard) : await Watchdog.#unguarded(parent);
-    if (new TextEncoder().encode(watchdog.socketPath).length > MAX_SOCKET_PATH_BYTES) {
-      await watchdog.close();
+    const name = Array.from(crypto.getRandomValues(new Uint8Array(8)))
+      .map((b) => b.toString(16).padStart(2, "0")).join("");
+    const dir = resolve(parent ?? tempDir(), `bulkhead-${name}`);
+    const watchdog = new Watchdog(dir, guard(dir));
+    const socketBytes = new TextEncoder().encode(watchdog.socketPath).length;
+    if (socketBytes > MAX_SOCKET_PATH_BYTES) {
+      await watchdog.#stop();
       throw new RangeError(
         `Cannot place a plugin socket at ${watchdog.socketPath}: longer than ${MAX_SOCKET_PATH_BYTES} bytes (set TMPDIR to a shorter directory)`,
       );
     }
+    try {
+      await Deno.mkdir(dir, { mode: 0o700 }); // fails if it exists: never someone else's
+    } catch (error) {
+      await watchdog.#stop();
+      throw error;
+    }
+    try {
+      await Deno.chmod(dir, 0o700); // whatever the umask
+    } catch (error) {
+      await watchdog.close();
+      throw error;
+    }
     return watchdog;
-  }
-
-  /** Reads the directory the guardian made (`mktemp -d`: mode 0700). */
-  static async #named(guard: Deno.ChildProcess): Promise<Watchdog> {
-    const stdout = readLines(guard.stdout);
-    const line = (await stdout.next()).value;
-    await stdout.return(undefined);
-    if (typeof line === "string" && line.startsWith("/")) return new Watchdog(line, guard);
-    await guard.stdin.close().catch(() => {});
-    await guard.status;
-    throw new Error(`Cannot make a plugin socket directory: ${line || "mktemp failed"}`);
-  }
-
-  static async #unguarded(parent: string | undefined): Promise<Watchdog> {
-    const dir = await Deno.makeTempDir({
-      prefix: "bulkhead-",
-      ...(parent === undefined ? {} : { dir: parent }),
-    });
-    await Deno.chmod(dir, 0o700);
-    return new Watchdog(dir, undefined);
   }
 
   /**
@@ -116,17 +94,38 @@ export class Watchdog {
   /** Stops the guardian (the host cleans up itself) and removes the directory. Idempotent. */
   close(): Promise<void> {
     return this.#closing ??= (async () => {
-      if (this.#guard) {
-        try {
-          this.#guard.kill("SIGKILL");
-        } catch {
-          // already gone
-        }
-        await this.#guard.status;
-        await this.#stdin?.close().catch(() => {});
-      }
+      await this.#stop();
       await Deno.remove(this.dir, { recursive: true }).catch(() => {});
     })();
+  }
+
+  /** Kills the guardian before its stdin closes, so it removes nothing. */
+  async #stop(): Promise<void> {
+    if (!this.#guard) return;
+    try {
+      this.#guard.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+    await this.#guard.status;
+    await this.#stdin?.close().catch(() => {});
+  }
+}
+
+/** Starts the guardian of `dir`, or returns undefined without `/bin/sh`. */
+function guard(dir: string): Deno.ChildProcess | undefined {
+  try {
+    return new Deno.Command("/bin/sh", {
+      args: ["-c", SCRIPT, "bulkhead-watchdog", dir],
+      clearEnv: true,
+      env: { PATH: "/usr/bin:/bin" },
+      stdin: "piped",
+      stdout: "null",
+      stderr: "null",
+      detached: true,
+    }).spawn();
+  } catch {
+    return undefined; // no /bin/sh: a Deno plugin's own host watch still applies
   }
 }
 
