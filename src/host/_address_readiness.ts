@@ -10,8 +10,8 @@
 import { ConnectError, createClient } from "../npm/connect.ts";
 import type { DialOptions, GrpcChannel, GrpcConnector } from "../transport/transport.ts";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
-import { HandshakeError } from "./errors.ts";
 import { exitedBeforeReady } from "./_readiness.ts";
+import type { StartDeadline } from "./_start_deadline.ts";
 import type { PluginCall } from "./plugin_options.ts";
 import type { PluginProcess } from "./plugin_process.ts";
 
@@ -31,10 +31,10 @@ export const healthProbe: PluginCall = async (transport, signal) => {
  * channel it succeeded on (the caller owns it). A probe that rejects with a
  * `ConnectError` (nobody listening yet, connection dropped) is retried; any
  * other rejection means the plugin answered and refused, and is rethrown. The probe sets its own call
- * deadline; `signal` ends the whole wait.
+ * deadline; `deadline` ends the whole wait.
  *
  * @throws {PluginExitedError} When the plugin exits first.
- * @throws {HandshakeError} `timeout` when `signal` aborts first (reason: start timeout).
+ * @throws {HandshakeError} `timeout` when the deadline fires first, `aborted` when the caller aborts.
  */
 export async function waitForAddress(
   name: string,
@@ -43,9 +43,9 @@ export async function waitForAddress(
   socketPath: string,
   dialOptions: DialOptions,
   probe: PluginCall,
-  signal: AbortSignal,
-  timeoutMs: number,
+  deadline: StartDeadline,
 ): Promise<GrpcChannel> {
+  const signal = deadline.signal;
   let lastError: unknown;
   for (let delay = 5; !signal.aborted; delay = Math.min(delay * 2, 250)) {
     if (process.exitStatus) break;
@@ -57,22 +57,18 @@ export async function waitForAddress(
       await channel.close();
       // the plugin answered and refused (e.g. an Init error): no point retrying
       if (!(error instanceof ConnectError) && !signal.aborted) throw error;
+      // a probe the deadline cut short says less than the failure before it
+      if (signal.aborted && lastError !== undefined) break;
       lastError = error;
     }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([new Promise((r) => timer = setTimeout(r, delay)), process.exited]);
-    clearTimeout(timer);
+    await Promise.race([deadline.sleep(delay), process.exited]);
   }
   if (process.exitStatus) {
-    throw await exitedBeforeReady(name, process);
+    throw await exitedBeforeReady(name, process, deadline);
   }
   const why = lastError instanceof Error ? lastError.message : String(lastError ?? "aborted");
-  throw new HandshakeError(
-    name,
-    "timeout",
-    signal.reason instanceof DOMException && signal.reason.name === "TimeoutError"
-      ? `its socket did not answer its readiness call within ${timeoutMs} ms (${why})`
-      : "start was aborted",
-    { stderrTail: process.stderrTail(), cause: lastError },
-  );
+  throw deadline.error(name, "its socket did not answer its readiness call", {
+    detail: why,
+    stderrTail: process.stderrTail(),
+  });
 }

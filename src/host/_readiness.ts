@@ -10,66 +10,60 @@ import { type GrpcChannel, TlsPeerError } from "../transport/transport.ts";
 import { GRPCStdio, StdioData_Channel } from "../gen/plugin/grpc_stdio_pb.ts";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
 import { HandshakeError, PluginExitedError } from "./errors.ts";
+import { ABORTED, type StartDeadline } from "./_start_deadline.ts";
 import { type Handshake, type HandshakeExpectation, validateHandshake } from "./handshake.ts";
 import { type Logger, logLine } from "./logger.ts";
 import { MAX_LINE_CHARS } from "./lines.ts";
 import type { PluginProcess } from "./plugin_process.ts";
 
-/** Waits for the first stdout line and validates it; fails on exit, abort or timeout. */
+/**
+ * Waits for the first stdout line and validates it. Every wait ends when
+ * `deadline` fires, whatever the pipes do: a plugin that exits halfway
+ * through its line while a child still holds its stdout is an exit, not a
+ * wait for a newline that may never come.
+ *
+ * @throws {HandshakeError} When the line is refused, or the deadline fires first.
+ * @throws {PluginExitedError} When the plugin exits first.
+ */
 export async function waitForHandshake(
   name: string,
   process: PluginProcess,
-  signal: AbortSignal,
-  timeoutMs: number,
+  deadline: StartDeadline,
   expect: HandshakeExpectation,
 ): Promise<Handshake> {
-  const aborted = abortPromise(signal);
+  let line: { text: string | undefined } | undefined;
+  const firstLine = process.firstLine().then((text) => line = { text });
   try {
-    const first = await Promise.race([
-      process.firstLine().then((line) => ({ line })),
-      process.exited.then((status) => ({ status })),
-      aborted.promise,
-    ]);
-    if ("line" in first && first.line !== undefined) {
-      return validateHandshake(name, first.line, expect, () => process.stderrTail());
+    // the first line, the end of stdout or the exit, whichever comes first
+    await deadline.race(Promise.race([firstLine, process.exited]));
+    if (line?.text !== undefined) {
+      return validateHandshake(name, line.text, expect, () => process.stderrTail());
     }
-    // stdout closed or the process exited: wait for the exit to tell why
-    const status = "status" in first
-      ? first.status
-      : await Promise.race([process.exited, aborted.promise]);
-    await process.drained(500);
-    // a line printed just before exiting says more than the exit does
-    const late = await process.firstLine();
-    if (late !== undefined) {
-      validateHandshake(name, late, expect, () => process.stderrTail());
+    // no line: stdout closed or the process exited; its exit tells why
+    const status = await deadline.race(process.exited);
+    await deadline.race(process.drained(500)).catch(() => {});
+    // a line printed just before exiting says more than the exit does (a
+    // line without its newline counts once stdout has closed, not before)
+    if (line?.text !== undefined) {
+      validateHandshake(name, line.text, expect, () => process.stderrTail());
     }
     throw new PluginExitedError(name, "before its handshake", status, process.stderrTail());
   } catch (error) {
-    if (error === aborted.token) {
-      throw new HandshakeError(
-        name,
-        "timeout",
-        signal.reason instanceof DOMException && signal.reason.name === "TimeoutError"
-          ? `no handshake line within ${timeoutMs} ms`
-          : "start was aborted",
-        { stderrTail: process.stderrTail(), cause: signal.reason },
-      );
-    }
-    throw error;
-  } finally {
-    aborted.dispose();
+    if (error !== ABORTED) throw error;
+    throw deadline.error(name, "no handshake line", { stderrTail: process.stderrTail() });
   }
 }
 
 /**
  * The error for a plugin that exited while the host waited for it to be
- * ready, once its last stderr lines have been read.
+ * ready, once its last stderr lines have been read (or the deadline fired).
  */
 export async function exitedBeforeReady(
   name: string,
   process: PluginProcess,
+  deadline: StartDeadline,
 ): Promise<PluginExitedError> {
-  await process.drained(500);
+  await deadline.race(process.drained(500)).catch(() => {});
   return new PluginExitedError(
     name,
     "before it was ready",
@@ -80,10 +74,6 @@ export async function exitedBeforeReady(
 
 /** How {@linkcode waitForHealth} waits. */
 export interface HealthWait {
-  /** Aborts the wait (the start's deadline or the caller's signal). */
-  signal: AbortSignal;
-  /** For the error message: how long the start may take. */
-  timeoutMs: number;
   /** Wait for SERVING; with `false`, any answer will do. */
   serving: boolean;
   /** The handshake line, for errors. */
@@ -92,21 +82,26 @@ export interface HealthWait {
 
 /**
  * Asks `grpc.health.v1.Health/Check` until SERVING (or any status when
- * `serving` is false; UNIMPLEMENTED counts as ready), backing off. A TLS
- * failure (handshake, or a certificate other than the announced one) ends
- * the wait at once: retrying would get the same answer.
+ * `serving` is false; UNIMPLEMENTED counts as ready), backing off, until
+ * `deadline` fires. A TLS failure (handshake, or a certificate other than
+ * the announced one) ends the wait at once: retrying would get the same answer.
+ *
+ * @throws {HandshakeError} `tls` at once on a TLS failure; `socket` when no answer came in time; `aborted` when the caller aborted.
+ * @throws {PluginExitedError} When the plugin exits first.
  */
 export async function waitForHealth(
   name: string,
   process: PluginProcess,
   channel: GrpcChannel,
-  { signal, timeoutMs, serving, line }: HealthWait,
+  deadline: StartDeadline,
+  { serving, line }: HealthWait,
 ): Promise<void> {
   const health = createClient(Health, channel.transport);
+  const signal = deadline.signal;
   let lastError: unknown;
   for (let delay = 5; !signal.aborted; delay = Math.min(delay * 2, 200)) {
     if (process.exitStatus) {
-      throw await exitedBeforeReady(name, process);
+      throw await exitedBeforeReady(name, process, deadline);
     }
     try {
       const response = await health.check({ service: "plugin" }, { signal, timeoutMs: 2000 });
@@ -122,21 +117,22 @@ export async function waitForHealth(
           cause: error.cause,
         });
       }
-      // the start's deadline cancelling a check says less than the answer before it
-      if (!signal.aborted || lastError === undefined) lastError = error;
+      // a check the deadline cut short says less than the answer before it
+      if (signal.aborted && lastError !== undefined) break;
+      lastError = error;
     }
-    await new Promise((r) => setTimeout(r, delay));
+    await deadline.sleep(delay);
   }
   if (process.exitStatus) {
-    throw await exitedBeforeReady(name, process);
+    throw await exitedBeforeReady(name, process, deadline);
   }
   const why = lastError instanceof Error ? lastError.message : String(lastError);
-  throw new HandshakeError(
-    name,
-    "socket",
-    `its socket did not answer a health check within ${timeoutMs} ms (${why})`,
-    { stderrTail: process.stderrTail(), cause: lastError },
-  );
+  throw deadline.error(name, "its socket did not answer a health check", {
+    detail: why,
+    reason: "socket",
+    stderrTail: process.stderrTail(),
+    cause: lastError,
+  });
 }
 
 /**
@@ -168,16 +164,4 @@ export function drainStdio(name: string, channel: GrpcChannel, logger: Logger): 
       if (rest) logLine(logger, name, rest, "stdio");
     }
   })();
-}
-
-function abortPromise(signal: AbortSignal) {
-  const token = Symbol("aborted");
-  let onAbort!: () => void;
-  const promise = new Promise<never>((_, reject) => {
-    onAbort = () => reject(token);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
-  });
-  promise.catch(() => {});
-  return { token, promise, dispose: () => signal.removeEventListener("abort", onAbort) };
 }

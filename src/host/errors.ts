@@ -62,6 +62,7 @@ export type HandshakeFailure =
   | "address"
   | "protocol"
   | "timeout"
+  | "aborted"
   | "no-line"
   | "socket"
   | "tls";
@@ -71,7 +72,8 @@ export type HandshakeFailure =
  * refused, it said nothing in time, its socket never answered, or (`tls`)
  * its AutoMTLS did not check out: TLS on one side only, a certificate that
  * is not base64, a failed TLS handshake, or a served certificate other than
- * the announced one (refused at once, not at the start's deadline). The
+ * the announced one (refused at once, not at the start's deadline); or the
+ * start was aborted (`reason: "aborted"`, `cause` the signal's reason). The
  * host has stopped the plugin by the time this is thrown.
  */
 export class HandshakeError extends PluginError {

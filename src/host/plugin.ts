@@ -26,8 +26,10 @@ import { deadline, settledOrAborted } from "./_deadline.ts";
 import { moduleSpecifier, planLaunch } from "./_launch_plan.ts";
 import { checkModuleGraph } from "./module_root.ts";
 import { INTERPRETERS } from "./_exec_sandbox.ts";
+import { StartDeadline } from "./_start_deadline.ts";
+import { Watchdog } from "./_watchdog.ts";
 import type { PluginBroker } from "./broker.ts";
-import { type ExitStatus, HandshakeError, PluginExitedError } from "./errors.ts";
+import { type ExitStatus, HandshakeError, PluginError, PluginExitedError } from "./errors.ts";
 import type { Handshake } from "./handshake.ts";
 import { logLine, stderrLogger } from "./logger.ts";
 import { PluginProcess } from "./plugin_process.ts";
@@ -166,7 +168,7 @@ export class Plugin implements AsyncDisposable {
    *
    * @param options What to run and how.
    * @returns The ready plugin.
-   * @throws {HandshakeError} When the handshake line is malformed or refused, none comes in time, the socket does not answer, or its AutoMTLS does not check out (`tls`).
+   * @throws {HandshakeError} When the handshake line is malformed or refused, none comes in time, the socket does not answer, or its AutoMTLS does not check out (`tls`); `reason: "timeout"` when the start timeout (or the caller's `AbortSignal.timeout`) fires first, `"aborted"` when the caller's signal fires for another reason (its reason is the `cause`). A start never waits past its deadline, whatever the plugin's pipes do.
    * @throws {PluginExitedError} When the plugin exits before it is ready.
    * @throws {ModuleGraphError} When a Deno plugin's module graph loads a file outside its module root and read grants (nothing is spawned).
    * @throws {TypeError} When neither or both of `module` and `command` are given.
@@ -180,7 +182,6 @@ export class Plugin implements AsyncDisposable {
    * ```
    */
   static async start(options: PluginOptions): Promise<Plugin> {
-    options.signal?.throwIfAborted();
     if ((options.module === undefined) === (options.command === undefined)) {
       throw new TypeError("Cannot start a plugin: give exactly one of `module` or `command`");
     }
@@ -195,7 +196,8 @@ export class Plugin implements AsyncDisposable {
       );
     }
     const cookie = options.cookie ?? BULKHEAD_COOKIE;
-    const timeoutMs = options.startTimeoutMs ?? 10_000;
+    using deadline = new StartDeadline(options.startTimeoutMs ?? 10_000, options.signal);
+    if (deadline.signal.aborted) throw deadline.error(name, "not started", { stderrTail: [] });
     const logger = options.logger ?? stderrLogger;
     const bare = options.handshake === "none";
     if (!bare && options.handshake !== undefined && options.handshake !== "go-plugin") {
@@ -218,11 +220,12 @@ export class Plugin implements AsyncDisposable {
         `Cannot start plugin "${name}": maxBrokerAnnouncements must be a positive integer`,
       );
     }
-    const { dir, socketPath } = await PluginProcess.makeSocketDir(options.socketParent).catch(
-      (error) => {
-        throw socketDirError(name, options.socketParent, error);
-      },
-    );
+    // the watchdog makes the directory: nothing is on disk before something
+    // exists that removes it should this host die during the start
+    const watchdog = await Watchdog.open(options.socketParent).catch((error) => {
+      throw socketDirError(name, options.socketParent, error);
+    });
+    const { dir, socketPath } = watchdog;
     let command: string, args: string[], env: Record<string, string>, flags: string[];
     let moduleRoot: string | undefined;
     let sandbox: SandboxKind, escapes: string[];
@@ -250,8 +253,9 @@ export class Plugin implements AsyncDisposable {
       }));
       if (options.module !== undefined) moduleRoot = await checkModuleGraph(name, target, options);
     } catch (error) {
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-      throw error;
+      await watchdog.close();
+      if (!deadline.signal.aborted) throw error;
+      throw deadline.error(name, "the plugin module was not cached", { stderrTail: [] });
     }
     let process: PluginProcess;
     const spawnedAt = performance.now();
@@ -264,22 +268,15 @@ export class Plugin implements AsyncDisposable {
         ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
         logger,
         tailLines: options.stderrTailLines ?? 20,
-      }, dir);
+      }, watchdog);
     } catch (error) {
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await watchdog.close();
       throw new PluginExitedError(name, "before it started", { code: 127, signal: null }, [
         `cannot run ${command}: ${error instanceof Error ? error.message : String(error)}`,
       ]);
     }
 
-    const deadline = new AbortController();
-    const deadlineTimer = setTimeout(
-      () => deadline.abort(new DOMException("start timed out", "TimeoutError")),
-      timeoutMs,
-    );
-    const signal = options.signal
-      ? AbortSignal.any([options.signal, deadline.signal])
-      : deadline.signal;
+    deadline.begin();
     let channel: GrpcChannel | undefined;
     let stdioDone: Promise<void> = Promise.resolve(); // no stdio stream with handshake "none"
     let connector: GrpcConnector;
@@ -302,8 +299,7 @@ export class Plugin implements AsyncDisposable {
           socketPath,
           dialOptions,
           options.ready ?? healthProbe,
-          signal,
-          timeoutMs,
+          deadline,
         );
         handshake = {
           coreVersion: 1,
@@ -316,7 +312,7 @@ export class Plugin implements AsyncDisposable {
           line: "",
         };
       } else {
-        handshake = await waitForHandshake(name, process, signal, timeoutMs, {
+        handshake = await waitForHandshake(name, process, deadline, {
           versions,
           socketDir: dir,
           allowTcp: options.allowTcp ?? false,
@@ -332,14 +328,12 @@ export class Plugin implements AsyncDisposable {
         const tls = tlsFor(name, handshake, clientCert, process.stderrTail());
         if (tls !== undefined) dialOptions.tls = tls;
         channel = connector.dial(addressOf(handshake.network, handshake.address), dialOptions);
-        await waitForHealth(name, process, channel, {
-          signal,
-          timeoutMs,
+        await waitForHealth(name, process, channel, deadline, {
           serving: options.waitForServing ?? true,
           line: handshake.line,
         });
         stdioDone = drainStdio(name, channel, logger);
-        await options.ready?.(channel.transport, signal);
+        await options.ready?.(channel.transport, deadline.signal);
       }
       return new Plugin(name, process, channel, handshake, {
         graceMs: options.stopGraceMs ?? 2000,
@@ -362,11 +356,12 @@ export class Plugin implements AsyncDisposable {
     } catch (error) {
       await channel?.close();
       process.kill("SIGKILL");
-      await process.cleanup();
-      if (options.signal?.aborted) throw options.signal.reason;
-      throw error;
-    } finally {
-      clearTimeout(deadlineTimer);
+      // its last output is in the error already: do not wait long for the
+      // pipes, which a child that left the process group may hold
+      await process.cleanup(100);
+      // whatever the last wait threw, a fired deadline or abort is one typed error
+      if (error instanceof PluginError || !deadline.signal.aborted) throw error;
+      throw deadline.error(name, "the plugin was not ready", { stderrTail: process.stderrTail() });
     }
   }
 

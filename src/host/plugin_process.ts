@@ -4,12 +4,10 @@
  * pumps that read its stdout and stderr. Knows nothing of gRPC.
  *
  * No plugin outlives its host, even a host killed by SIGKILL and a plugin
- * that does not cooperate: beside each plugin runs a watchdog, a `/bin/sh`
- * that reads its stdin (a pipe only the host holds) and, at EOF — the
- * host is gone — kills the plugin's whole process group. (`prctl`'s
- * parent-death signal would cover only the direct child, and fires when the
- * host *thread* that spawned it exits, which in a threaded runtime is not
- * the host's death.) On a normal stop the host kills the watchdog first.
+ * that does not cooperate: its socket directory's watchdog
+ * (`_watchdog.ts`), which exists before the directory does, kills the
+ * plugin's whole process group and removes the directory when the host
+ * dies. On a normal stop the host cleans up, then stops the watchdog.
  *
  * @module
  */
@@ -17,9 +15,7 @@ import type { ExitStatus } from "./errors.ts";
 import { closingFds, inheritedFds } from "./_inherited_fds.ts";
 import { LineTail, readLines } from "./lines.ts";
 import { type Logger, logLine } from "./logger.ts";
-
-/** The longest Unix socket path Linux accepts (`sun_path` is 108 bytes, NUL included). */
-export const MAX_SOCKET_PATH_BYTES = 107;
+import type { Watchdog } from "./_watchdog.ts";
 
 /** What {@linkcode PluginProcess.spawn} needs. */
 export interface SpawnSpec {
@@ -42,7 +38,7 @@ export interface SpawnSpec {
 /** A spawned plugin process and the resources that belong to it. */
 export class PluginProcess {
   readonly #child: Deno.ChildProcess;
-  readonly #watchdog: Deno.ChildProcess | undefined;
+  readonly #watchdog: Watchdog;
   readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
   readonly #tail: LineTail;
   readonly #firstLine: Promise<string | undefined>;
@@ -55,13 +51,12 @@ export class PluginProcess {
 
   private constructor(
     child: Deno.ChildProcess,
-    watchdog: Deno.ChildProcess | undefined,
-    socketDir: string,
+    watchdog: Watchdog,
     spec: SpawnSpec,
   ) {
     this.#child = child;
     this.#watchdog = watchdog;
-    this.socketDir = socketDir;
+    this.socketDir = watchdog.dir;
     this.#tail = new LineTail(spec.tailLines);
     this.#stdin = child.stdin.getWriter();
     this.#stdin.closed.catch(() => {});
@@ -97,17 +92,16 @@ export class PluginProcess {
    * Spawns the process in a new process group, with stdin, stdout and
    * stderr piped and no other descriptor of the host's (those it inherited
    * without close-on-exec are closed by a shell first, see
-   * `_inherited_fds.ts`).
+   * `_inherited_fds.ts`), and has the watchdog of its socket directory watch it.
    *
    * @param spec What to run; `spec.env` is completed with nothing else.
-   * @param socketDir A directory made by {@linkcode PluginProcess.makeSocketDir}.
+   * @param watchdog The guardian of the plugin's socket directory.
    * @returns The running process.
    * @throws {Deno.errors.NotFound} When the command does not exist.
    */
-  static spawn(spec: SpawnSpec, socketDir: string): PluginProcess {
-    // descriptors the host inherited without close-on-exec reach neither
-    const leaking = inheritedFds();
-    const launch = closingFds(spec.command, spec.args, spec.env, leaking);
+  static spawn(spec: SpawnSpec, watchdog: Watchdog): PluginProcess {
+    // descriptors the host inherited without close-on-exec reach neither it nor its watchdog
+    const launch = closingFds(spec.command, spec.args, spec.env, inheritedFds());
     const child = new Deno.Command(launch.command, {
       args: launch.args,
       env: spec.env,
@@ -118,58 +112,8 @@ export class PluginProcess {
       stderr: "piped",
       detached: true,
     }).spawn();
-    let watchdog: Deno.ChildProcess | undefined;
-    try {
-      // EOF on its stdin (the host died: a live host kills the watchdog
-      // first) kills the plugin's group, then removes its socket directory
-      const watch = closingFds(
-        "/bin/sh",
-        [
-          "-c",
-          'read -r _; kill -9 -"$1" 2>/dev/null; rm -rf -- "$2"',
-          "bulkhead-watchdog",
-          String(child.pid),
-          socketDir,
-        ],
-        {},
-        leaking,
-      );
-      watchdog = new Deno.Command(watch.command, {
-        args: watch.args,
-        clearEnv: true,
-        env: { PATH: "/usr/bin:/bin" },
-        stdin: "piped",
-        stdout: "null",
-        stderr: "null",
-        detached: true,
-      }).spawn();
-    } catch {
-      // no /bin/sh: the plugin's own host watch (Deno SDK) still applies
-    }
-    return new PluginProcess(child, watchdog, socketDir, spec);
-  }
-
-  /**
-   * Makes a fresh 0700 directory for a plugin's socket.
-   *
-   * @param parent Where to make it; the system's temporary directory by default.
-   * @returns The directory and the socket path the host chooses in it.
-   * @throws {RangeError} When the socket path would be too long for Linux.
-   */
-  static async makeSocketDir(parent?: string): Promise<{ dir: string; socketPath: string }> {
-    const dir = await Deno.makeTempDir({
-      prefix: "bulkhead-",
-      ...(parent === undefined ? {} : { dir: parent }),
-    });
-    await Deno.chmod(dir, 0o700);
-    const socketPath = `${dir}/plugin.sock`;
-    if (new TextEncoder().encode(socketPath).length > MAX_SOCKET_PATH_BYTES) {
-      await Deno.remove(dir, { recursive: true });
-      throw new RangeError(
-        `Cannot place a plugin socket at ${socketPath}: longer than ${MAX_SOCKET_PATH_BYTES} bytes (set TMPDIR to a shorter directory)`,
-      );
-    }
-    return { dir, socketPath };
+    watchdog.watch(child.pid);
+    return new PluginProcess(child, watchdog, spec);
   }
 
   /** The process id (also the process group id). */
@@ -229,27 +173,21 @@ export class PluginProcess {
 
   /**
    * After the process has exited: kills what is left of its process group,
-   * closes stdin, waits briefly for the output pumps, removes the socket
-   * directory. Idempotent.
+   * closes stdin, waits briefly for the output pumps (a process outside
+   * the group may hold the pipes), removes the socket directory and stops
+   * its watchdog. Idempotent.
+   *
+   * @param drainMs How long to wait for the output pumps.
    */
-  async cleanup(): Promise<void> {
+  async cleanup(drainMs = 1000): Promise<void> {
     await this.exited;
-    if (this.#watchdog) {
-      try {
-        this.#watchdog.kill("SIGKILL");
-      } catch {
-        // already gone
-      }
-      await this.#watchdog.status;
-      await this.#watchdog.stdin.close().catch(() => {});
-    }
     try {
       Deno.kill(-this.#child.pid, "SIGKILL");
     } catch {
       // the group is empty: the usual case
     }
     await this.closeStdin();
-    await this.drained(1000);
-    await Deno.remove(this.socketDir, { recursive: true }).catch(() => {});
+    await this.drained(drainMs);
+    await this.#watchdog.close();
   }
 }

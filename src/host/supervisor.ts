@@ -16,6 +16,7 @@ import {
   createContextKey,
   type Transport,
 } from "../npm/connect.ts";
+import { AdaptiveLimit } from "./adaptive_limit.ts";
 import { CallStats } from "./call_stats.ts";
 import { type ExitStatus, PluginCrashedError, PluginError, PluginFailedError } from "./errors.ts";
 import { explainExit } from "./limits.ts";
@@ -33,7 +34,7 @@ export type { PluginStats, SlotState, SupervisorEvent, SupervisorOptions, Superv
 
 /**
  * Marks a call as safe to send twice: when its plugin crashes while serving
- * it, the supervisor sends it once more to the restarted plugin.
+ * it, the supervisor sends it once more, alone, to the restarted plugin.
  *
  * @example
  * ```ts ignore
@@ -52,9 +53,14 @@ interface Slot {
   plugin: Plugin | undefined;
   restarts: number;
   inFlight: number;
+  /** Calls sent and not yet answered (an open stream's messages not counted). */
+  sending: number;
+  /** A resent call is out on this process, alone. */
+  alone: boolean;
   missed: number;
   killReason: string | undefined;
   stats: CallStats;
+  limit: AdaptiveLimit;
   lastExit: PluginStats["lastExit"];
   healthTimer: ReturnType<typeof setInterval> | undefined;
   restartTimer: ReturnType<typeof setTimeout> | undefined;
@@ -75,11 +81,18 @@ const CRASH_CODES = new Set([
  * with `await using` or {@linkcode Supervisor.stop}.
  *
  * A call in flight when its plugin dies fails with
- * {@linkcode PluginCrashedError} (or, marked {@linkcode RETRYABLE}, is sent
- * once more to the restarted plugin). Every call has a deadline. Past the
- * crash budget, calls fail fast with {@linkcode PluginFailedError} until
- * {@linkcode Supervisor.reset}. The plugin's own errors pass through as
- * `ConnectError`.
+ * {@linkcode PluginCrashedError}. Retry policy: a call marked
+ * {@linkcode RETRYABLE} is sent once more (never twice) to the restarted
+ * plugin, alone — nothing else is sent to that process until it is
+ * answered, and fresh calls wait while resent ones do — so a call that
+ * crashes the plugin again costs only itself. Each process also has a limit
+ * of calls in flight (`src/host/adaptive_limit.ts`): unbounded until a crash,
+ * then halved per crash, one call alone after the restart, one more per
+ * success. Answers that reached the host before a crash are delivered, not
+ * failed. Every call has a deadline, waiting for a restart or for room
+ * included. Past the crash budget, calls fail fast with
+ * {@linkcode PluginFailedError} until {@linkcode Supervisor.reset}. The
+ * plugin's own errors pass through as `ConnectError`.
  *
  * @example
  * ```ts ignore
@@ -93,7 +106,10 @@ export class Supervisor implements AsyncDisposable {
   readonly #options: SupervisorOptions;
   readonly #budget: CrashBudget;
   readonly #slots: Slot[];
-  readonly #waiters = new Set<() => void>();
+  // callers waiting for a slot; resent calls are woken first
+  readonly #waiters = { resent: new Set<() => void>(), fresh: new Set<() => void>() };
+  // calls between their crash and the end of their resend: fresh calls wait for them
+  #resending = 0;
   #state: SupervisorState = "starting";
   #failure = "";
   #stopping: Promise<void> | undefined;
@@ -115,9 +131,12 @@ export class Supervisor implements AsyncDisposable {
       plugin: undefined,
       restarts: 0,
       inFlight: 0,
+      sending: 0,
+      alone: false,
       missed: 0,
       killReason: undefined,
       stats: new CallStats(),
+      limit: new AdaptiveLimit(),
       lastExit: undefined,
       healthTimer: undefined,
       restartTimer: undefined,
@@ -339,6 +358,7 @@ export class Supervisor implements AsyncDisposable {
     clearInterval(slot.healthTimer);
     slot.plugin = undefined;
     if (this.#state === "stopped" || plugin.state === "stopping") return;
+    slot.limit.crashed(slot.sending);
     const info = plugin.info();
     const reason = slot.killReason ?? info.exitReason ?? explainExit(status, info.stderrTail);
     slot.lastExit = { status, reason, stderrTail: info.stderrTail, at: new Date() };
@@ -408,12 +428,23 @@ export class Supervisor implements AsyncDisposable {
   }
 
   #notify(): void {
-    for (const wake of this.#waiters) wake();
-    this.#waiters.clear();
+    for (const waiters of [this.#waiters.resent, this.#waiters.fresh]) {
+      for (const wake of waiters) wake();
+      waiters.clear();
+    }
   }
 
-  /** Waits for a ready slot until `deadline` (epoch ms) or the caller's abort. */
-  async #acquire(deadline: number, signal: AbortSignal | undefined): Promise<[Slot, Plugin]> {
+  /**
+   * Waits until `deadline` (epoch ms) or the caller's abort for a ready
+   * process that may take the call: for a resent call, one with nothing
+   * else sent to it (the call then goes alone); for a fresh call, one under
+   * its limit of calls in flight, once no resent call is waiting.
+   */
+  async #acquire(
+    deadline: number,
+    signal: AbortSignal | undefined,
+    resent: boolean,
+  ): Promise<[Slot, Plugin]> {
     while (true) {
       signal?.throwIfAborted();
       if (this.#state === "failed") throw new PluginFailedError(this.name, this.#failure);
@@ -422,35 +453,46 @@ export class Supervisor implements AsyncDisposable {
       }
       let best: Slot | undefined;
       for (const slot of this.#slots) {
-        if (slot.state === "ready" && slot.plugin && (!best || slot.inFlight < best.inFlight)) {
-          best = slot;
-        }
+        if (slot.state !== "ready" || !slot.plugin || slot.alone) continue;
+        const room = resent
+          ? slot.sending === 0
+          : this.#resending === 0 && slot.limit.admits(slot.sending);
+        if (room && (!best || slot.inFlight < best.inFlight)) best = slot;
       }
       if (best?.plugin) {
-        best.inFlight++; // claimed now, so concurrent callers spread out
+        // claimed now, so concurrent callers spread out
+        best.inFlight++;
+        best.sending++;
+        best.alone = resent;
         return [best, best.plugin];
       }
       const left = deadline - Date.now();
       if (left <= 0) {
         throw new ConnectError(
-          `no ready "${this.name}" plugin within the call's deadline (it is restarting)`,
+          `no "${this.name}" plugin could take the call within its deadline (restarting, or at its limit of calls in flight after crashes)`,
           Code.DeadlineExceeded,
         );
       }
+      const waiters = resent ? this.#waiters.resent : this.#waiters.fresh;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, Math.min(left, 2 ** 31 - 1));
         const onAbort = () => done();
         signal?.addEventListener("abort", onAbort, { once: true });
-        this.#waiters.add(done);
+        waiters.add(done);
         function done() {
           clearTimeout(timer);
           signal?.removeEventListener("abort", onAbort);
+          waiters.delete(done);
           resolve();
         }
       });
     }
   }
 
+  /**
+   * Sends a call; a retryable call whose plugin crashed under it is sent
+   * once more, alone, to the restarted plugin (see the class's policy).
+   */
   async #call<R>(
     signal: AbortSignal | undefined,
     timeoutMs: number | undefined,
@@ -460,37 +502,63 @@ export class Supervisor implements AsyncDisposable {
   ): Promise<R> {
     const budgetMs = timeoutMs ?? this.#options.callTimeoutMs ?? 30_000;
     const deadline = Date.now() + budgetMs;
-    const retryable = contextValues?.get(RETRYABLE) ?? false;
-    for (let attempt = 1;; attempt++) {
-      const [slot, plugin] = await this.#acquire(deadline, signal);
-      const started = performance.now();
-      try {
-        const result = await send(plugin.transport, Math.max(1, deadline - Date.now()));
-        slot.stats.record(performance.now() - started, false);
-        slot.missed = 0;
-        if (slot.fresh) {
-          slot.fresh = false;
-          this.#budget.recovered();
-        }
-        return watch(result, slot, plugin);
-      } catch (error) {
-        slot.stats.record(performance.now() - started, true);
-        if (signal?.aborted || !(error instanceof ConnectError)) throw error;
-        if (error.code === Code.DeadlineExceeded) {
-          const max = this.#options.maxMissedDeadlines ?? 3;
-          if (++slot.missed >= max) {
-            this.#kill(slot, plugin, `missed ${slot.missed} call deadlines in a row (hung)`);
-          }
-          throw error;
-        }
-        if (!CRASH_CODES.has(error.code)) throw error;
-        const crash = await this.#crashOf(slot, plugin, error);
-        if (!crash) throw error;
-        if (!retryable || attempt > 1) throw crash;
-      } finally {
-        slot.inFlight--;
-      }
+    try {
+      return await this.#send(deadline, signal, false, send, watch);
+    } catch (error) {
+      if (!(error instanceof PluginCrashedError) || !contextValues?.get(RETRYABLE)) throw error;
     }
+    this.#resending++;
+    try {
+      return await this.#send(deadline, signal, true, send, watch);
+    } finally {
+      this.#resending--;
+      this.#wake();
+    }
+  }
+
+  /** One attempt of a call; a crash of its plugin is a {@linkcode PluginCrashedError}. */
+  async #send<R>(
+    deadline: number,
+    signal: AbortSignal | undefined,
+    resent: boolean,
+    send: (transport: Transport, timeoutMs: number) => Promise<R>,
+    watch: (result: R, slot: Slot, plugin: Plugin) => R,
+  ): Promise<R> {
+    const [slot, plugin] = await this.#acquire(deadline, signal, resent);
+    const started = performance.now();
+    try {
+      const result = await send(plugin.transport, Math.max(1, deadline - Date.now()));
+      slot.stats.record(performance.now() - started, false);
+      slot.missed = 0;
+      if (slot.plugin === plugin) slot.limit.succeeded();
+      if (slot.fresh) {
+        slot.fresh = false;
+        this.#budget.recovered();
+      }
+      return watch(result, slot, plugin);
+    } catch (error) {
+      slot.stats.record(performance.now() - started, true);
+      if (signal?.aborted || !(error instanceof ConnectError)) throw error;
+      if (error.code === Code.DeadlineExceeded) {
+        const max = this.#options.maxMissedDeadlines ?? 3;
+        if (++slot.missed >= max) {
+          this.#kill(slot, plugin, `missed ${slot.missed} call deadlines in a row (hung)`);
+        }
+        throw error;
+      }
+      if (!CRASH_CODES.has(error.code)) throw error;
+      throw await this.#crashOf(slot, plugin, error) ?? error;
+    } finally {
+      slot.inFlight--;
+      slot.sending--;
+      if (resent) slot.alone = false;
+      this.#wake();
+    }
+  }
+
+  /** Room was made: waiting callers look again. */
+  #wake(): void {
+    if (this.#waiters.resent.size + this.#waiters.fresh.size > 0) this.#notify();
   }
 
   /** Whether a failed call's plugin died: the crash error, or undefined if it lives. */

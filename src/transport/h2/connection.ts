@@ -11,7 +11,10 @@
  * sent first), when the peer stops reading while frames it provoked pile up
  * past the writer's caps (GOAWAY ENHANCE_YOUR_CALM, if the socket still
  * takes it), after a GOAWAY once no stream is left, or on `close()`.
- * Streams still open then get `onAbort` with UNAVAILABLE. `closed`
+ * Streams still open then get `onAbort` with UNAVAILABLE. A failed write
+ * ends it only once the frames the peer sent before it went away are read
+ * (at most {@linkcode WRITE_LOST_READ_MS} later): a response that reached
+ * us is delivered, not failed, whichever side noticed the loss first. `closed`
  * resolves once the socket is closed and no read or write is pending; it
  * never rejects, and comes within {@linkcode CLOSE_DEADLINE_MS} even when
  * the peer has stopped reading (the socket is closed under the pending write).
@@ -33,6 +36,13 @@ import { type OutputLimits, SocketWriter } from "./writer.ts";
  * write in flight) before it closes the socket under them, in milliseconds.
  */
 export const CLOSE_DEADLINE_MS = 1000;
+
+/**
+ * How long a connection that can no longer write keeps reading what the
+ * peer sent before it went away (a dead peer's socket ends at once; this
+ * bounds one that only stopped reading).
+ */
+export const WRITE_LOST_READ_MS = 1000;
 
 /** Options for {@linkcode Connection}. */
 export interface ConnectionOptions {
@@ -90,6 +100,7 @@ export class Connection {
   #maxFrame: number;
   #resolveClosed!: () => void;
   #reading: Promise<void> = Promise.resolve();
+  #writeLost = false;
 
   /**
    * @param conn A connected socket; the connection owns and closes it.
@@ -101,7 +112,7 @@ export class Connection {
     this.#maxFrame = options.maxFrameSize ?? 256 << 10;
     this.#writer = new SocketWriter(
       conn,
-      (error) => this.#terminate(connectionLost("Cannot write to the socket", error), false),
+      (error) => this.#lostWrites(connectionLost("Cannot write to the socket", error)),
       (pending, control) => this.#overflow(pending, control),
       options.outputLimits,
     );
@@ -149,7 +160,8 @@ export class Connection {
   /** True while new streams may be opened on this connection. */
   get accepting(): boolean {
     const s = this.#s;
-    return !s.closing && !s.goawaySent && !s.goawayReceived && s.nextStreamId < 0x7fffffff;
+    return !s.closing && !s.goawaySent && !s.goawayReceived && !this.#writeLost &&
+      s.nextStreamId < 0x7fffffff;
   }
 
   /**
@@ -289,6 +301,24 @@ export class Connection {
     if (s.streams.size === 0 && (s.goawaySent || s.goawayReceived)) {
       this.#terminate(connectionLost("Connection drained"), true);
     }
+  }
+
+  /**
+   * A write failed: the peer closed or reset its end. Frames it sent before
+   * may still wait in our receive buffer, and complete responses among them
+   * must be delivered, so no new stream opens and the read loop goes on
+   * until the socket ends, or for {@linkcode WRITE_LOST_READ_MS} at most.
+   */
+  #lostWrites(error: ConnectError): void {
+    if (this.#s.closing || this.#writeLost) return;
+    this.#writeLost = true;
+    if (this.#s.streams.size === 0) return this.#terminate(error, false);
+    this.#drained();
+    const timer = setTimeout(() => this.#terminate(error, false), WRITE_LOST_READ_MS);
+    void this.#reading.finally(() => {
+      clearTimeout(timer);
+      this.#terminate(error, false);
+    });
   }
 
   #terminate(error: ConnectError, flush: boolean): void {
