@@ -102,6 +102,13 @@ export interface ServeOptions {
    */
   ready?: PromiseLike<unknown>;
   /**
+   * Whether to serve gRPC reflection (`grpc.reflection.v1` and `v1alpha`),
+   * which `bulkhead inspect` and `bulkhead call` use to find the plugin's
+   * methods. Without it, `bulkhead call` needs `--proto` or `--protoset`.
+   * @default {true}
+   */
+  reflection?: boolean;
+  /**
    * Stops serving gracefully when aborted: GOAWAY to the host, calls in
    * flight finish, then `serve` resolves.
    */
@@ -269,8 +276,10 @@ export async function serve(options: ServeOptions): Promise<void> {
       } satisfies Partial<ServiceImpl<typeof GRPCStdio>>,
     },
     broker.registration(),
-    { service: ReflectionV1, implementation: reflection.v1 },
-    { service: ReflectionV1alpha, implementation: reflection.v1alpha },
+    ...(options.reflection === false ? [] : [
+      { service: ReflectionV1, implementation: reflection.v1 },
+      { service: ReflectionV1alpha, implementation: reflection.v1alpha },
+    ]),
   ];
   const connector = await connectorFor(options.transport);
   const maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
