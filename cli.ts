@@ -114,6 +114,7 @@ export async function main(
   // health and inspect report a NOT_SERVING plugin's status instead of waiting it out
   const plugin = await startPlugin(invocation, command.kind === "call", signal);
   if (typeof plugin === "number") return plugin;
+  const quiet = invocation.quiet;
   const rpc = { timeoutMs: invocation.rpcTimeoutMs, signal };
   try {
     switch (command.kind) {
@@ -157,7 +158,7 @@ export async function main(
     }
   } catch (error) {
     if (signal.aborted) return interrupted();
-    return await explainFailure(plugin, error);
+    return await explainFailure(plugin, error, quiet);
   } finally {
     await plugin.stop();
   }
@@ -179,7 +180,7 @@ async function startPlugin(
   } catch (error) {
     if (signal.aborted) return interrupted();
     if (error instanceof PluginError) {
-      fail(error.message);
+      fail(invocation.quiet ? error.message : withoutTail(error));
     } else {
       const target = invocation.start.name ?? invocation.start.module ??
         invocation.start.command;
@@ -189,7 +190,7 @@ async function startPlugin(
   }
 }
 
-async function explainFailure(plugin: Plugin, error: unknown): Promise<number> {
+async function explainFailure(plugin: Plugin, error: unknown, quiet: boolean): Promise<number> {
   if (error instanceof TypeError || error instanceof UsageError) {
     fail(messageOf(error));
     return ExitCode.usage;
@@ -197,12 +198,24 @@ async function explainFailure(plugin: Plugin, error: unknown): Promise<number> {
   const status = await exitedWithin(plugin, 300);
   if (status) {
     const info = plugin.info();
-    fail(new PluginExitedError(plugin.name, "while in use", status, info.stderrTail).message);
+    const exited = new PluginExitedError(plugin.name, "while in use", status, info.stderrTail);
+    fail(quiet ? exited.message : withoutTail(exited));
     return ExitCode.pluginExited;
   }
   const { code, message } = describeRpcError(error);
   fail(`${code}: ${message}`);
   return ExitCode.failed;
+}
+
+/**
+ * The message without the plugin's stderr tail, which the live log has
+ * printed already (once is enough).
+ */
+function withoutTail(error: PluginError): string {
+  const tail = (error as { stderrTail?: readonly string[] }).stderrTail ?? [];
+  const cut = error.message.indexOf("; last stderr lines:\n");
+  if (tail.length === 0 || cut < 0) return error.message;
+  return `${error.message.slice(0, cut)} (its stderr is above)`;
 }
 
 function interrupted(): number {

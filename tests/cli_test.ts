@@ -232,7 +232,7 @@ Deno.test("cli exits 3 when the plugin fails to start", async (t) => {
     [
       "not a plugin",
       ["--", "sh", "-c", "echo hello; sleep 5"],
-      /"sh".*malformed handshake line.*"hello"/,
+      /"sh".*printed to stdout before its handshake.*print logs to stderr.*"hello"/,
     ],
     [
       "no such command",

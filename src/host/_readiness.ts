@@ -14,6 +14,20 @@ import { type Handshake, type HandshakeExpectation, validateHandshake } from "./
 import { type Logger, toLogRecord } from "./logger.ts";
 import type { PluginProcess } from "./plugin_process.ts";
 
+/** Bulkhead's, go-plugin's and go-plugin's Python example's refusals of a wrong cookie. */
+const COOKIE_REFUSAL = /magic cookie|not meant to be executed directly/i;
+
+/** What to say when the plugin's last words refuse the host's magic cookie. */
+function cookieNote(tail: readonly string[], expect: HandshakeExpectation): string | undefined {
+  if (!tail.some((line) => COOKIE_REFUSAL.test(line))) return undefined;
+  const key = expect.cookieKey === undefined
+    ? "its magic cookie"
+    : `the cookie ${expect.cookieKey}`;
+  return `it refused the host's magic cookie. The host set ${key} (value not shown); ` +
+    "the plugin expects another variable or a different value: start it with its " +
+    "application's cookie (--cookie KEY=VALUE, or the cookie option of Plugin.start)";
+}
+
 /** Waits for the first stdout line and validates it; fails on exit, abort or timeout. */
 export async function waitForHandshake(
   name: string,
@@ -42,7 +56,14 @@ export async function waitForHandshake(
     if (late !== undefined) {
       validateHandshake(name, late, expect, () => process.stderrTail());
     }
-    throw new PluginExitedError(name, "before its handshake", status, process.stderrTail());
+    const tail = process.stderrTail();
+    throw new PluginExitedError(
+      name,
+      "before its handshake",
+      status,
+      tail,
+      cookieNote(tail, expect),
+    );
   } catch (error) {
     if (error === aborted.token) {
       throw new HandshakeError(

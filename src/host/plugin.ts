@@ -301,6 +301,7 @@ export class Plugin implements AsyncDisposable {
           versions,
           socketDir: dir,
           allowTcp: options.allowTcp ?? false,
+          cookieKey: cookie.key,
         });
         if (handshake.network === "unix" && await isNotASocket(handshake.address)) {
           throw new HandshakeError(

@@ -191,10 +191,15 @@ export async function serve(options: ServeOptions): Promise<void> {
       return undefined;
     }
   };
-  if (env(cookie.key) !== cookie.value) {
+  const given = env(cookie.key);
+  if (given !== cookie.value) {
     refuse(
       "This program is a plugin: it is meant to be started by its host application, not run by hand.\n" +
-        `(The environment variable ${cookie.key} is not set to the host's magic cookie.)`,
+        (given === undefined
+          ? `(The environment variable ${cookie.key}, this plugin's magic cookie, is not set: ` +
+            "a host of another application uses another cookie name.)"
+          : `(The environment variable ${cookie.key} is set, but its value differs from this ` +
+            "plugin's magic cookie: the host belongs to another application or version.)"),
     );
   }
   const ours = options.protocolVersions ?? [1];
