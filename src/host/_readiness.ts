@@ -106,6 +106,8 @@ export interface HealthWait {
   timeoutMs: number;
   /** Wait for SERVING; with `false`, any answer will do. */
   serving: boolean;
+  /** Told (once per status) when the plugin answers other than SERVING. */
+  logger?: Logger;
 }
 
 /**
@@ -116,10 +118,12 @@ export async function waitForHealth(
   name: string,
   process: PluginProcess,
   channel: GrpcChannel,
-  { signal, timeoutMs, serving }: HealthWait,
+  { signal, timeoutMs, serving, logger }: HealthWait,
 ): Promise<void> {
   const health = createClient(Health, channel.transport);
   let lastError: unknown;
+  // the last status the plugin answered: the start error reports it, whatever failed after
+  let lastAnswer: string | undefined;
   for (let delay = 5; !signal.aborted; delay = Math.min(delay * 2, 200)) {
     if (process.exitStatus) {
       throw await exitedBeforeReady(name, process);
@@ -127,9 +131,29 @@ export async function waitForHealth(
     try {
       const response = await health.check({ service: "plugin" }, { signal, timeoutMs: 2000 });
       if (!serving || response.status === HealthCheckResponse_ServingStatus.SERVING) return;
-      lastError = new Error(`health status ${HealthCheckResponse_ServingStatus[response.status]}`);
+      const status = HealthCheckResponse_ServingStatus[response.status] ?? String(response.status);
+      if (status !== lastAnswer) {
+        logger?.({
+          plugin: name,
+          level: "debug",
+          message: `not ready yet: its health check answers ${status}; waiting for SERVING`,
+          source: "host",
+        });
+      }
+      lastAnswer = status;
+      lastError = new Error(`health status ${status}`);
     } catch (error) {
       if (error instanceof ConnectError && error.code === Code.Unimplemented) return;
+      if (lastError === undefined && !signal.aborted) {
+        logger?.({
+          plugin: name,
+          level: "debug",
+          message: `not ready yet: its health check failed (${
+            error instanceof Error ? error.message : String(error)
+          }); retrying`,
+          source: "host",
+        });
+      }
       lastError = error;
     }
     await new Promise((r) => setTimeout(r, delay));
@@ -137,11 +161,17 @@ export async function waitForHealth(
   if (process.exitStatus) {
     throw await exitedBeforeReady(name, process);
   }
-  const why = lastError instanceof Error ? lastError.message : String(lastError);
+  const error = lastError instanceof Error ? lastError.message : String(lastError);
+  const why = lastAnswer === undefined || error === `health status ${lastAnswer}`
+    ? error
+    : `last answer: health status ${lastAnswer}; then: ${error}`;
+  const timedOut = signal.reason instanceof DOMException && signal.reason.name === "TimeoutError";
   throw new HandshakeError(
     name,
     "socket",
-    `its socket did not answer a health check within ${timeoutMs} ms (${why})`,
+    timedOut
+      ? `its socket did not answer a health check within ${timeoutMs} ms (${why})`
+      : `start was aborted before its socket answered a health check with SERVING (${why})`,
     { stderrTail: process.stderrTail(), cause: lastError },
   );
 }

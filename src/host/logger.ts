@@ -18,8 +18,11 @@ export interface LogRecord {
   level: LogLevel;
   /** The message. */
   message: string;
-  /** Where it came from: the process's stderr or stdout, or go-plugin's stdio stream. */
-  source: "stderr" | "stdout" | "stdio";
+  /**
+   * Where it came from: the process's stderr or stdout, go-plugin's stdio
+   * stream, or the host itself (about the plugin, e.g. that it is still warming up).
+   */
+  source: "stderr" | "stdout" | "stdio" | "host";
   /** Extra hclog fields (other than `@level`, `@message`, `@timestamp`). */
   fields?: Record<string, unknown>;
 }

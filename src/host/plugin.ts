@@ -318,6 +318,7 @@ export class Plugin implements AsyncDisposable {
           signal,
           timeoutMs,
           serving: options.waitForServing ?? true,
+          logger,
         });
         stdioDone = drainStdio(name, channel, logger);
         await options.ready?.(channel.transport, signal);
