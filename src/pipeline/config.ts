@@ -5,7 +5,7 @@
  *
  * ```yaml
  * input:
- *   generate: { count: 1000, message: "hello ${i}" }
+ *   generate: { count: 1000, message: "hello ${! i }" }
  * batching: { count: 100, period: 50ms }
  * max_in_flight: 4
  * processors:
@@ -39,7 +39,7 @@ export type InputConfig =
     count: number | undefined;
     /** Messages per second; unlimited when undefined. */
     rate: number | undefined;
-    /** Templates cycled through; `${i}` becomes the message's number (from 1). */
+    /** Templates cycled through; `${! i }` becomes the message's number (from 1). */
     messages: string[];
   }
   | { kind: "plugin"; plugin: PluginComponentConfig };
@@ -233,7 +233,7 @@ function readInput(r: ConfigReader, field: Field, dir: string): InputConfig | un
     case "generate": {
       r.map(at, ["count", "rate", "message", "messages"]);
       const messages = r.strings(r.child(at, "messages")) ??
-        r.strings(r.child(at, "message")) ?? ["message ${i}"];
+        r.strings(r.child(at, "message")) ?? ["message ${! i }"];
       if (messages.length === 0) r.fail(r.child(at, "messages"), "must not be empty");
       const rate = r.number(r.child(at, "rate"));
       return {
@@ -338,8 +338,8 @@ function readPlugin(
   const restart = readRestart(r, r.child(field, "restart"));
   const permissions = readPermissions(r, r.child(field, "permissions"));
   const limits = readLimits(r, r.child(field, "limits"));
-  if (r.issues.length > before) return undefined;
-  return {
+  // every field is read (and every problem in the block reported) before giving up
+  const plugin: PluginComponentConfig = {
     name,
     ...(module === undefined ? {} : { module }),
     ...(command === undefined ? {} : { command }),
@@ -355,6 +355,7 @@ function readPlugin(
     timeoutMs: r.duration(r.child(field, "timeout")) ?? 30_000,
     startTimeoutMs: r.duration(r.child(field, "start_timeout")) ?? 10_000,
   };
+  return r.issues.length > before ? undefined : plugin;
 }
 
 function readRestart(r: ConfigReader, field: Field): RestartPolicy {
