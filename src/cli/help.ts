@@ -90,6 +90,7 @@ const HELP: Record<Subcommand, string> = {
 
 Usage:
   bulkhead run [--quiet] [--json] [--check] <pipeline.yaml>
+  bulkhead run --schema
 
 Reads the pipeline's YAML configuration (every problem is reported as
 file:line: field: problem), starts its processor plugins (a pool of processes
@@ -109,7 +110,10 @@ Options:
   --json                     Print the summary as one JSON object: on stdout, or on
                              stderr when the pipeline's output is stdout
   --check                    Validate the configuration and print what would run
-                             (each plugin's launch, pool, grants, limits); start nothing
+                             (each plugin's launch, pool, grants, limits, timeouts,
+                             restart policy; batching); check that file outputs'
+                             directories exist and are writable; start nothing
+  --schema                   Print the JSON Schema of pipeline.yaml (for editors)
   -h, --help                 Show this help
 
 Exit codes:

@@ -12,6 +12,9 @@ import { formatProgressLine, formatSummary } from "../pipeline/progress.ts";
 import { describePipeline } from "../pipeline/plan.ts";
 import { stderrLogger } from "../host/logger.ts";
 import { UsageError } from "./args.ts";
+import { dirname } from "node:path";
+import type { ConfigIssue } from "../pipeline/config_error.ts";
+import { pipelineSchema } from "./pipeline_schema.ts";
 
 /** Exit codes of `bulkhead run`. */
 export const RunExitCode = {
@@ -59,12 +62,17 @@ export async function runCommand(
         quiet: { type: "boolean", short: "q" },
         json: { type: "boolean" },
         check: { type: "boolean" },
+        schema: { type: "boolean" },
       },
       allowPositionals: true,
       strict: true,
     });
   } catch (error) {
     throw new UsageError((error as Error).message.replace(/\.$/, ""), "run");
+  }
+  if (parsed.values.schema === true) {
+    io.out(`${JSON.stringify(pipelineSchema(), null, 2)}\n`);
+    return RunExitCode.ok;
   }
   const [file, ...extra] = parsed.positionals;
   if (file === undefined) {
@@ -83,6 +91,11 @@ export async function runCommand(
     return RunExitCode.usage;
   }
   if (parsed.values.check === true) {
+    const issues = await checkOutputDirectories(config);
+    if (issues.length > 0) {
+      io.err(`bulkhead: ${new PipelineConfigError(issues).message}\n`);
+      return RunExitCode.usage;
+    }
     io.out(describePipeline(config, Deno.cwd()));
     return RunExitCode.ok;
   }
@@ -120,4 +133,31 @@ export async function runCommand(
     : summary.status === "stopped"
     ? RunExitCode.interrupted
     : RunExitCode.failed;
+}
+
+/**
+ * `--check`: the directories that file outputs write into exist and this
+ * user can create files there (tried for real, with a file removed at once).
+ */
+async function checkOutputDirectories(
+  config: Awaited<ReturnType<typeof loadPipelineConfig>>,
+): Promise<ConfigIssue[]> {
+  const issues: ConfigIssue[] = [];
+  const outputs = [["output", config.output], ["dead_letter", config.deadLetter]] as const;
+  for (const [field, output] of outputs) {
+    if (output.kind !== "file") continue;
+    const dir = dirname(output.path);
+    try {
+      const probe = await Deno.makeTempFile({ dir, prefix: ".bulkhead-check-" });
+      await Deno.remove(probe);
+    } catch (error) {
+      const why = error instanceof Deno.errors.NotFound
+        ? `its directory ${dir} does not exist`
+        : error instanceof Deno.errors.PermissionDenied
+        ? `its directory ${dir} is not writable`
+        : `cannot write into ${dir}: ${(error as Error).message}`;
+      issues.push({ file: config.file, field: `${field}.file.path`, message: why });
+    }
+  }
+  return issues;
 }

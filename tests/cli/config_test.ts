@@ -82,3 +82,58 @@ Deno.test("the generate input numbers messages with ${! i }", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("run --check prints timeouts, batching and restart policy, and checks output directories", async (t) => {
+  await t.step("valid", async () => {
+    const result = await check(`input: stdin
+batching: { count: 10, period: 2s }
+processors:
+  - plugin: { module: ./plugin.ts, timeout: 1m, restart: { max_crashes: 3, window: 30s } }
+output: drop
+`);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /batching +10 messages or 2s, 4 in flight/);
+    assert.match(result.stdout, /timeout 1m, start timeout 10s/);
+    assert.match(result.stdout, /restart after 50ms…5s, give up after 3 crashes in 30s/);
+  });
+  await t.step("a file output in a missing directory", async () => {
+    const result = await check(
+      "input: stdin\noutput: { file: { path: /nonexistent-bulkhead-dir/out.txt } }\n",
+    );
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(
+      result.stderr,
+      /pipeline\.yaml: output\.file\.path: its directory \/nonexistent-bulkhead-dir does not exist/,
+    );
+  });
+  if (Deno.uid() !== 0) {
+    await t.step("a file output in a read-only directory", async () => {
+      const result = await check(
+        "input: stdin\ndead_letter: { file: { path: /proc/x.jsonl } }\noutput: drop\n",
+      );
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(
+        result.stderr,
+        /dead_letter\.file\.path: (its directory \/proc is not writable|cannot write into \/proc)/,
+      );
+    });
+  }
+});
+
+Deno.test("run --schema prints a JSON Schema of the pipeline file", async () => {
+  const result = await cli(["run", "--schema"]);
+  assert.equal(result.code, 0, result.stderr);
+  const schema = JSON.parse(result.stdout);
+  assert.equal(schema.$schema, "https://json-schema.org/draft/2020-12/schema");
+  assert.deepEqual(Object.keys(schema.properties).sort(), [
+    "batching",
+    "dead_letter",
+    "input",
+    "max_in_flight",
+    "output",
+    "processors",
+  ]);
+  const plugin = schema.properties.processors.items.properties.plugin;
+  assert.match("10s", new RegExp(plugin.properties.timeout.pattern));
+  assert.doesNotMatch("10", new RegExp(plugin.properties.timeout.pattern));
+});
