@@ -85,6 +85,8 @@ export async function main(
           out: print,
           err: (text) => writeAll(Deno.stderr, text),
           isTerminal: Deno.stderr.isTerminal(),
+          columns: terminalColumns,
+          setLastWords: (words) => lastWords = words,
         });
       } catch (error) {
         if (!(error instanceof UsageError)) throw error;
@@ -347,6 +349,17 @@ async function exitedWithin(plugin: Plugin, ms: number) {
   }
 }
 
+/** What `run` prints when a second signal exits at once (set while a pipeline runs). */
+let lastWords: (() => string) | undefined;
+
+function terminalColumns(): number {
+  try {
+    return Deno.consoleSize().columns || 80;
+  } catch {
+    return 80; // not a terminal after all
+  }
+}
+
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -372,7 +385,10 @@ function writeAll(stream: { writeSync(p: Uint8Array): number }, text: string): v
 if (import.meta.main) {
   const controller = new AbortController();
   const onSignal = () => {
-    if (controller.signal.aborted) Deno.exit(ExitCode.interrupted);
+    if (controller.signal.aborted) {
+      if (lastWords) writeAll(Deno.stderr, lastWords());
+      Deno.exit(ExitCode.interrupted);
+    }
     controller.abort(new DOMException("Interrupted", "AbortError"));
   };
   Deno.addSignalListener("SIGINT", onSignal);

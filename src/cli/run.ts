@@ -8,9 +8,9 @@ import { parseArgs } from "node:util";
 import { loadPipelineConfig } from "../pipeline/config.ts";
 import { PipelineConfigError } from "../pipeline/config_error.ts";
 import { type PipelineProgress, runPipeline } from "../pipeline/engine.ts";
-import { formatProgressLine, formatSummary } from "../pipeline/progress.ts";
+import { count, fitToWidth, formatProgressLine, formatSummary } from "../pipeline/progress.ts";
 import { describePipeline } from "../pipeline/plan.ts";
-import { stderrLogger } from "../host/logger.ts";
+import { formatLogRecord, stderrLogger } from "../host/logger.ts";
 import { UsageError } from "./args.ts";
 import { dirname } from "node:path";
 import type { ConfigIssue } from "../pipeline/config_error.ts";
@@ -38,6 +38,44 @@ export interface RunIo {
   err(text: string): void;
   /** Whether stderr is a terminal (then a live progress line is shown). */
   isTerminal: boolean;
+  /** The terminal's width in columns (the live line is cut to it). @default {80} */
+  columns?: () => number;
+  /**
+   * Registers what to print when a second SIGINT/SIGTERM exits at once
+   * (what was not delivered), for the caller that handles the signals.
+   */
+  setLastWords?: (words: () => string) => void;
+}
+
+/**
+ * The live progress line of a terminal: redrawn in place, cut to the
+ * terminal's width, and moved down (printed again) under every log line, so
+ * a log line never ends up glued to it.
+ */
+class LiveLine {
+  readonly #io: RunIo;
+  #line = "";
+
+  constructor(io: RunIo) {
+    this.#io = io;
+  }
+
+  /** Draws (or redraws) the status line in place. */
+  draw(line: string): void {
+    this.#line = fitToWidth(line, this.#io.columns?.() ?? 80);
+    this.#io.err(`\r\x1b[2K${this.#line}`);
+  }
+
+  /** Prints whole lines above the status line, then redraws it under them. */
+  above(text: string): void {
+    this.#io.err(`\r\x1b[2K${text.endsWith("\n") ? text : `${text}\n`}${this.#line}`);
+  }
+
+  /** Removes the status line (before the summary). */
+  clear(): void {
+    this.#io.err("\r\x1b[2K");
+    this.#line = "";
+  }
 }
 
 /**
@@ -99,28 +137,48 @@ export async function runCommand(
     io.out(describePipeline(config, Deno.cwd()));
     return RunExitCode.ok;
   }
-  const live = io.isTerminal && !quiet && !json;
+  const live = io.isTerminal && !quiet && !json ? new LiveLine(io) : undefined;
   let previous: PipelineProgress | undefined;
+  const say = (text: string) => live ? live.above(text) : io.err(text);
+  const undelivered = () => {
+    const p = previous;
+    if (!p) return "bulkhead: stopped at once; nothing had been read yet\n";
+    const lost = p.messagesIn - p.messagesOut - p.deadLetters;
+    return `bulkhead: stopped at once: ${count(lost, "message")} in ${
+      count(p.inFlight, "batch", "batches")
+    } not delivered (read but not written; the input was not acknowledged for them)\n`;
+  };
+  io.setLastWords?.(() => {
+    live?.clear();
+    return undelivered();
+  });
+  const onInterrupt = () => {
+    if (quiet) return;
+    const batches = previous?.inFlight ?? 0;
+    say(
+      `bulkhead: stopping: draining ${count(batches, "batch", "batches")} — ` +
+        "Ctrl-C again to stop now\n",
+    );
+  };
+  signal.addEventListener("abort", onInterrupt, { once: true });
   let summary;
   try {
     summary = await runPipeline(config, {
       signal,
-      logger: stderrLogger,
-      ...(live
-        ? {
-          onProgress: (progress: PipelineProgress) => {
-            io.err(`\r\x1b[2K${formatProgressLine(progress, previous)}`);
-            previous = progress;
-          },
-        }
-        : {}),
+      logger: live ? (record) => live.above(formatLogRecord(record)) : stderrLogger,
+      onProgress: (progress: PipelineProgress) => {
+        live?.draw(formatProgressLine(progress, previous));
+        previous = progress;
+      },
     });
   } catch (error) {
-    if (live) io.err("\r\x1b[2K");
+    live?.clear();
     io.err(`bulkhead: ${error instanceof Error ? error.message : String(error)}\n`);
     return RunExitCode.startFailed;
+  } finally {
+    signal.removeEventListener("abort", onInterrupt);
   }
-  if (live) io.err("\r\x1b[2K");
+  live?.clear();
   if (json) {
     const text = `${JSON.stringify(summary)}\n`;
     if (config.output.kind === "stdout") io.err(text);

@@ -76,6 +76,27 @@ export function toLogRecord(plugin: string, line: string, source: LogRecord["sou
 }
 
 /**
+ * Formats a record as the default logger prints it: `[plugin] message`,
+ * with the level when it is not `info`, and hclog fields as `key=value`.
+ *
+ * @param record The record.
+ * @returns One line, without a newline.
+ * @example
+ * ```ts
+ * import { formatLogRecord } from "./logger.ts";
+ * const line = formatLogRecord({ plugin: "demo", level: "warn", message: "hi", source: "stderr" });
+ * if (line !== "[demo] WARN hi") throw new Error(line);
+ * ```
+ */
+export function formatLogRecord(record: LogRecord): string {
+  const level = record.level === "info" ? "" : ` ${record.level.toUpperCase()}`;
+  const fields = record.fields
+    ? " " + Object.entries(record.fields).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ")
+    : "";
+  return `[${record.plugin}]${level} ${record.message}${fields}`;
+}
+
+/**
  * The default logger: writes `[plugin] message` to the host's stderr, with
  * the level when it is not `info`, and hclog fields as `key=value`.
  *
@@ -87,11 +108,7 @@ export function toLogRecord(plugin: string, line: string, source: LogRecord["sou
  * ```
  */
 export function stderrLogger(record: LogRecord): void {
-  const level = record.level === "info" ? "" : ` ${record.level.toUpperCase()}`;
-  const fields = record.fields
-    ? " " + Object.entries(record.fields).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ")
-    : "";
-  const text = `[${record.plugin}]${level} ${record.message}${fields}\n`;
+  const text = `${formatLogRecord(record)}\n`;
   try {
     Deno.stderr.writeSync(new TextEncoder().encode(text));
   } catch {
