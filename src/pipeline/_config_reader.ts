@@ -90,7 +90,7 @@ export class ConfigReader {
           message: `${whole}: the environment variable ${name} is not set ` +
             `(set it, or give a default: \${${name}:value})`,
         });
-        return "";
+        return ""; // ("${…}" left in place would break a YAML flow map)
       },
     );
   }
