@@ -11,6 +11,7 @@ import { file_google_protobuf_any, FileDescriptorSetSchema } from "../../src/npm
 import { file_bulkhead_testing_v1_interop } from "../../src/gen/bulkhead/testing/v1/interop_pb.ts";
 import { missing, PYTHON, runs } from "../_helpers.ts";
 import { cli, readUntil, ROOT } from "./_cli.ts";
+import { goBinaries, KV_COOKIE, noGo } from "../interop/_toolchains.ts";
 
 const PLUGIN = "tests/cli/fixtures/stream_plugin.ts";
 const SERVICE = "bulkhead.testing.v1.InteropService";
@@ -244,6 +245,42 @@ Deno.test({
       "examples/kv-python/kv_plugin.py",
       "--no-reflection",
     ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), {});
+  },
+});
+
+Deno.test({
+  name: `call reaches a go-plugin 1.0.1 Go plugin that serves no reflection, through --proto${
+    noGo ? ` [skipped: ${noGo}]` : ""
+  }`,
+  ignore: noGo !== undefined,
+  fn: async () => {
+    const { kvGo } = await goBinaries();
+    const cookie = `${KV_COOKIE.key}=${KV_COOKIE.value}`;
+    const args = (method: string, request: string, descriptors: string[]) => [
+      "call",
+      "-q",
+      "--cookie",
+      cookie,
+      ...descriptors,
+      `bulkhead.examples.kv.v1.KvService/${method}`,
+      request,
+      "--",
+      kvGo,
+      "--no-reflection",
+    ];
+    const blind = await cli(args("List", "{}", []));
+    assert.equal(blind.code, 2, blind.stderr);
+    assert.match(blind.stderr, /serves no gRPC reflection/);
+    const result = await cli(
+      args("Get", '{"key":"absent"}', [
+        "--proto",
+        "proto/bulkhead/examples/kv/v1/kv.proto",
+        "--import-path",
+        "proto",
+      ]),
+    );
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(JSON.parse(result.stdout), {});
   },
