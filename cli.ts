@@ -14,7 +14,10 @@
  */
 import denoJson from "./deno.json" with { type: "json" };
 import { type Logger, Plugin, PluginError, PluginExitedError, stderrLogger } from "./mod.ts";
-import { callUnaryJson } from "./src/host/json_call.ts";
+import { callJson } from "./src/host/json_call.ts";
+import type { DescMethod, FileRegistry, JsonValue } from "./src/npm/protobuf.ts";
+import { Code, ConnectError } from "./src/npm/connect.ts";
+import { loadDescriptors, methodFromRegistry } from "./src/cli/descriptors.ts";
 import { ReflectionClient } from "./src/host/reflection_client.ts";
 import { type CliCommand, parseCli, type PluginInvocation, UsageError } from "./src/cli/args.ts";
 import { describeRpcError } from "./src/cli/errors.ts";
@@ -51,11 +54,19 @@ export async function main(
 ): Promise<number> {
   const signal = options.signal ?? new AbortController().signal;
   let command: CliCommand;
-  let request: unknown;
+  let requests: JsonValue[] | undefined; // undefined: read from stdin once the method is known
+  let descriptors: FileRegistry | undefined;
   try {
     command = parseCli(argv);
-    if (command.kind === "call") request = await readRequest(command.request);
+    if (command.kind === "call") {
+      requests = await readRequests(command.request);
+      const { protos, protosets, importPaths } = command.call;
+      if (protos.length > 0 || protosets.length > 0) {
+        descriptors = await loadDescriptors({ protos, protosets, importPaths }, signal);
+      }
+    }
   } catch (error) {
+    if (signal.aborted) return interrupted();
     if (!(error instanceof UsageError)) throw error;
     const help = error.command ? `bulkhead ${error.command} --help` : "bulkhead --help";
     fail(`${error.message}\nRun "${help}" for usage.`);
@@ -74,6 +85,8 @@ export async function main(
           out: print,
           err: (text) => writeAll(Deno.stderr, text),
           isTerminal: Deno.stderr.isTerminal(),
+          columns: terminalColumns,
+          setLastWords: (words) => lastWords = words,
         });
       } catch (error) {
         if (!(error instanceof UsageError)) throw error;
@@ -105,6 +118,7 @@ export async function main(
   // health and inspect report a NOT_SERVING plugin's status instead of waiting it out
   const plugin = await startPlugin(invocation, command.kind === "call", signal);
   if (typeof plugin === "number") return plugin;
+  const quiet = invocation.quiet;
   const rpc = { timeoutMs: invocation.rpcTimeoutMs, signal };
   try {
     switch (command.kind) {
@@ -123,15 +137,32 @@ export async function main(
         return ExitCode.ok;
       }
       case "call": {
-        const method = await new ReflectionClient(plugin).method(command.method, rpc);
-        const response = await callUnaryJson(plugin, method, request as never, rpc);
-        print(`${JSON.stringify(response, null, 2)}\n`);
+        const method = await findMethod(plugin, command.method, descriptors, rpc);
+        const kind = method.methodKind;
+        const streamsIn = kind === "client_streaming" || kind === "bidi_streaming";
+        const streamsOut = kind === "server_streaming" || kind === "bidi_streaming";
+        const input = requests ??
+          (streamsIn
+            ? stdinLines()
+            : await readStdinRequests(command.request === undefined ? "{}" : undefined));
+        const { maxTimeMs, headers } = command.call;
+        const timeoutMs = maxTimeMs ?? (streamsOut ? undefined : invocation.rpcTimeoutMs);
+        const responses = callJson(plugin, method, input, {
+          signal,
+          ...(timeoutMs === undefined ? {} : { timeoutMs }),
+          ...(headers.length > 0 ? { headers } : {}),
+        });
+        for await (const response of responses) {
+          print(
+            streamsOut ? `${JSON.stringify(response)}\n` : `${JSON.stringify(response, null, 2)}\n`,
+          );
+        }
         return ExitCode.ok;
       }
     }
   } catch (error) {
     if (signal.aborted) return interrupted();
-    return await explainFailure(plugin, error);
+    return await explainFailure(plugin, error, quiet);
   } finally {
     await plugin.stop();
   }
@@ -153,7 +184,7 @@ async function startPlugin(
   } catch (error) {
     if (signal.aborted) return interrupted();
     if (error instanceof PluginError) {
-      fail(error.message);
+      fail(invocation.quiet ? error.message : withoutTail(error));
     } else {
       const target = invocation.start.name ?? invocation.start.module ??
         invocation.start.command;
@@ -163,7 +194,7 @@ async function startPlugin(
   }
 }
 
-async function explainFailure(plugin: Plugin, error: unknown): Promise<number> {
+async function explainFailure(plugin: Plugin, error: unknown, quiet: boolean): Promise<number> {
   if (error instanceof TypeError || error instanceof UsageError) {
     fail(messageOf(error));
     return ExitCode.usage;
@@ -171,7 +202,8 @@ async function explainFailure(plugin: Plugin, error: unknown): Promise<number> {
   const status = await exitedWithin(plugin, 300);
   if (status) {
     const info = plugin.info();
-    fail(new PluginExitedError(plugin.name, "while in use", status, info.stderrTail).message);
+    const exited = new PluginExitedError(plugin.name, "while in use", status, info.stderrTail);
+    fail(quiet ? exited.message : withoutTail(exited));
     return ExitCode.pluginExited;
   }
   const { code, message } = describeRpcError(error);
@@ -179,24 +211,131 @@ async function explainFailure(plugin: Plugin, error: unknown): Promise<number> {
   return ExitCode.failed;
 }
 
+/**
+ * The message without the plugin's stderr tail, which the live log has
+ * printed already (once is enough).
+ */
+function withoutTail(error: PluginError): string {
+  const tail = (error as { stderrTail?: readonly string[] }).stderrTail ?? [];
+  const cut = error.message.indexOf("; last stderr lines:\n");
+  if (tail.length === 0 || cut < 0) return error.message;
+  return `${error.message.slice(0, cut)} (its stderr is above)`;
+}
+
 function interrupted(): number {
   fail("interrupted; the plugin was stopped");
   return ExitCode.interrupted;
 }
 
-async function readRequest(text: string): Promise<unknown> {
-  let source = "the request";
+/**
+ * Finds the method: in the descriptors given, else through reflection. A
+ * method the plugin does not have is a usage error; a plugin without
+ * reflection gets the flags that help.
+ */
+async function findMethod(
+  plugin: Plugin,
+  name: string,
+  descriptors: FileRegistry | undefined,
+  rpc: { timeoutMs: number; signal: AbortSignal },
+): Promise<DescMethod> {
   try {
-    if (text === "-") {
-      source = "the request on stdin";
-      text = await new Response(Deno.stdin.readable).text();
-    } else if (text.startsWith("@")) {
-      source = `the request in ${text.slice(1)}`;
-      text = await Deno.readTextFile(text.slice(1));
-    }
-    return JSON.parse(text);
+    return descriptors
+      ? methodFromRegistry(descriptors, name)
+      : await new ReflectionClient(plugin).method(name, rpc);
   } catch (error) {
-    throw new UsageError(`Cannot read ${source}: ${messageOf(error)}`, "call");
+    if (!(error instanceof ConnectError)) throw error;
+    if (error.code === Code.NotFound) throw new UsageError(error.rawMessage, "call");
+    if (error.code === Code.Unimplemented && !descriptors) {
+      throw new UsageError(
+        `Cannot find ${name}: ${plugin.name} serves no gRPC reflection ` +
+          "(go-plugin plugins often do not). Give its .proto: --proto FILE " +
+          "[--import-path DIR], or a compiled FileDescriptorSet: --protoset FILE",
+        "call",
+      );
+    }
+    throw error;
+  }
+}
+
+/**
+ * The requests given inline or in a file, parsed now (so a mistake costs no
+ * plugin start); \`undefined\` for stdin (\`-\` or none), read once the method
+ * is known.
+ */
+async function readRequests(text: string | undefined): Promise<JsonValue[] | undefined> {
+  if (text === undefined || text === "-" || text === "@-") return undefined;
+  if (!text.startsWith("@")) return parseJsonMessages(text, "the request");
+  const path = text.slice(1);
+  let content: string;
+  try {
+    content = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new UsageError(`Cannot read the request in ${path}: ${messageOf(error)}`, "call");
+  }
+  return parseJsonMessages(content, `the request in ${path}`);
+}
+
+/** All of stdin as requests; \`fallback\` when stdin is not given at all. */
+async function readStdinRequests(fallback: string | undefined): Promise<JsonValue[]> {
+  if (fallback !== undefined) return parseJsonMessages(fallback, "the request");
+  const text = await new Response(Deno.stdin.readable).text();
+  return parseJsonMessages(text, "the request on stdin");
+}
+
+/** One JSON value, or one per line (JSON lines). */
+function parseJsonMessages(text: string, source: string): JsonValue[] {
+  try {
+    return [JSON.parse(text)];
+  } catch (whole) {
+    const lines = text.split("\n");
+    if (lines.filter((line) => line.trim() !== "").length <= 1) {
+      throw new UsageError(`Cannot read ${source}: ${messageOf(whole)}`, "call");
+    }
+    return lines.flatMap((line, index) => {
+      if (line.trim() === "") return [];
+      try {
+        return [JSON.parse(line)];
+      } catch (error) {
+        throw new UsageError(
+          `Cannot read ${source}: line ${index + 1}: ${messageOf(error)}`,
+          "call",
+        );
+      }
+    });
+  }
+}
+
+/** Requests from stdin, one JSON value a line, as they arrive. */
+async function* stdinLines(): AsyncGenerator<JsonValue> {
+  let number = 0;
+  const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream()).pipeThrough(
+    new TransformStream<string, string>({
+      start() {},
+      transform(chunk, controller) {
+        buffer += chunk;
+        let end;
+        while ((end = buffer.indexOf("\n")) >= 0) {
+          controller.enqueue(buffer.slice(0, end));
+          buffer = buffer.slice(end + 1);
+        }
+      },
+      flush(controller) {
+        if (buffer !== "") controller.enqueue(buffer);
+      },
+    }),
+  );
+  let buffer = "";
+  for await (const line of lines) {
+    number++;
+    if (line.trim() === "") continue;
+    try {
+      yield JSON.parse(line);
+    } catch (error) {
+      throw new UsageError(
+        `Cannot read the requests on stdin: line ${number}: ${messageOf(error)}`,
+        "call",
+      );
+    }
   }
 }
 
@@ -209,6 +348,17 @@ async function exitedWithin(plugin: Plugin, ms: number) {
     return await Promise.race([plugin.exited, late]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** What `run` prints when a second signal exits at once (set while a pipeline runs). */
+let lastWords: (() => string) | undefined;
+
+function terminalColumns(): number {
+  try {
+    return Deno.consoleSize().columns || 80;
+  } catch {
+    return 80; // not a terminal after all
   }
 }
 
@@ -237,7 +387,10 @@ function writeAll(stream: { writeSync(p: Uint8Array): number }, text: string): v
 if (import.meta.main) {
   const controller = new AbortController();
   const onSignal = () => {
-    if (controller.signal.aborted) Deno.exit(ExitCode.interrupted);
+    if (controller.signal.aborted) {
+      if (lastWords) writeAll(Deno.stderr, lastWords());
+      Deno.exit(ExitCode.interrupted);
+    }
     controller.abort(new DOMException("Interrupted", "AbortError"));
   };
   Deno.addSignalListener("SIGINT", onSignal);

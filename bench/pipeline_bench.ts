@@ -21,7 +21,7 @@ function config(batch: number, processes: number | "in-process"): PipelineConfig
     ? ""
     : `processors:\n  - plugin:\n      module: ./plugin.ts\n      processes: ${processes}\n`;
   const parsed = parsePipelineConfig(
-    `input: { generate: { count: ${count}, message: "message number \${i}" } }\n` +
+    `input: { generate: { count: ${count}, message: "message number \${! i }" } }\n` +
       `batching: { count: ${batch}, period: 1s }\nmax_in_flight: 8\n${processor}output: drop\n`,
     { file: "bench.yaml", dir: examples },
   );

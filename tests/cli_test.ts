@@ -188,28 +188,37 @@ Deno.test("cli call prints the JSON response", async (t) => {
   });
 });
 
-Deno.test("cli call of an unknown method exits 1 with a clear message", async (t) => {
+Deno.test("cli call of an unknown method is a usage error (exit 2) with a clear message", async (t) => {
   await t.step("unknown method", async () => {
     const result = await cli(["call", GREET.replace(/Greet$/, "Wave"), "--", GREETER]);
-    assert.equal(result.code, 1);
+    assert.equal(result.code, 2);
     assert.equal(result.stdout, "");
     assert.match(
       result.stderr,
-      /^bulkhead: NOT_FOUND: Cannot find method "Wave" in service "bulkhead\.examples\.greeter\.v1\.GreeterService" \(its methods: Greet\)$/m,
+      /^bulkhead: Cannot find method "Wave" in service "bulkhead\.examples\.greeter\.v1\.GreeterService" \(its methods: Greet\)$/m,
     );
     assertNoStackTrace(result);
   });
   await t.step("unknown service", async () => {
     const result = await cli(["call", "no.such.Service/Greet", "--", GREETER]);
-    assert.equal(result.code, 1);
-    assert.match(result.stderr, /^bulkhead: NOT_FOUND: Cannot find service "no\.such\.Service"/m);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^bulkhead: Cannot find service "no\.such\.Service"/m);
   });
 });
 
-Deno.test("cli call of a method that is not unary is a usage error", async () => {
-  const result = await cli(["call", "grpc.health.v1.Health/Watch", "--", GREETER]);
-  assert.equal(result.code, 2);
-  assert.match(result.stderr, /Health\/Watch: it is server streaming, not unary/);
+Deno.test("cli call of a server-streaming method prints each response as a line until --max-time", async () => {
+  const result = await cli([
+    "call",
+    "--max-time",
+    "1",
+    "grpc.health.v1.Health/Watch",
+    '{"service":"plugin"}',
+    "--",
+    GREETER,
+  ]);
+  assert.equal(result.code, 1, result.stderr);
+  assert.equal(result.stdout, '{"status":"SERVING"}\n');
+  assert.match(result.stderr, /DEADLINE_EXCEEDED/);
 });
 
 Deno.test("cli rejects bad usage with exit 2", async (t) => {
@@ -253,7 +262,7 @@ Deno.test("cli exits 3 when the plugin fails to start", async (t) => {
     [
       "not a plugin",
       ["--", "sh", "-c", "echo hello; sleep 5"],
-      /"sh".*malformed handshake line.*"hello"/,
+      /"sh".*printed to stdout before its handshake.*print logs to stderr.*"hello"/,
     ],
     [
       "no such command",

@@ -69,6 +69,18 @@ func grpcServer(opts []grpc.ServerOption) *grpc.Server {
 	return s
 }
 
+// serverFor picks the gRPC server: with --no-reflection, go-plugin's default
+// one as go-plugin 1.0.1 serves it, so that `bulkhead call` needs --proto or
+// --protoset for it.
+func serverFor(args []string) func([]grpc.ServerOption) *grpc.Server {
+	for _, arg := range args {
+		if arg == "--no-reflection" {
+			return plugin.DefaultGRPCServer
+		}
+	}
+	return grpcServer
+}
+
 func main() {
 	// Made before plugin.Serve replaces os.Stderr, so it keeps writing to the
 	// real stderr, where the host reads it line by line.
@@ -84,7 +96,7 @@ func main() {
 		Plugins: map[string]plugin.Plugin{
 			"kv": &kv.GRPCPlugin{Impl: &store{values: map[string]string{}, log: logger}},
 		},
-		GRPCServer: grpcServer,
+		GRPCServer: serverFor(os.Args[1:]),
 		Logger:     logger,
 	})
 }

@@ -163,7 +163,7 @@ def _watch_parent(stop):
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def serve(cookie, register, services, protocol_versions=(1,), network="unix"):
+def serve(cookie, register, services, protocol_versions=(1,), network="unix", reflection=True):
     """Serves a plugin until the host calls Shutdown or goes away; then exits.
 
     cookie: (KEY, VALUE), the application's magic cookie.
@@ -171,6 +171,8 @@ def serve(cookie, register, services, protocol_versions=(1,), network="unix"):
     services: the full names of the services register() adds (for reflection).
     protocol_versions: the application protocol versions this plugin speaks.
     network: "unix" (default) or "tcp" (127.0.0.1, a random port).
+    reflection: False serves no grpc.reflection, like go-plugin's own Python
+        example (then `bulkhead call` needs --proto or --protoset).
     """
     key, value = cookie
     if os.environ.get(key) != value:
@@ -200,18 +202,19 @@ def serve(cookie, register, services, protocol_versions=(1,), network="unix"):
     health_pb2_grpc.add_HealthServicer_to_server(_Health(lambda: not stop.is_set()), server)
     grpc_controller_pb2_grpc.add_GRPCControllerServicer_to_server(_Controller(stop), server)
     grpc_stdio_pb2_grpc.add_GRPCStdioServicer_to_server(_Stdio(chunks, stop), server)
-    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
-        _Reflection(
-            [
-                *services,
-                "grpc.health.v1.Health",
-                "plugin.GRPCController",
-                "plugin.GRPCStdio",
-                "grpc.reflection.v1alpha.ServerReflection",
-            ]
-        ),
-        server,
-    )
+    if reflection:
+        reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
+            _Reflection(
+                [
+                    *services,
+                    "grpc.health.v1.Health",
+                    "plugin.GRPCController",
+                    "plugin.GRPCStdio",
+                    "grpc.reflection.v1alpha.ServerReflection",
+                ]
+            ),
+            server,
+        )
 
     socket_path = None
     if network == "unix":

@@ -78,6 +78,8 @@ def main():
         lambda server: kv_pb2_grpc.add_KvServiceServicer_to_server(KvServicer(), server),
         services=[kv_pb2.DESCRIPTOR.services_by_name["KvService"].full_name],
         network=network,
+        # --no-reflection: serve as go-plugin's own Python example does, without reflection
+        reflection="--no-reflection" not in sys.argv[1:],
     )
 
 

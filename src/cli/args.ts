@@ -51,7 +51,35 @@ export type CliCommand =
   | { kind: "gen"; argv: string[] }
   | { kind: "health"; plugin: PluginInvocation; service: string }
   | { kind: "inspect"; plugin: PluginInvocation }
-  | { kind: "call"; plugin: PluginInvocation; method: string; request: string };
+  | {
+    kind: "call";
+    plugin: PluginInvocation;
+    method: string;
+    request: string | undefined;
+    call: CallOptions;
+  };
+
+/** The options only `bulkhead call` has. */
+export interface CallOptions {
+  /** `--protoset FILE`s. */
+  protosets: string[];
+  /** `--proto FILE`s. */
+  protos: string[];
+  /** `--import-path DIR`s. */
+  importPaths: string[];
+  /** `--max-time SECONDS`, in milliseconds: the call's whole deadline. */
+  maxTimeMs: number | undefined;
+  /** `-H 'name: value'` metadata, in order. */
+  headers: [string, string][];
+}
+
+const CALL = {
+  proto: { type: "string", multiple: true },
+  "import-path": { type: "string", multiple: true },
+  protoset: { type: "string", multiple: true },
+  "max-time": { type: "string" },
+  header: { type: "string", short: "H", multiple: true },
+} as const;
 
 const SUBCOMMANDS: readonly Subcommand[] = ["run", "gen", "health", "inspect", "call", "version"];
 
@@ -159,7 +187,11 @@ export function parseCli(
   try {
     parsed = parseArgs({
       args: remaining,
-      options: command === "health" ? { ...COMMON, service: { type: "string" } } : COMMON,
+      options: command === "health"
+        ? { ...COMMON, service: { type: "string" } }
+        : command === "call"
+        ? { ...COMMON, ...CALL }
+        : COMMON,
       allowPositionals: command === "call",
       strict: true,
     });
@@ -236,7 +268,7 @@ export function parseCli(
     case "inspect":
       return { kind: "inspect", plugin };
     case "call": {
-      const [method, request = "{}", ...extra] = parsed.positionals;
+      const [method, request, ...extra] = parsed.positionals;
       if (method === undefined) {
         throw new UsageError("No method given: expected package.Service/Method", command);
       }
@@ -246,9 +278,47 @@ export function parseCli(
       } catch (error) {
         throw new UsageError((error as Error).message, command);
       }
-      return { kind: "call", plugin, method, request };
+      return { kind: "call", plugin, method, request, call: parseCallOptions(values, command) };
     }
   }
+}
+
+function parseCallOptions(
+  values: Record<string, string | string[] | boolean | undefined>,
+  command: Subcommand,
+): CallOptions {
+  const list = (name: string) => Array.isArray(values[name]) ? values[name] as string[] : [];
+  const maxTime = values["max-time"];
+  let maxTimeMs: number | undefined;
+  if (typeof maxTime === "string") {
+    const seconds = Number(maxTime);
+    if (!/^[0-9]*\.?[0-9]+$/.test(maxTime) || !(seconds > 0)) {
+      throw new UsageError(
+        `--max-time must be a positive number of seconds (e.g. 2 or 0.5), got "${maxTime}"`,
+        command,
+      );
+    }
+    maxTimeMs = Math.max(1, Math.round(seconds * 1000));
+  }
+  const headers: [string, string][] = [];
+  for (const header of list("header")) {
+    const colon = header.indexOf(":");
+    const name = header.slice(0, colon).trim().toLowerCase();
+    if (colon <= 0 || !/^[0-9a-z_.-]+$/.test(name)) {
+      throw new UsageError(`-H must be 'name: value', got "${header}"`, command);
+    }
+    if (name.startsWith("grpc-") || name.startsWith(":")) {
+      throw new UsageError(`-H ${name}: gRPC reserves grpc-* headers for itself`, command);
+    }
+    headers.push([name, header.slice(colon + 1).trim()]);
+  }
+  const protos = list("proto");
+  const protosets = list("protoset");
+  const importPaths = list("import-path");
+  if (importPaths.length > 0 && protos.length === 0) {
+    throw new UsageError("--import-path needs --proto: it is where the .proto files are", command);
+  }
+  return { protos, protosets, importPaths, maxTimeMs, headers };
 }
 
 function explainParseError(error: unknown): string {

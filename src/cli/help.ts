@@ -24,7 +24,7 @@ export const ExitCode = {
 const EXIT_CODES = `Exit codes:
   0    success
   1    the RPC returned an error (its gRPC code is printed), or the plugin is not SERVING
-  2    usage error: a bad option, method name or request, or a method that is not unary
+  2    usage error: a bad option, request or descriptor file, or a method the plugin lacks
   3    the plugin failed to start: not found, refused or timed out in the handshake, or exited early
   4    the plugin exited while the command was using it
   130  interrupted (SIGINT or SIGTERM); the plugin was stopped first`;
@@ -82,7 +82,7 @@ Commands:
   gen       Generate TypeScript (protobuf-es) for your own .proto files
   health    Print the plugin's health status; exit 0 only when SERVING
   inspect   Print the handshake, services, methods, permissions and health
-  call      Make one unary call from JSON and print the JSON response
+  call      Call a method from JSON (any kind, streams too) and print the JSON responses
   version   Print Bulkhead's version
 
 ${PLUGIN}
@@ -98,6 +98,7 @@ const HELP: Record<Subcommand, string> = {
 
 Usage:
   bulkhead run [--quiet] [--json] [--check] [--resume] [--metrics-addr HOST:PORT] <pipeline.yaml>
+  bulkhead run --schema
 
 Reads the pipeline's YAML configuration (every problem is reported as
 file:line: field: problem), starts its processor plugins (a pool of processes
@@ -120,7 +121,10 @@ Options:
   --json                     Print the summary as one JSON object: on stdout, or on
                              stderr when the pipeline's output is stdout
   --check                    Validate the configuration and print what would run
-                             (each plugin's launch, pool, grants, limits); start nothing
+                             (each plugin's launch, pool, grants, limits, timeouts,
+                             restart policy; batching); check that file outputs'
+                             directories exist and are writable; start nothing
+  --schema                   Print the JSON Schema of pipeline.yaml (for editors)
   --metrics-addr HOST:PORT   Serve Prometheus metrics on /metrics, and /ready, /live
                              (port 0: any free port; the address is printed on stderr)
   --resume                   Continue an interrupted run after its checkpoint
@@ -169,19 +173,41 @@ ${PLUGIN}
 
 ${EXIT_CODES}
 `,
-  call: `bulkhead call — make one unary call, like grpcurl
+  call: `bulkhead call — call a method from JSON, like grpcurl
 
 Usage:
   bulkhead call [options] <package.Service/Method> [<json>] -- <plugin> [args...]
 
-Starts the plugin, finds the method through gRPC reflection, sends the request
-(proto3 JSON; default {}; "-" reads it from stdin, "@FILE" from a file), prints
-the response as JSON and stops the plugin. Service.Method works as well as
-Service/Method. Only unary methods can be called.
+Starts the plugin, finds the method (through gRPC reflection, or in the
+descriptors given with --proto or --protoset), sends the request (proto3 JSON;
+default {}; "-" reads it from stdin, "@FILE" from a file), prints the response
+and stops the plugin. Service.Method works as well as Service/Method.
 
-Example:
+A unary response is printed as indented JSON. A server-streaming or bidi
+method prints one JSON object a line, as each arrives. A client-streaming or
+bidi method reads its requests as JSON lines from stdin (or from <json> or
+@FILE, one a line) and sends each as it comes. Ctrl-C cancels the call (the
+plugin sees it cancelled) and stops the plugin.
+
+Call options:
+  --proto FILE               Find the method in this .proto (repeatable), compiled
+                             with buf, instead of reflection
+  --import-path DIR          The root the --proto files import from (default:
+                             the first file's directory)
+  --protoset FILE            Find the method in this binary FileDescriptorSet
+                             (buf build -o set.binpb; protoc --include_imports
+                             --descriptor_set_out), instead of reflection
+  -H, --header 'NAME: VALUE' Send this metadata with the call (repeatable)
+  --max-time SECONDS         The call's whole deadline, e.g. 2 or 0.5 (default:
+                             --rpc-timeout for unary and client streaming,
+                             none for a stream of responses)
+
+Examples:
   bulkhead call bulkhead.examples.greeter.v1.GreeterService/Greet '{"name":"Ada"}' \\
     -- examples/greeter/plugin.ts
+  bulkhead call --cookie BULKHEAD_KV_PLUGIN=kv-3f9c2e61-interop \\
+    --proto proto/bulkhead/examples/kv/v1/kv.proto --import-path proto \\
+    bulkhead.examples.kv.v1.KvService/List -- python3 examples/kv-python/kv_plugin.py --no-reflection
 
 ${OPTIONS}
 

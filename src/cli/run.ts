@@ -8,13 +8,22 @@ import { parseArgs } from "node:util";
 import { loadPipelineConfig } from "../pipeline/config.ts";
 import { PipelineConfigError } from "../pipeline/config_error.ts";
 import { type PipelineProgress, runPipeline } from "../pipeline/engine.ts";
-import { formatEvent, formatProgressLine, formatSummary } from "../pipeline/progress.ts";
+import {
+  count,
+  fitToWidth,
+  formatEvent,
+  formatProgressLine,
+  formatSummary,
+} from "../pipeline/progress.ts";
 import { OutputFileExistsError } from "../pipeline/file_output.ts";
 import { CheckpointError } from "../pipeline/checkpoint.ts";
 import { describePipeline } from "../pipeline/plan.ts";
 import { type MetricsServer, PipelineMetrics, serveMetrics } from "../pipeline/metrics.ts";
-import { stderrLogger } from "../host/logger.ts";
+import { formatLogRecord, stderrLogger } from "../host/logger.ts";
 import { UsageError } from "./args.ts";
+import { dirname } from "node:path";
+import type { ConfigIssue } from "../pipeline/config_error.ts";
+import { pipelineSchema } from "./pipeline_schema.ts";
 
 /** Exit codes of `bulkhead run`. */
 export const RunExitCode = {
@@ -41,6 +50,44 @@ export interface RunIo {
   err(text: string): void;
   /** Whether stderr is a terminal (then a live progress line is shown). */
   isTerminal: boolean;
+  /** The terminal's width in columns (the live line is cut to it). @default {80} */
+  columns?: () => number;
+  /**
+   * Registers what to print when a second SIGINT/SIGTERM exits at once
+   * (what was not delivered), for the caller that handles the signals.
+   */
+  setLastWords?: (words: () => string) => void;
+}
+
+/**
+ * The live progress line of a terminal: redrawn in place, cut to the
+ * terminal's width, and moved down (printed again) under every log line, so
+ * a log line never ends up glued to it.
+ */
+class LiveLine {
+  readonly #io: RunIo;
+  #line = "";
+
+  constructor(io: RunIo) {
+    this.#io = io;
+  }
+
+  /** Draws (or redraws) the status line in place. */
+  draw(line: string): void {
+    this.#line = fitToWidth(line, this.#io.columns?.() ?? 80);
+    this.#io.err(`\r\x1b[2K${this.#line}`);
+  }
+
+  /** Prints whole lines above the status line, then redraws it under them. */
+  above(text: string): void {
+    this.#io.err(`\r\x1b[2K${text.endsWith("\n") ? text : `${text}\n`}${this.#line}`);
+  }
+
+  /** Removes the status line (before the summary). */
+  clear(): void {
+    this.#io.err("\r\x1b[2K");
+    this.#line = "";
+  }
 }
 
 /**
@@ -67,12 +114,17 @@ export async function runCommand(
         check: { type: "boolean" },
         "metrics-addr": { type: "string" },
         resume: { type: "boolean" },
+        schema: { type: "boolean" },
       },
       allowPositionals: true,
       strict: true,
     });
   } catch (error) {
     throw new UsageError((error as Error).message.replace(/\.$/, ""), "run");
+  }
+  if (parsed.values.schema === true) {
+    io.out(`${JSON.stringify(pipelineSchema(), null, 2)}\n`);
+    return RunExitCode.ok;
   }
   const [file, ...extra] = parsed.positionals;
   if (file === undefined) {
@@ -91,13 +143,39 @@ export async function runCommand(
     return RunExitCode.usage;
   }
   if (parsed.values.check === true) {
+    const issues = await checkOutputDirectories(config);
+    if (issues.length > 0) {
+      io.err(`bulkhead: ${new PipelineConfigError(issues).message}\n`);
+      return RunExitCode.usage;
+    }
     io.out(describePipeline(config, Deno.cwd()));
     return RunExitCode.ok;
   }
-  const live = io.isTerminal && !quiet && !json;
+  const live = io.isTerminal && !quiet && !json ? new LiveLine(io) : undefined;
   let previous: PipelineProgress | undefined;
   // notices (what a file output cut, where a run resumes) show even with --quiet
-  const say = (line: string) => io.err(`${live ? "\r\x1b[2K" : ""}bulkhead: ${line}\n`);
+  const say = (text: string) => live ? live.above(text) : io.err(text);
+  const undelivered = () => {
+    const p = previous;
+    if (!p) return "bulkhead: stopped at once; nothing had been read yet\n";
+    const lost = p.messagesIn - p.messagesOut - p.deadLetters;
+    return `bulkhead: stopped at once: ${count(lost, "message")} in ${
+      count(p.inFlight, "batch", "batches")
+    } not delivered (read but not written; the input was not acknowledged for them)\n`;
+  };
+  io.setLastWords?.(() => {
+    live?.clear();
+    return undelivered();
+  });
+  const onInterrupt = () => {
+    if (quiet) return;
+    const batches = previous?.inFlight ?? 0;
+    say(
+      `bulkhead: stopping: draining ${count(batches, "batch", "batches")} — ` +
+        "Ctrl-C again to stop now\n",
+    );
+  };
+  signal.addEventListener("abort", onInterrupt, { once: true });
   let summary;
   const metrics = new PipelineMetrics();
   let metricsServer: MetricsServer | undefined;
@@ -115,35 +193,32 @@ export async function runCommand(
   try {
     summary = await runPipeline(config, {
       signal,
-      logger: stderrLogger,
+      logger: live ? (record) => live.above(`${formatLogRecord(record)}\n`) : stderrLogger,
       onStart: (progress) => metrics.attach(progress),
       resume: parsed.values.resume === true,
-      onNotice: say,
+      onNotice: (text) => say(`bulkhead: ${text}\n`),
       onEvent: (event) => {
         metrics.onEvent(event);
         const line = quiet ? undefined : formatEvent(event);
-        if (line !== undefined) say(line);
+        if (line !== undefined) say(`bulkhead: ${line}\n`);
       },
-      ...(live
-        ? {
-          onProgress: (progress: PipelineProgress) => {
-            io.err(`\r\x1b[2K${formatProgressLine(progress, previous)}`);
-            previous = progress;
-          },
-        }
-        : {}),
+      onProgress: (progress: PipelineProgress) => {
+        live?.draw(formatProgressLine(progress, previous));
+        previous = progress;
+      },
     });
   } catch (error) {
-    if (live) io.err("\r\x1b[2K");
+    live?.clear();
     io.err(`bulkhead: ${error instanceof Error ? error.message : String(error)}\n`);
     return error instanceof OutputFileExistsError || error instanceof CheckpointError
       ? RunExitCode.usage
       : RunExitCode.startFailed;
   } finally {
+    signal.removeEventListener("abort", onInterrupt);
     metrics.finish();
     await metricsServer?.close();
   }
-  if (live) io.err("\r\x1b[2K");
+  live?.clear();
   if (json) {
     const text = `${JSON.stringify(summary)}\n`;
     if (config.output.kind === "stdout") io.err(text);
@@ -156,4 +231,31 @@ export async function runCommand(
     : summary.status === "stopped"
     ? RunExitCode.interrupted
     : RunExitCode.failed;
+}
+
+/**
+ * `--check`: the directories that file outputs write into exist and this
+ * user can create files there (tried for real, with a file removed at once).
+ */
+async function checkOutputDirectories(
+  config: Awaited<ReturnType<typeof loadPipelineConfig>>,
+): Promise<ConfigIssue[]> {
+  const issues: ConfigIssue[] = [];
+  const outputs = [["output", config.output], ["dead_letter", config.deadLetter]] as const;
+  for (const [field, output] of outputs) {
+    if (output.kind !== "file") continue;
+    const dir = dirname(output.path);
+    try {
+      const probe = await Deno.makeTempFile({ dir, prefix: ".bulkhead-check-" });
+      await Deno.remove(probe);
+    } catch (error) {
+      const why = error instanceof Deno.errors.NotFound
+        ? `its directory ${dir} does not exist`
+        : error instanceof Deno.errors.PermissionDenied
+        ? `its directory ${dir} is not writable`
+        : `cannot write into ${dir}: ${(error as Error).message}`;
+      issues.push({ file: config.file, field: `${field}.file.path`, message: why });
+    }
+  }
+  return issues;
 }

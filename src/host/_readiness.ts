@@ -16,6 +16,20 @@ import { type Logger, logLine } from "./logger.ts";
 import { MAX_LINE_CHARS } from "./lines.ts";
 import type { PluginProcess } from "./plugin_process.ts";
 
+/** Bulkhead's, go-plugin's and go-plugin's Python example's refusals of a wrong cookie. */
+const COOKIE_REFUSAL = /magic cookie|not meant to be executed directly/i;
+
+/** What to say when the plugin's last words refuse the host's magic cookie. */
+function cookieNote(tail: readonly string[], expect: HandshakeExpectation): string | undefined {
+  if (!tail.some((line) => COOKIE_REFUSAL.test(line))) return undefined;
+  const key = expect.cookieKey === undefined
+    ? "its magic cookie"
+    : `the cookie ${expect.cookieKey}`;
+  return `it refused the host's magic cookie. The host set ${key} (value not shown); ` +
+    "the plugin expects another variable or a different value: start it with its " +
+    "application's cookie (--cookie KEY=VALUE, or the cookie option of Plugin.start)";
+}
+
 /**
  * Waits for the first stdout line and validates it. Every wait ends when
  * `deadline` fires, whatever the pipes do: a plugin that exits halfway
@@ -47,7 +61,14 @@ export async function waitForHandshake(
     if (line?.text !== undefined) {
       validateHandshake(name, line.text, expect, () => process.stderrTail());
     }
-    throw new PluginExitedError(name, "before its handshake", status, process.stderrTail());
+    const tail = process.stderrTail();
+    throw new PluginExitedError(
+      name,
+      "before its handshake",
+      status,
+      tail,
+      cookieNote(tail, expect),
+    );
   } catch (error) {
     if (error !== ABORTED) throw error;
     throw deadline.error(name, "no handshake line", { stderrTail: process.stderrTail() });
@@ -78,6 +99,8 @@ export interface HealthWait {
   serving: boolean;
   /** The handshake line, for errors. */
   line: string;
+  /** Told (once per status) when the plugin answers other than SERVING. */
+  logger?: Logger;
 }
 
 /**
@@ -94,11 +117,13 @@ export async function waitForHealth(
   process: PluginProcess,
   channel: GrpcChannel,
   deadline: StartDeadline,
-  { serving, line }: HealthWait,
+  { serving, line, logger }: HealthWait,
 ): Promise<void> {
   const health = createClient(Health, channel.transport);
   const signal = deadline.signal;
   let lastError: unknown;
+  // the last status the plugin answered: the start error reports it, whatever failed after
+  let lastAnswer: string | undefined;
   for (let delay = 5; !signal.aborted; delay = Math.min(delay * 2, 200)) {
     if (process.exitStatus) {
       throw await exitedBeforeReady(name, process, deadline);
@@ -106,7 +131,17 @@ export async function waitForHealth(
     try {
       const response = await health.check({ service: "plugin" }, { signal, timeoutMs: 2000 });
       if (!serving || response.status === HealthCheckResponse_ServingStatus.SERVING) return;
-      lastError = new Error(`health status ${HealthCheckResponse_ServingStatus[response.status]}`);
+      const status = HealthCheckResponse_ServingStatus[response.status] ?? String(response.status);
+      if (status !== lastAnswer) {
+        logger?.({
+          plugin: name,
+          level: "debug",
+          message: `not ready yet: its health check answers ${status}; waiting for SERVING`,
+          source: "host",
+        });
+      }
+      lastAnswer = status;
+      lastError = new Error(`health status ${status}`);
     } catch (error) {
       if (error instanceof ConnectError && error.code === Code.Unimplemented) return;
       if (error instanceof ConnectError && error.cause instanceof TlsPeerError) {
@@ -119,6 +154,16 @@ export async function waitForHealth(
       }
       // a check the deadline cut short says less than the answer before it
       if (signal.aborted && lastError !== undefined) break;
+      if (lastError === undefined && !signal.aborted) {
+        logger?.({
+          plugin: name,
+          level: "debug",
+          message: `not ready yet: its health check failed (${
+            error instanceof Error ? error.message : String(error)
+          }); retrying`,
+          source: "host",
+        });
+      }
       lastError = error;
     }
     await deadline.sleep(delay);
@@ -126,7 +171,10 @@ export async function waitForHealth(
   if (process.exitStatus) {
     throw await exitedBeforeReady(name, process, deadline);
   }
-  const why = lastError instanceof Error ? lastError.message : String(lastError);
+  const error = lastError instanceof Error ? lastError.message : String(lastError);
+  const why = lastAnswer === undefined || error === `health status ${lastAnswer}`
+    ? error
+    : `last answer: health status ${lastAnswer}; then: ${error}`;
   throw deadline.error(name, "its socket did not answer a health check", {
     detail: why,
     reason: "socket",

@@ -125,11 +125,21 @@ export class PluginExitedError extends PluginError {
    * @param when What the host was doing, e.g. `"before its handshake"`.
    * @param status How it exited.
    * @param stderrTail Its last stderr lines.
+   * @param note What the host makes of it, e.g. that it refused the magic cookie.
    */
-  constructor(plugin: string, when: string, status: ExitStatus, stderrTail: readonly string[]) {
+  constructor(
+    plugin: string,
+    when: string,
+    status: ExitStatus,
+    stderrTail: readonly string[],
+    note?: string,
+  ) {
     super(
       plugin,
-      withTail(`Plugin "${plugin}" exited ${when} with ${describeExit(status)}`, stderrTail),
+      withTail(
+        `Plugin "${plugin}" exited ${when} with ${describeExit(status)}${note ? `: ${note}` : ""}`,
+        stderrTail,
+      ),
     );
     this.name = "PluginExitedError";
     this.status = status;

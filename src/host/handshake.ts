@@ -36,6 +36,8 @@ export interface HandshakeExpectation {
   socketDir: string;
   /** Whether `tcp` on loopback is acceptable. */
   allowTcp: boolean;
+  /** The name of the magic cookie's variable the host set, for errors (never its value). */
+  cookieKey?: string;
 }
 
 /**
@@ -71,6 +73,13 @@ export function validateHandshake(
   try {
     fields = parseHandshakeLine(line);
   } catch (error) {
+    if (!/^\d+\|/.test(line)) {
+      return fail(
+        "malformed",
+        "malformed handshake line: it printed to stdout before its handshake, which must come first: " +
+          "print logs to stderr (the host forwards them), never to stdout",
+      );
+    }
     return fail("malformed", `malformed handshake line: ${(error as Error).message}`);
   }
   if (fields.coreVersion !== CORE_PROTOCOL_VERSION) {

@@ -117,6 +117,106 @@ export async function callUnaryJson(
   return toJson(method.output, response, registryOption);
 }
 
+/** Options for {@linkcode callJson}. */
+export interface CallJsonStreamOptions extends CallJsonOptions {
+  /** Request metadata (gRPC headers) to send. */
+  headers?: HeadersInit;
+}
+
+/**
+ * Makes a call of any kind from JSON requests, like grpcurl: unary and
+ * server-streaming methods take exactly one request, client-streaming and
+ * bidi methods take as many as `requests` yields (sent as they come). Yields
+ * each response in proto3 JSON as it arrives. Aborting `options.signal`
+ * cancels the call (the plugin sees RST_STREAM CANCEL).
+ *
+ * @param clients Makes clients for the plugin's services (a `Plugin` does).
+ * @param method The method to call.
+ * @param requests The requests in proto3 JSON.
+ * @param options Signal, deadline, metadata and a registry for `Any`.
+ * @returns The responses in proto3 JSON, in order.
+ * @throws {TypeError} When a request does not fit the input type, or a
+ *   unary or server-streaming method gets other than one request.
+ * @throws {ConnectError} When the call fails.
+ * @example
+ * ```ts ignore
+ * for await (const reply of callJson(plugin, method, [{ count: 3 }])) console.log(reply);
+ * ```
+ */
+export async function* callJson(
+  clients: ServiceClients,
+  method: DescMethod,
+  requests: Iterable<JsonValue> | AsyncIterable<JsonValue>,
+  options: CallJsonStreamOptions = {},
+): AsyncGenerator<JsonValue> {
+  const registryOption = { registry: options.registry ?? registryOf(method.parent.file) };
+  const name = `${method.parent.typeName}/${method.name}`;
+  let count = 0;
+  const toMessage = (request: JsonValue): Message => {
+    count++;
+    try {
+      return fromJson(method.input, request, registryOption);
+    } catch (error) {
+      throw new TypeError(
+        `Cannot use request ${count} for ${name}: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+        { cause: error },
+      );
+    }
+  };
+  const callOptions = {
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.headers === undefined ? {} : { headers: options.headers }),
+  };
+  const client = clients.client(method.parent) as unknown as Record<
+    string,
+    (input: unknown, options: unknown) => unknown
+  >;
+  const call = client[method.localName];
+  if (!call) throw new TypeError(`Cannot call ${method.name}: the client has no such method`);
+  const streamsIn = method.methodKind === "client_streaming" ||
+    method.methodKind === "bidi_streaming";
+  let result: unknown;
+  // a request that does not fit is the caller's mistake, not the call's failure
+  let inputError: unknown;
+  if (streamsIn) {
+    const messages = async function* () {
+      try {
+        for await (const request of requests) yield toMessage(request);
+      } catch (error) {
+        inputError ??= error;
+        throw error;
+      }
+    };
+    result = call(messages(), callOptions);
+  } else {
+    const all: JsonValue[] = [];
+    for await (const request of requests) all.push(request);
+    if (all.length !== 1) {
+      throw new TypeError(
+        `Cannot call ${name}: it is ${
+          method.methodKind.replace("_", " ")
+        } and takes exactly one request, got ${all.length}`,
+      );
+    }
+    const input = toMessage(all[0]!);
+    result = call(input, callOptions);
+  }
+  try {
+    if (method.methodKind === "unary" || method.methodKind === "client_streaming") {
+      yield toJson(method.output, (await result) as Message, registryOption);
+      return;
+    }
+    for await (const response of result as AsyncIterable<Message>) {
+      yield toJson(method.output, response, registryOption);
+    }
+  } catch (error) {
+    throw inputError ?? error;
+  }
+}
+
 function registryOf(file: DescFile): Registry {
   const files = new Map<string, DescFile>();
   const visit = (f: DescFile) => {

@@ -22,8 +22,11 @@ export interface LogRecord {
    * through {@linkcode escapeControlChars}, as {@linkcode stderrLogger} does.
    */
   message: string;
-  /** Where it came from: the process's stderr or stdout, or go-plugin's stdio stream. */
-  source: "stderr" | "stdout" | "stdio";
+  /**
+   * Where it came from: the process's stderr or stdout, go-plugin's stdio
+   * stream, or the host itself (about the plugin, e.g. that it is still warming up).
+   */
+  source: "stderr" | "stdout" | "stdio" | "host";
   /**
    * Extra hclog fields (other than `@level`, `@message`, `@timestamp`), as
    * the plugin sent them: names such as `__proto__` are own properties here.
@@ -152,6 +155,29 @@ export function escapeControlChars(text: string): string {
 }
 
 /**
+ * Formats a record as the default logger prints it: `[plugin] message`,
+ * with the level when it is not `info`, and hclog fields as `key=value`,
+ * control characters escaped ({@linkcode escapeControlChars}): one line
+ * whatever the plugin sent.
+ *
+ * @param record The record.
+ * @returns One line, without a newline.
+ * @example
+ * ```ts
+ * import { formatLogRecord } from "./logger.ts";
+ * const line = formatLogRecord({ plugin: "demo", level: "warn", message: "hi", source: "stderr" });
+ * if (line !== "[demo] WARN hi") throw new Error(line);
+ * ```
+ */
+export function formatLogRecord(record: LogRecord): string {
+  const level = record.level === "info" ? "" : ` ${String(record.level).toUpperCase()}`;
+  const fields = record.fields
+    ? Object.entries(record.fields).map(([k, v]) => ` ${k}=${jsonText(v)}`).join("")
+    : "";
+  return escapeControlChars(`[${record.plugin}]${level} ${record.message}${fields}`);
+}
+
+/**
  * The default logger: writes `[plugin] message` to the host's stderr, with
  * the level when it is not `info`, and hclog fields as `key=value`; one
  * record is always one line, its control characters escaped (see
@@ -166,11 +192,7 @@ export function escapeControlChars(text: string): string {
  * ```
  */
 export function stderrLogger(record: LogRecord): void {
-  const level = record.level === "info" ? "" : ` ${String(record.level).toUpperCase()}`;
-  const fields = record.fields
-    ? Object.entries(record.fields).map(([k, v]) => ` ${k}=${jsonText(v)}`).join("")
-    : "";
-  const text = escapeControlChars(`[${record.plugin}]${level} ${record.message}${fields}`);
+  const text = formatLogRecord(record);
   try {
     Deno.stderr.writeSync(new TextEncoder().encode(`${text}\n`));
   } catch {

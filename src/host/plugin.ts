@@ -316,6 +316,7 @@ export class Plugin implements AsyncDisposable {
           versions,
           socketDir: dir,
           allowTcp: options.allowTcp ?? false,
+          cookieKey: cookie.key,
         });
         if (handshake.network === "unix" && await isNotASocket(handshake.address)) {
           throw new HandshakeError(
@@ -331,6 +332,7 @@ export class Plugin implements AsyncDisposable {
         await waitForHealth(name, process, channel, deadline, {
           serving: options.waitForServing ?? true,
           line: handshake.line,
+          logger,
         });
         stdioDone = drainStdio(name, channel, logger);
         await options.ready?.(channel.transport, deadline.signal);

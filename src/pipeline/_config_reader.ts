@@ -20,7 +20,19 @@ export interface Field {
 
 const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/;
 const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const SIZE = /^(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?$/i;
+const SIZE = /^(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)$/i;
+/** `${VAR}` or `${VAR:default}` (not `${! … }`, which the pipeline fills in per message). */
+const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}/g;
+
+function readEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined; // no --allow-env for it: as if unset
+  }
+}
+
+const BARE_NUMBER = /^\d+(?:\.\d+)?$/;
 const SIZE_BYTES: Record<string, number> = {
   b: 1,
   kb: 1000,
@@ -38,8 +50,13 @@ export class ConfigReader {
   readonly #lines = new LineCounter();
   readonly root: Field;
 
-  constructor(file: string, text: string) {
+  constructor(
+    file: string,
+    text: string,
+    env: (name: string) => string | undefined = readEnv,
+  ) {
     this.file = file;
+    text = this.#interpolate(text, env);
     const doc = parseDocument(text, { lineCounter: this.#lines, prettyErrors: false });
     for (const error of doc.errors) {
       this.issues.push({
@@ -51,6 +68,31 @@ export class ConfigReader {
     }
     const node = doc.contents ?? undefined;
     this.root = { node: node as Node | undefined, path: "", line: this.#lineOf(node, 1) };
+  }
+
+  /**
+   * Replaces environment references as Redpanda Connect writes them,
+   * `${VAR}` and `${VAR:default}`, in the text before it is parsed; leaves
+   * dynamic `${! … }` alone. An unset variable without a default is an issue.
+   */
+  #interpolate(text: string, env: (name: string) => string | undefined): string {
+    return text.replace(
+      ENV_REFERENCE,
+      (whole, name: string, fallback: string | undefined, at: number) => {
+        const value = env(name);
+        if (value !== undefined && value !== "") return value;
+        if (fallback !== undefined) return fallback;
+        const line = text.slice(0, at).split("\n").length;
+        this.issues.push({
+          file: this.file,
+          line,
+          field: "",
+          message: `${whole}: the environment variable ${name} is not set ` +
+            `(set it, or give a default: \${${name}:value})`,
+        });
+        return ""; // ("${…}" left in place would break a YAML flow map)
+      },
+    );
   }
 
   #lineOf(node: unknown, fallback: number | undefined): number | undefined {
@@ -89,9 +131,12 @@ export class ConfigReader {
       const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
       const at = this.child(field, key);
       if (!allowed.includes(key)) {
+        const near = nearest(key, allowed);
         this.fail(
           { ...at, line: this.#lineOf(pair.key, field.line) },
-          `unknown field (expected one of: ${allowed.join(", ")})`,
+          near === undefined
+            ? `unknown field (expected one of: ${allowed.join(", ")})`
+            : `unknown field: did you mean \`${near}\`? (expected one of: ${allowed.join(", ")})`,
         );
       } else keys.push(key);
     }
@@ -162,23 +207,29 @@ export class ConfigReader {
     return this.fail(field, "must be true or false");
   }
 
-  /** A duration (`250ms`, `2s`, `1m`, `1h`, or a number of milliseconds), in milliseconds. */
+  /** A duration with its unit (`250ms`, `2s`, `1m`, `1h`), in milliseconds; a bare number is an error. */
   duration(field: Field): number | undefined {
     if (!this.has(field)) return undefined;
     const value = this.#scalar(field);
-    if (typeof value === "number" && value >= 0) return value;
     const match = typeof value === "string" ? DURATION.exec(value.trim()) : null;
     if (match) return Number(match[1]) * DURATION_MS[match[2]!]!;
+    if (typeof value === "number" || BARE_NUMBER.test(String(value).trim())) {
+      const n = String(value).trim();
+      return this.fail(field, `"${n}" has no unit (${n}ms? ${n}s?)`);
+    }
     return this.fail(field, `must be a duration such as 250ms, 2s or 1m, got ${String(value)}`);
   }
 
-  /** A size (`64KiB`, `1MB`, or a number of bytes), in bytes. */
+  /** A size with its unit (`512B`, `64KiB`, `1MB`), in bytes; a bare number is an error. */
   size(field: Field): number | undefined {
     if (!this.has(field)) return undefined;
     const value = this.#scalar(field);
-    if (typeof value === "number" && value >= 1) return Math.floor(value);
     const match = typeof value === "string" ? SIZE.exec(value.trim()) : null;
-    if (match) return Math.floor(Number(match[1]) * SIZE_BYTES[(match[2] ?? "b").toLowerCase()]!);
+    if (match) return Math.floor(Number(match[1]) * SIZE_BYTES[match[2]!.toLowerCase()]!);
+    if (typeof value === "number" || BARE_NUMBER.test(String(value).trim())) {
+      const n = String(value).trim();
+      return this.fail(field, `"${n}" has no unit (${n}B? ${n}KiB? ${n}MiB?)`);
+    }
     return this.fail(field, `must be a size such as 64KiB or 1MB, got ${String(value)}`);
   }
 
@@ -217,4 +268,39 @@ export class ConfigReader {
     if (!this.has(field)) return undefined;
     return (field.node as { toJSON(): unknown }).toJSON();
   }
+}
+
+/** The allowed key a mistyped one most likely meant, if any is close. */
+function nearest(key: string, allowed: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of allowed) {
+    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+  }
+  // close enough: a typo or two, or a dropped or added letter
+  return best !== undefined && bestDistance <= Math.max(1, Math.floor(best.length / 3))
+    ? best
+    : undefined;
+}
+
+/** Levenshtein distance, with a swap of neighbours counted as one edit. */
+function editDistance(a: string, b: string): number {
+  const rows: number[][] = [];
+  for (let i = 0; i <= a.length; i++) {
+    rows.push([i]);
+    for (let j = 1; j <= b.length; j++) {
+      if (i === 0) {
+        rows[0]![j] = j;
+        continue;
+      }
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d = Math.min(d, rows[i - 2]![j - 2]! + 1);
+      }
+      rows[i]![j] = d;
+    }
+  }
+  return rows[a.length]![b.length]!;
 }

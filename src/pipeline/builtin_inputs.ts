@@ -22,7 +22,7 @@ export interface GenerateOptions {
   count: number | undefined;
   /** Messages per second; unlimited when undefined. */
   rate: number | undefined;
-  /** Templates, cycled; `${i}` becomes the message's number (from 1). */
+  /** Templates, cycled; `${! i }` becomes the message's number (from 1). */
   messages: readonly string[];
   /** Largest chunk. @default {1000} */
   chunk?: number;
@@ -38,13 +38,16 @@ export interface GenerateOptions {
  * @example
  * ```ts
  * import { generateInput } from "./builtin_inputs.ts";
- * const input = generateInput({ count: 3, rate: undefined, messages: ["m${i}"] });
+ * const input = generateInput({ count: 3, rate: undefined, messages: ["m${! i }"] });
  * const chunk = await input.read(new AbortController().signal);
  * if (chunk?.messages.length !== 3) throw new Error();
  * ```
  */
+/** The message counter in a template: `${! i }` (spaces optional), Redpanda Connect's dynamic syntax. */
+const COUNTER = /\$\{!\s*i\s*\}/;
+
 export function generateInput(options: GenerateOptions): PipelineInput {
-  const templates = options.messages.map((t) => t.split("${i}"));
+  const templates = options.messages.map((t) => t.split(COUNTER));
   const chunk = options.chunk ?? 1000;
   let next = (options.skip ?? 0) + 1;
   const first = next;

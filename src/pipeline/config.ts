@@ -5,7 +5,7 @@
  *
  * ```yaml
  * input:
- *   generate: { count: 1000, message: "hello ${i}" }
+ *   generate: { count: 1000, message: "hello ${! i }" }
  * batching: { count: 100, period: 50ms }
  * max_in_flight: 4
  * processors:
@@ -52,7 +52,7 @@ export type InputConfig =
     count: number | undefined;
     /** Messages per second; unlimited when undefined. */
     rate: number | undefined;
-    /** Templates cycled through; `${i}` becomes the message's number (from 1). */
+    /** Templates cycled through; `${! i }` becomes the message's number (from 1). */
     messages: string[];
   }
   | { kind: "plugin"; plugin: PluginComponentConfig }
@@ -268,7 +268,7 @@ function readInput(r: ConfigReader, field: Field, dir: string): InputConfig | un
     case "generate": {
       r.map(at, ["count", "rate", "message", "messages"]);
       const messages = r.strings(r.child(at, "messages")) ??
-        r.strings(r.child(at, "message")) ?? ["message ${i}"];
+        r.strings(r.child(at, "message")) ?? ["message ${! i }"];
       if (messages.length === 0) r.fail(r.child(at, "messages"), "must not be empty");
       const rate = r.number(r.child(at, "rate"));
       return {
@@ -394,8 +394,8 @@ function readPlugin(
   if (!sandbox && module !== undefined) {
     r.fail(sandboxField, "applies to commands: a Deno module always runs in Deno's sandbox");
   }
-  if (r.issues.length > before) return undefined;
-  return {
+  // every field is read (and every problem in the block reported) before giving up
+  const plugin: PluginComponentConfig = {
     name,
     ...(module === undefined ? {} : { module }),
     ...(command === undefined ? {} : { command }),
@@ -415,6 +415,7 @@ function readPlugin(
     maxMessageBytes: r.size(r.child(field, "max_message_bytes")) ?? DEFAULT_MAX_MESSAGE_BYTES,
     responseBudget: readResponseBudget(r, r.child(field, "response_budget")),
   };
+  return r.issues.length > before ? undefined : plugin;
 }
 
 function readResponseBudget(r: ConfigReader, field: Field): ResponseBudget {

@@ -43,6 +43,13 @@ export class PipelineConfigError extends Error {
    * @param options The underlying cause, if any.
    */
   constructor(issues: readonly ConfigIssue[], options?: ErrorOptions) {
+    // YAML syntax first (it may cause the rest), then in file order, so the
+    // reader can fix them top to bottom (stable within one line)
+    const syntax = (issue: ConfigIssue) => issue.message.startsWith("invalid YAML") ? 0 : 1;
+    issues = [...issues].sort((a, b) =>
+      syntax(a) - syntax(b) ||
+      (a.file === b.file ? (a.line ?? 0) - (b.line ?? 0) : a.file < b.file ? -1 : 1)
+    );
     super(
       `Cannot run pipeline: ${issues.length === 1 ? "" : `${issues.length} problems\n`}${
         issues.map(formatIssue).join("\n")

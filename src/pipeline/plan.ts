@@ -34,7 +34,7 @@ export function describePipeline(config: PipelineConfig, cwd: string): string {
   const rows: [string, string][] = [["input", input(config.input, show)]];
   const batching = [`${config.batching.count} messages`];
   if (config.batching.bytes !== undefined) batching.push(`${config.batching.bytes} bytes`);
-  if (config.batching.periodMs !== undefined) batching.push(`${config.batching.periodMs} ms`);
+  if (config.batching.periodMs !== undefined) batching.push(ms(config.batching.periodMs));
   rows.push(["batching", `${batching.join(" or ")}, ${config.maxInFlight} in flight`]);
   for (const stage of config.processors) {
     rows.push([
@@ -121,7 +121,20 @@ function plugin(
   }
   const limits = Object.entries(config.limits).map(([k, v]) => `${yamlName(k)} ${v}`);
   if (limits.length > 0) parts.push(`limits ${limits.join(", ")}`);
+  parts.push(`timeout ${ms(config.timeoutMs)}, start timeout ${ms(config.startTimeoutMs)}`);
+  const r = config.restart;
+  parts.push(
+    `restart after ${ms(r.initialDelayMs ?? 50)}…${ms(r.maxDelayMs ?? 5000)}, ` +
+      `give up after ${r.maxCrashes ?? "unlimited"} crashes in ${ms(r.windowMs ?? 60_000)}`,
+  );
   return parts.join(", ");
+}
+
+/** A duration as the YAML would write it: `250ms`, `2s`, `1m`. */
+function ms(value: number): string {
+  if (value >= 60_000 && value % 60_000 === 0) return `${value / 60_000}m`;
+  if (value >= 1000 && value % 1000 === 0) return `${value / 1000}s`;
+  return `${value}ms`;
 }
 
 /** `unsafeFfi` → `unsafe_ffi`: the names the YAML uses. */

@@ -25,7 +25,13 @@ export class ComponentInitError extends Error {
    * @param reason What the plugin said.
    */
   constructor(component: string, reason: string) {
-    super(`Cannot start "${component}": it refused its configuration: ${reason}`);
+    super(
+      reason.startsWith("PERMISSION_DENIED: ")
+        ? `Cannot start "${component}": its Init was denied a permission: ${
+          reason.slice("PERMISSION_DENIED: ".length)
+        }`
+        : `Cannot start "${component}": it refused its configuration: ${reason}`,
+    );
     this.name = "ComponentInitError";
   }
 }

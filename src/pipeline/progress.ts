@@ -21,6 +21,33 @@ function label(stage: StageStats): string {
     : `${stage.name} (${stage.kind.replace("_", " ")})`;
 }
 
+/** `1 batch`, `2 batches`: a count and its noun, singular or plural. */
+export function count(n: number, one: string, many = `${one}s`): string {
+  return `${number.format(n)} ${n === 1 ? one : many}`;
+}
+
+const compact = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 1 });
+
+/** A rate per second people read at a glance: `0.5/s`, `840/s`, `12.3k/s`, `1.2M/s`. */
+export function rate(perSecond: number): string {
+  if (perSecond > 0 && perSecond < 10) return `${perSecond.toFixed(1).replace(/\.0$/, "")}/s`;
+  return `${compact.format(Math.round(perSecond))}/s`;
+}
+
+/**
+ * Cuts a line to a terminal's width (an ellipsis marks the cut), so that
+ * redrawing it in place never wraps onto a second row.
+ *
+ * @param line The line, without a newline.
+ * @param columns The terminal's width.
+ * @returns The line, at most `columns - 1` characters.
+ */
+export function fitToWidth(line: string, columns: number): string {
+  const room = Math.max(1, columns - 1); // the last column would wrap on some terminals
+  const chars = [...line];
+  return chars.length <= room ? line : `${chars.slice(0, room - 1).join("")}…`;
+}
+
 /**
  * Formats the live status line: totals, rates since the last line, per-stage
  * latency, restarts.
@@ -40,11 +67,12 @@ export function formatProgressLine(now: PipelineProgress, before?: PipelineProgr
   const rateIn = (now.messagesIn - (before?.messagesIn ?? 0)) / seconds;
   const rateOut = (now.messagesOut - (before?.messagesOut ?? 0)) / seconds;
   const parts = [
-    `in ${number.format(now.messagesIn)} (${number.format(Math.round(rateIn))}/s)`,
-    `out ${number.format(now.messagesOut)} (${number.format(Math.round(rateOut))}/s)`,
+    `in ${number.format(now.messagesIn)} (${rate(rateIn)})`,
+    `out ${number.format(now.messagesOut)} (${rate(rateOut)})`,
+    `${count(now.inFlight, "batch", "batches")} in flight`,
   ];
   for (const stage of now.stages) {
-    parts.push(`${label(stage)} p50 ${ms(stage.p50Ms)} ms, restarts ${stage.restarts}`);
+    parts.push(`${label(stage)} p50 ${ms(stage.p50Ms)} ms, ${count(stage.restarts, "restart")}`);
   }
   if (now.deadLetters > 0) parts.push(`dead ${number.format(now.deadLetters)}`);
   if (now.inputLag !== undefined) parts.push(`lag ${number.format(now.inputLag)}`);
@@ -78,17 +106,21 @@ export function formatSummary(summary: PipelineSummary): string {
     } out` +
     `, ${number.format(summary.deadLetters)} dead-lettered, ${
       number.format(summary.filtered)
-    } filtered, ${number.format(summary.batches)} batches` +
-    ` (${number.format(summary.messagesPerSecond)} messages/s)`,
+    } filtered, ${count(summary.batches, "batch", "batches")}` +
+    ` (${rate(summary.messagesPerSecond).replace("/s", " messages/s")})`,
   ];
   for (const stage of summary.stages) {
-    const calls = `${number.format(stage.calls)} calls, p50 ${ms(stage.p50Ms)} ms, p99 ${
+    const calls = `${count(stage.calls, "call")}, p50 ${ms(stage.p50Ms)} ms, p99 ${
       ms(stage.p99Ms)
-    } ms, ${stage.restarts} restarts`;
+    } ms, ${count(stage.restarts, "restart")}`;
     lines.push(
       stage.kind === "processor"
         ? `  ${stage.name}: ${stage.processes} process${stage.processes === 1 ? "" : "es"}, ` +
-          `${calls}, ${stage.retries} retried batches, ${stage.bisections} bisections` +
+          `${count(stage.calls, "call")}, p50 ${ms(stage.p50Ms)} ms, p99 ${ms(stage.p99Ms)} ms, ` +
+          `${count(stage.restarts, "restart")}, ${
+            count(stage.retries, "retried batch", "retried batches")
+          }, ` +
+          `${count(stage.bisections, "bisection")}` +
           (stage.filtered > 0 ? `, ${number.format(stage.filtered)} filtered` : "")
         : `  ${label(stage)}: ${calls}`,
     );

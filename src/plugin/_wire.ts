@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { explainPermissionDenial } from "../transport/handler_error.ts";
 import { create } from "../npm/protobuf.ts";
 import {
   type Error as WireError,
@@ -15,12 +16,21 @@ import {
 import { fromFields, fromValue, toValue } from "../protocol/redpanda_value.ts";
 import { BatchMessage } from "./batch_message.ts";
 
+/** How a wire error that is a sandbox denial starts. */
+export const PERMISSION_DENIED_PREFIX = "PERMISSION_DENIED: ";
+
 /**
  * The wire `Error` for a thrown value: its message, or `fallback` when it
- * has none.
+ * has none; a denial by Deno's sandbox says what to grant.
  */
 export function failure(error: unknown, fallback = "failed"): WireError {
-  const message = error instanceof Error ? error.message : String(error);
+  // the wire error has only a message: a sandbox denial is marked by its prefix
+  const denial = explainPermissionDenial(error);
+  const message = denial !== undefined
+    ? `${PERMISSION_DENIED_PREFIX}${denial}`
+    : error instanceof Error
+    ? error.message
+    : String(error);
   return create(ErrorSchema, { message: message || fallback });
 }
 

@@ -102,6 +102,13 @@ export interface ServeOptions {
    */
   ready?: PromiseLike<unknown>;
   /**
+   * Whether to serve gRPC reflection (`grpc.reflection.v1` and `v1alpha`),
+   * which `bulkhead inspect` and `bulkhead call` use to find the plugin's
+   * methods. Without it, `bulkhead call` needs `--proto` or `--protoset`.
+   * @default {true}
+   */
+  reflection?: boolean;
+  /**
    * Stops serving gracefully when aborted: GOAWAY to the host, calls in
    * flight finish, then `serve` resolves.
    */
@@ -184,10 +191,15 @@ export async function serve(options: ServeOptions): Promise<void> {
       return undefined;
     }
   };
-  if (env(cookie.key) !== cookie.value) {
+  const given = env(cookie.key);
+  if (given !== cookie.value) {
     refuse(
       "This program is a plugin: it is meant to be started by its host application, not run by hand.\n" +
-        `(The environment variable ${cookie.key} is not set to the host's magic cookie.)`,
+        (given === undefined
+          ? `(The environment variable ${cookie.key}, this plugin's magic cookie, is not set: ` +
+            "a host of another application uses another cookie name.)"
+          : `(The environment variable ${cookie.key} is set, but its value differs from this ` +
+            "plugin's magic cookie: the host belongs to another application or version.)"),
     );
   }
   const ours = options.protocolVersions ?? [1];
@@ -269,8 +281,10 @@ export async function serve(options: ServeOptions): Promise<void> {
       } satisfies Partial<ServiceImpl<typeof GRPCStdio>>,
     },
     broker.registration(),
-    { service: ReflectionV1, implementation: reflection.v1 },
-    { service: ReflectionV1alpha, implementation: reflection.v1alpha },
+    ...(options.reflection === false ? [] : [
+      { service: ReflectionV1, implementation: reflection.v1 },
+      { service: ReflectionV1alpha, implementation: reflection.v1alpha },
+    ]),
   ];
   const connector = await connectorFor(options.transport);
   const maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;

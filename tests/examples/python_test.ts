@@ -97,7 +97,7 @@ await serveProcessor((batch) => {
         `${dir}/pipeline.yaml`,
         `
 input:
-  generate: { count: 3000, message: "one two \${i}" }
+  generate: { count: 3000, message: "one two \${! i }" }
 batching: { count: 50 }
 max_in_flight: 4
 processors:

@@ -58,7 +58,7 @@ Deno.test("bulkhead run: a processor answering each batch with 2 000 000 message
   await Deno.writeTextFile(
     `${dir.path}/pipeline.yaml`,
     `
-input: { generate: { count: 8, message: "m\${i}" } }
+input: { generate: { count: 8, message: "m\${! i }" } }
 batching: { count: 4 }
 processors:
   - plugin: { module: ${EXAMPLES}uppercase/plugin.ts }
@@ -126,7 +126,7 @@ Deno.test("runPipeline() dead-letters only the messages a processor amplifies pa
 input:
   generate:
     count: 60
-    messages: ["m\${i}", "m\${i}", "m\${i}", "m\${i}", "m\${i}", "m\${i} boom", "m\${i}", "m\${i}", "m\${i}", "m\${i}"]
+    messages: ["m\${! i }", "m\${! i }", "m\${! i }", "m\${! i }", "m\${! i }", "m\${! i } boom", "m\${! i }", "m\${! i }", "m\${! i }", "m\${! i }"]
 batching: { count: 10 }
 processors:
   - plugin:

@@ -11,7 +11,7 @@ Deno.test("runPipeline() delivers 100 000 messages through a plugin that segfaul
     config(
       `
 input:
-  generate: { count: ${COUNT}, message: "m\${i}" }
+  generate: { count: ${COUNT}, message: "m\${! i }" }
 batching: { count: 100 }
 max_in_flight: 4
 processors:
@@ -50,7 +50,7 @@ Deno.test("runPipeline() isolates poison messages by bisection: they alone go to
   // message n is "m<n>", or "m<n>!" when poisoned; the plugin segfaults on "!"
   const templates = Array.from(
     { length: 2000 },
-    (_, i) => JSON.stringify(poisoned.has(i + 1) ? "m${i}!" : "m${i}"),
+    (_, i) => JSON.stringify(poisoned.has(i + 1) ? "m${! i }!" : "m${! i }"),
   );
   const summary = await runPipeline(
     config(

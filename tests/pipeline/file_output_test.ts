@@ -9,7 +9,8 @@ import { runPipeline } from "../../mod.ts";
 import { OutputFileExistsError } from "../../src/pipeline/file_output.ts";
 import { config, EXAMPLES, lines, tempDir } from "./_pipeline.ts";
 
-const generate = (count: number) => `input: { generate: { count: ${count}, message: "m\${i}" } }`;
+const generate = (count: number) =>
+  `input: { generate: { count: ${count}, message: "m\${! i }" } }`;
 
 Deno.test("runPipeline() refuses to overwrite a non-empty output file unless its mode says so", async (t) => {
   await using dir = await tempDir();

@@ -10,7 +10,7 @@ Deno.test("bulkhead run drains the batches in flight on SIGTERM: everything read
     `${dir.path}/pipeline.yaml`,
     `
 input:
-  generate: { rate: 5000, message: "m\${i}" }
+  generate: { rate: 5000, message: "m\${! i }" }
 batching: { count: 50, period: 20ms }
 max_in_flight: 4
 processors:

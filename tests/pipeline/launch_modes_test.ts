@@ -11,7 +11,7 @@ Deno.test("runPipeline() runs a processor in both launch modes, with a pool of p
         config(
           `
 input:
-  generate: { count: 5000, message: "m\${i}" }
+  generate: { count: 5000, message: "m\${! i }" }
 batching: { count: 10 }
 max_in_flight: 8
 processors:

@@ -28,7 +28,7 @@ Deno.test({
       );
     await t.step("generate: 100 messages, twice", async () => {
       for (let round = 0; round < 2; round++) {
-        const summary = await run(`{ generate: { count: 100, message: "g\${i}" } }`);
+        const summary = await run(`{ generate: { count: 100, message: "g\${! i }" } }`);
         assert.equal(summary.status, "completed", summary.error);
         assert.equal(summary.messagesOut, 100);
       }

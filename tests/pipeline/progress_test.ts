@@ -36,7 +36,7 @@ await serveProcessor((batch) => {
     await Deno.writeTextFile(
       `${dir.path}/pipeline.yaml`,
       `
-input: { generate: { count: 1000, message: "m\${i}" } }
+input: { generate: { count: 1000, message: "m\${! i }" } }
 batching: { count: 100 }
 processors:
   - plugin: { module: flag.ts }
@@ -70,7 +70,7 @@ dead_letter: { file: { path: dead.jsonl } }
   await t.step("as the last line of stderr when the output is stdout", async () => {
     await Deno.writeTextFile(
       `${dir.path}/stdout.yaml`,
-      `input: { generate: { count: 5, message: "m\${i}" } }\noutput: stdout\n`,
+      `input: { generate: { count: 5, message: "m\${! i }" } }\noutput: stdout\n`,
     );
     const { code, stdout, stderr } = await run(["--json", `${dir.path}/stdout.yaml`]);
     assert.equal(code, 0, stderr);
@@ -88,7 +88,7 @@ Deno.test("bulkhead run --quiet prints no progress and no summary", async () => 
   await Deno.writeTextFile(
     `${dir.path}/pipeline.yaml`,
     `
-input: { generate: { count: 1000, message: "m\${i}" } }
+input: { generate: { count: 1000, message: "m\${! i }" } }
 batching: { count: 10 }
 processors:
   - plugin: { module: ${EXAMPLES}uppercase/plugin.ts }
@@ -133,7 +133,7 @@ await serveProcessor(() => {});
   await Deno.writeTextFile(
     `${dir.path}/pipeline.yaml`,
     `
-input: { generate: { count: 10, message: "m\${i}" } }
+input: { generate: { count: 10, message: "m\${! i }" } }
 processors:
   - plugin:
       module: ./marking.ts

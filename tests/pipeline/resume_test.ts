@@ -137,7 +137,7 @@ output: { file: { path: out.txt } }
 Deno.test("runPipeline({ resume }) continues a stopped generate run after its checkpoint", async () => {
   await using dir = await tempDir();
   const yaml = `
-input: { generate: { count: 3000, rate: 3000, message: "m\${i}" } }
+input: { generate: { count: 3000, rate: 3000, message: "m\${! i }" } }
 batching: { count: 50, period: 20ms }
 output: { file: { path: out.txt } }
 `;

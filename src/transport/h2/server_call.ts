@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { handlerError } from "../handler_error.ts";
 import { Code, ConnectError, type MethodImplSpec } from "../../npm/connect.ts";
 import {
   create,
@@ -168,12 +169,12 @@ export class ServerCall implements StreamHandler {
     try {
       output = spec.impl(fromBinary(spec.method.input, this.#request!), this.#ctx);
     } catch (error) {
-      return this.#finish(ConnectError.from(error, Code.Internal));
+      return this.#finish(handlerError(error));
     }
     if (typeof (output as PromiseLike<unknown> | undefined)?.then === "function") {
       (output as PromiseLike<unknown>).then(
         (value) => this.#reply(value),
-        (error) => this.#finish(ConnectError.from(error, Code.Internal)),
+        (error) => this.#finish(handlerError(error)),
       );
     } else this.#reply(output);
   }
@@ -211,7 +212,7 @@ export class ServerCall implements StreamHandler {
       }
       this.#finish(undefined);
     } catch (error) {
-      this.#finish(ConnectError.from(error, Code.Internal));
+      this.#finish(handlerError(error));
     }
   }
 
