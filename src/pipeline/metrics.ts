@@ -24,7 +24,8 @@ const MAX_PLUGINS = 1024;
  * import { PipelineMetrics } from "./metrics.ts";
  * const metrics = new PipelineMetrics();
  * metrics.attach(() => ({
- *   elapsedMs: 10, messagesIn: 3, messagesOut: 3, deadLetters: 0, batches: 1, inFlight: 0, stages: [],
+ *   elapsedMs: 10, messagesIn: 3, messagesOut: 3, deadLetters: 0, filtered: 0, batches: 1, inFlight: 0,
+ *   stages: [],
  * }));
  * metrics.onEvent({ type: "crashed", plugin: "p", slot: 0, pid: 1, status: { code: 1, signal: null }, reason: "exit 1", stderrTail: [] });
  * if (!metrics.render().includes('bulkhead_plugin_exits_total{plugin="p"} 1')) throw new Error();
