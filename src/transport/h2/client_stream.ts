@@ -6,7 +6,8 @@
  * @module
  */
 import { Code, ConnectError } from "../../npm/connect.ts";
-import { type DescMessage, fromBinary, type MessageShape } from "../../npm/protobuf.ts";
+import type { DescMessage, MessageShape } from "../../npm/protobuf.ts";
+import type { MessageCodec } from "./codec.ts";
 import { ClientCall } from "./client_call.ts";
 import { headersFromList } from "./grpc_framing.ts";
 import type { HeaderList } from "./hpack.ts";
@@ -23,17 +24,26 @@ export class StreamCall<O extends DescMessage> extends ClientCall {
   #resolveHeaders!: () => void;
   #rejectHeaders!: (error: ConnectError) => void;
   #schema: O;
+  #codec: MessageCodec;
   #queue: MessageQueue;
 
   /**
    * @param schema The response message type.
+   * @param codec Decodes response messages.
    * @param readMaxBytes Largest message accepted.
    * @param signal Cancels the call.
    * @param timeoutMs Deadline for the whole call.
    */
-  constructor(schema: O, readMaxBytes: number, signal?: AbortSignal, timeoutMs?: number) {
+  constructor(
+    schema: O,
+    codec: MessageCodec,
+    readMaxBytes: number,
+    signal?: AbortSignal,
+    timeoutMs?: number,
+  ) {
     super(readMaxBytes, signal, timeoutMs);
     this.#schema = schema;
+    this.#codec = codec;
     this.#queue = new MessageQueue((bytes) => {
       if (this.stream !== undefined) this.conn!.consume(this.stream, bytes);
     });
@@ -71,7 +81,7 @@ export class StreamCall<O extends DescMessage> extends ClientCall {
   messages(): AsyncIterableIterator<MessageShape<O>> {
     return new MessageIterator(this.#queue, (bytes) => {
       try {
-        return fromBinary(this.#schema, bytes);
+        return this.#codec.decode(this.#schema, bytes);
       } catch (error) {
         const failure = ConnectError.from(error, Code.Internal);
         this.fail(failure);

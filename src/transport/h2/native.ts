@@ -34,6 +34,7 @@ import {
 } from "../transport.ts";
 import { type ByteStream, NodeSocketStream, openByteStream } from "./byte_stream.ts";
 import { type ConnectionProvider, createH2Transport } from "./client.ts";
+import { codecFor } from "./codec.ts";
 import { Connection } from "./connection.ts";
 import { GrpcDispatcher } from "./server.ts";
 
@@ -105,6 +106,7 @@ function dial(address: string | SocketAddress, options: DialOptions = {}): GrpcC
   const transport = createH2Transport(channel, {
     readMaxBytes: options.readMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     writeMaxBytes: options.writeMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    codec: codecFor(options.codec),
   });
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => closing ??= channel.close();
@@ -136,6 +138,7 @@ async function listen(
   const dispatcher = new GrpcDispatcher(services, {
     readMaxBytes: options.readMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     writeMaxBytes: options.writeMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    codec: codecFor(options.codec),
   });
   const listener = await acceptor(path, options);
   const conns = new Set<Connection>();

@@ -11,14 +11,8 @@
  * @module
  */
 import { Code, ConnectError, type MethodImplSpec } from "../../npm/connect.ts";
-import {
-  create,
-  type DescMessage,
-  fromBinary,
-  isMessage,
-  type MessageShape,
-  toBinary,
-} from "../../npm/protobuf.ts";
+import { create, type DescMessage, isMessage, type MessageShape } from "../../npm/protobuf.ts";
+import type { MessageCodec } from "./codec.ts";
 import type { Connection } from "./connection.ts";
 import { ErrorCode } from "./frame.ts";
 import { appendMetadata, MessageDeframer, wholeMessage } from "./grpc_framing.ts";
@@ -42,12 +36,19 @@ export interface ServerCallOptions {
   readMaxBytes: number;
   /** Largest response message sent, in bytes. */
   writeMaxBytes: number;
+  /** Decodes requests and encodes responses. */
+  codec: MessageCodec;
 }
 
 /** Serializes a response message, enforcing `writeMaxBytes`. */
-function encodeResponse(schema: DescMessage, output: unknown, writeMaxBytes: number): Uint8Array {
+function encodeResponse(
+  schema: DescMessage,
+  output: unknown,
+  options: ServerCallOptions,
+): Uint8Array {
+  const { codec, writeMaxBytes } = options;
   const message = isMessage(output, schema) ? output : create(schema, output as never);
-  const bytes = toBinary(schema, message);
+  const bytes = codec.encode(schema, message);
   if (bytes.length > writeMaxBytes) {
     throw new ConnectError(
       `message size ${bytes.length} is larger than configured writeMaxBytes ${writeMaxBytes}`,
@@ -166,7 +167,7 @@ export class ServerCall implements StreamHandler {
     const spec = this.#spec as Extract<MethodImplSpec, { kind: "unary" }>;
     let output: unknown;
     try {
-      output = spec.impl(fromBinary(spec.method.input, this.#request!), this.#ctx);
+      output = spec.impl(this.#options.codec.decode(spec.method.input, this.#request!), this.#ctx);
     } catch (error) {
       return this.#finish(ConnectError.from(error, Code.Internal));
     }
@@ -181,7 +182,7 @@ export class ServerCall implements StreamHandler {
   #reply(output: unknown): void {
     if (this.#ended) return;
     try {
-      this.#send(encodeResponse(this.#spec.method.output, output, this.#options.writeMaxBytes));
+      this.#send(encodeResponse(this.#spec.method.output, output, this.#options));
     } catch (error) {
       return this.#finish(ConnectError.from(error, Code.Internal));
     }
@@ -194,17 +195,17 @@ export class ServerCall implements StreamHandler {
     try {
       if (spec.kind === "unary" || spec.kind === "client_streaming") {
         const output = spec.kind === "unary"
-          ? await spec.impl(fromBinary(spec.method.input, this.#request!), ctx)
+          ? await spec.impl(this.#options.codec.decode(spec.method.input, this.#request!), ctx)
           : await spec.impl(this.#requestStream(spec.method.input), ctx);
         if (this.#ended) return;
-        this.#send(encodeResponse(spec.method.output, output, this.#options.writeMaxBytes));
+        this.#send(encodeResponse(spec.method.output, output, this.#options));
       } else {
         const outputs = spec.kind === "server_streaming"
-          ? spec.impl(fromBinary(spec.method.input, this.#request!), ctx)
+          ? spec.impl(this.#options.codec.decode(spec.method.input, this.#request!), ctx)
           : spec.impl(this.#requestStream(spec.method.input), ctx);
         for await (const output of outputs) {
           if (this.#ended) break;
-          this.#send(encodeResponse(spec.method.output, output, this.#options.writeMaxBytes));
+          this.#send(encodeResponse(spec.method.output, output, this.#options));
           if (this.#stream.queuedBytes > 0) await this.#stream.drained();
           if (this.#conn.writeBlocked) await this.#conn.writable();
         }
@@ -216,7 +217,8 @@ export class ServerCall implements StreamHandler {
   }
 
   #requestStream<I extends DescMessage>(schema: I): AsyncIterableIterator<MessageShape<I>> {
-    return new MessageIterator(this.#queue!, (bytes) => fromBinary(schema, bytes));
+    const codec = this.#options.codec;
+    return new MessageIterator(this.#queue!, (bytes) => codec.decode(schema, bytes));
   }
 
   #responseHeaders(): HeaderList {
