@@ -12,7 +12,7 @@
  */
 import { type DescMessage, fromBinary, type MessageShape, toBinary } from "../../npm/protobuf.ts";
 import { compilable } from "./codec_support.ts";
-import { DEFER, encodeCompiled } from "./codec_encode.ts";
+import { DEFER, encodeCompiled, sizeCompiled, writeSized } from "./codec_encode.ts";
 import { decodeCompiled } from "./codec_decode.ts";
 
 /**
@@ -31,11 +31,26 @@ export interface MessageCodec {
    * @throws {Error} When `bytes` is not a valid encoding of `schema`.
    */
   decode<D extends DescMessage>(schema: D, bytes: Uint8Array): MessageShape<D>;
+  /**
+   * Sizes `message` so that {@linkcode MessageCodec.writePrepared} can
+   * write it straight into an output buffer; `undefined` when this codec
+   * cannot (then use `encode`).
+   */
+  prepare<D extends DescMessage>(schema: D, message: MessageShape<D>): number | undefined;
+  /**
+   * Writes the message last prepared into `buf` at `pos`; must follow
+   * `prepare` with no other encoding in between.
+   */
+  writePrepared(buf: Uint8Array, pos: number): void;
 }
 
 const protobufEs: MessageCodec = {
   encode: (schema, message) => toBinary(schema, message),
   decode: (schema, bytes) => fromBinary(schema, bytes),
+  prepare: () => undefined,
+  writePrepared() {
+    throw new Error("the protobuf-es codec prepares nothing");
+  },
 };
 
 const compiled: MessageCodec = {
@@ -52,6 +67,16 @@ const compiled: MessageCodec = {
     if (!compilable(schema)) return fromBinary(schema, bytes);
     return decodeCompiled(schema, bytes) as MessageShape<typeof schema>;
   },
+  prepare(schema, message) {
+    if (!compilable(schema)) return undefined;
+    try {
+      return sizeCompiled(schema, message);
+    } catch (error) {
+      if (error !== DEFER) throw error;
+      return undefined;
+    }
+  },
+  writePrepared: writeSized,
 };
 
 /** The codec called `name` (`"compiled"` when undefined). */

@@ -37,7 +37,7 @@ interface ValueEncoder {
 }
 
 // One encode runs at a time (it is synchronous), over this state.
-let buf = new Uint8Array(0);
+let buf: Uint8Array = new Uint8Array(0);
 let pos = 0;
 const sizes: number[] = [];
 let cursor = 0;
@@ -667,27 +667,56 @@ function encoderOf(desc: DescMessage): MessageEncoder {
   return encoder;
 }
 
+let sized: { encoder: MessageEncoder; message: Rec; size: number } | undefined;
+
 /**
- * Encodes `message` of a {@linkcode compilable} type, preceded by `prefix`
- * zero bytes the caller may fill (a gRPC message prefix).
+ * First pass: the encoded size of `message` of a {@linkcode compilable}
+ * type. {@linkcode writeSized} then writes it; nothing else may encode in
+ * between.
  *
  * @throws {Error} {@linkcode DEFER} when protobuf-es must encode it instead.
  */
-export function encodeCompiled(desc: DescMessage, message: unknown, prefix = 0): Uint8Array {
+export function sizeCompiled(desc: DescMessage, message: unknown): number {
   const encoder = encoderOf(desc);
   if (typeof message !== "object" || message === null) throw DEFER;
+  sized = undefined;
   sizes.length = 0;
-  const n = encoder.size(message as Rec);
-  const out = new Uint8Array(prefix + n);
-  buf = out;
-  pos = prefix;
+  const size = encoder.size(message as Rec);
+  sized = { encoder, message: message as Rec, size };
+  return size;
+}
+
+/**
+ * Second pass: writes the message last given to {@linkcode sizeCompiled}
+ * into `target` at `at` (which must have room for its size).
+ *
+ * @throws {Error} When no message was sized, or it changed since.
+ */
+export function writeSized(target: Uint8Array, at: number): void {
+  const job = sized;
+  if (job === undefined) throw new Error("compiled codec: writeSized() without sizeCompiled()");
+  sized = undefined;
+  buf = target;
+  pos = at;
   cursor = 0;
   try {
-    encoder.write(message as Rec);
+    job.encoder.write(job.message);
   } finally {
     buf = EMPTY;
   }
-  if (pos !== prefix + n || cursor !== sizes.length) throw DEFER; // Changed between passes.
+  if (pos !== at + job.size || cursor !== sizes.length) {
+    throw new Error("compiled codec: the message changed while it was encoded");
+  }
+}
+
+/**
+ * Encodes `message` of a {@linkcode compilable} type.
+ *
+ * @throws {Error} {@linkcode DEFER} when protobuf-es must encode it instead.
+ */
+export function encodeCompiled(desc: DescMessage, message: unknown): Uint8Array {
+  const out = new Uint8Array(sizeCompiled(desc, message));
+  writeSized(out, 0);
   return out;
 }
 

@@ -49,13 +49,18 @@ function encodeResponse(
   const { codec, writeMaxBytes } = options;
   const message = isMessage(output, schema) ? output : create(schema, output as never);
   const bytes = codec.encode(schema, message);
-  if (bytes.length > writeMaxBytes) {
+  checkWriteSize(bytes.length, writeMaxBytes);
+  return bytes;
+}
+
+/** @throws {ConnectError} RESOURCE_EXHAUSTED when `size` is over `writeMaxBytes`. */
+function checkWriteSize(size: number, writeMaxBytes: number): void {
+  if (size > writeMaxBytes) {
     throw new ConnectError(
-      `message size ${bytes.length} is larger than configured writeMaxBytes ${writeMaxBytes}`,
+      `message size ${size} is larger than configured writeMaxBytes ${writeMaxBytes}`,
       Code.ResourceExhausted,
     );
   }
-  return bytes;
 }
 
 /** One incoming gRPC call. */
@@ -182,7 +187,7 @@ export class ServerCall implements StreamHandler {
   #reply(output: unknown): void {
     if (this.#ended) return;
     try {
-      this.#send(encodeResponse(this.#spec.method.output, output, this.#options));
+      this.#respond(this.#spec.method.output, output);
     } catch (error) {
       return this.#finish(ConnectError.from(error, Code.Internal));
     }
@@ -198,14 +203,14 @@ export class ServerCall implements StreamHandler {
           ? await spec.impl(this.#options.codec.decode(spec.method.input, this.#request!), ctx)
           : await spec.impl(this.#requestStream(spec.method.input), ctx);
         if (this.#ended) return;
-        this.#send(encodeResponse(spec.method.output, output, this.#options));
+        this.#respond(spec.method.output, output);
       } else {
         const outputs = spec.kind === "server_streaming"
           ? spec.impl(this.#options.codec.decode(spec.method.input, this.#request!), ctx)
           : spec.impl(this.#requestStream(spec.method.input), ctx);
         for await (const output of outputs) {
           if (this.#ended) break;
-          this.#send(encodeResponse(spec.method.output, output, this.#options));
+          this.#respond(spec.method.output, output);
           if (this.#stream.queuedBytes > 0) await this.#stream.drained();
           if (this.#conn.writeBlocked) await this.#conn.writable();
         }
@@ -227,6 +232,32 @@ export class ServerCall implements StreamHandler {
     const list = RESPONSE_HEADERS.slice();
     appendMetadata(list, header);
     return list;
+  }
+
+  /**
+   * Encodes and sends one response message: written by the codec straight
+   * into the connection's output buffer when it can go out at once.
+   */
+  #respond(schema: DescMessage, output: unknown): void {
+    if (this.#ended) return;
+    const { codec, writeMaxBytes } = this.#options;
+    const message = isMessage(output, schema) ? output : create(schema, output as never);
+    const size = codec.prepare(schema, message);
+    if (size === undefined) return this.#send(encodeResponse(schema, message, this.#options));
+    checkWriteSize(size, writeMaxBytes);
+    this.#sendHeadersOnce();
+    if (!this.#conn.sendMessageInto(this.#stream, size, codec.writePrepared, false)) {
+      const bytes = new Uint8Array(size);
+      codec.writePrepared(bytes, 0);
+      this.#conn.sendMessage(this.#stream, bytes, false);
+    }
+  }
+
+  #sendHeadersOnce(): void {
+    if (!this.#headersSent) {
+      this.#headersSent = true;
+      this.#conn.sendHeaders(this.#stream, this.#responseHeaders(), false);
+    }
   }
 
   #send(bytes: Uint8Array): void {
