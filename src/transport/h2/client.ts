@@ -68,13 +68,18 @@ export function encodeRequest<I extends DescMessage>(
 ): Uint8Array {
   const message = isMessage(input, schema) ? input : create(schema, input as MessageInitShape<I>);
   const bytes = codec.encode(schema, message as MessageShape<I>);
-  if (bytes.length > writeMaxBytes) {
+  checkWriteSize(bytes.length, writeMaxBytes);
+  return bytes;
+}
+
+/** @throws {ConnectError} RESOURCE_EXHAUSTED when `size` is over `writeMaxBytes`. */
+function checkWriteSize(size: number, writeMaxBytes: number): void {
+  if (size > writeMaxBytes) {
     throw new ConnectError(
-      `message size ${bytes.length} is larger than configured writeMaxBytes ${writeMaxBytes}`,
+      `message size ${size} is larger than configured writeMaxBytes ${writeMaxBytes}`,
       Code.ResourceExhausted,
     );
   }
-  return bytes;
 }
 
 const basePaths = new WeakMap<DescMethod, HeaderList>();
@@ -380,10 +385,24 @@ export function createH2Transport(
       call.fail(ConnectError.from(error, Code.Unavailable));
     }
     if (!call.settled) {
-      void call.pump(
-        input,
-        (message) => encodeRequest(codec, method.input, message, writeMaxBytes),
-      );
+      void call.pump(input, (conn, stream, message) => {
+        const schema = method.input;
+        const request = isMessage(message, schema) ? message : create(schema, message);
+        const size = codec.prepare(schema, request);
+        if (size === undefined) {
+          return conn.sendMessage(
+            stream,
+            encodeRequest(codec, schema, request, writeMaxBytes),
+            false,
+          );
+        }
+        checkWriteSize(size, writeMaxBytes);
+        if (!conn.sendMessageInto(stream, size, codec.writePrepared, false)) {
+          const bytes = new Uint8Array(size);
+          codec.writePrepared(bytes, 0);
+          conn.sendMessage(stream, bytes, false);
+        }
+      });
     }
     await call.responseHeaders;
     const message = call.messages();

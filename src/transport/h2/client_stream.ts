@@ -8,6 +8,8 @@
 import { Code, ConnectError } from "../../npm/connect.ts";
 import type { DescMessage, MessageShape } from "../../npm/protobuf.ts";
 import type { MessageCodec } from "./codec.ts";
+import type { Connection } from "./connection.ts";
+import type { H2Stream } from "./stream.ts";
 import { ClientCall } from "./client_call.ts";
 import { headersFromList } from "./grpc_framing.ts";
 import type { HeaderList } from "./hpack.ts";
@@ -54,15 +56,20 @@ export class StreamCall<O extends DescMessage> extends ClientCall {
     this.responseHeaders.catch(() => {});
   }
 
-  /** Sends every message of `input`, then END_STREAM; stops when the call ends. */
-  async pump<I>(input: AsyncIterable<I>, encode: (message: I) => Uint8Array): Promise<void> {
+  /**
+   * Sends every message of `input` with `send`, then END_STREAM; stops when
+   * the call ends.
+   */
+  async pump<I>(
+    input: AsyncIterable<I>,
+    send: (conn: Connection, stream: H2Stream, message: I) => void,
+  ): Promise<void> {
     try {
       for await (const message of input) {
         if (this.settled || this.stream === undefined) return;
-        const bytes = encode(message);
         const conn = this.conn!;
         const stream = this.stream;
-        conn.sendMessage(stream, bytes, false);
+        send(conn, stream, message);
         // Awaits only when there is something to wait for: each await is a turn per message.
         if (stream.queuedBytes > 0) await stream.drained();
         if (conn.writeBlocked) await conn.writable();
