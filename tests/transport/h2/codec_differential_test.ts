@@ -163,6 +163,27 @@ Deno.test("compiled codec: values protobuf-es rejects or coerces go to protobuf-
   );
   const foreign = { ...message, $typeName: "other.Type" };
   assert.throws(() => compiled.encode(LeafSchema, foreign as never));
+  assert.equal(compiled.prepare(LeafSchema, message as never), undefined);
+});
+
+Deno.test("compiled codec: prepare() and writePrepared() write toBinary's bytes at an offset", () => {
+  const r = new Random(SEED);
+  withSeed(SEED, "prepare", () => {
+    for (let n = 0; n < 50; n++) {
+      const message = randomMessage(r, AllSchema);
+      const expected = toBinary(AllSchema, message as never);
+      const size = compiled.prepare(AllSchema, message as never);
+      assert.equal(size, expected.length);
+      const out = new Uint8Array(size! + 7).fill(0xee);
+      compiled.writePrepared(out, 5);
+      assert.deepStrictEqual(out.subarray(5, 5 + size!), expected);
+      assert.deepStrictEqual(
+        [...out.subarray(0, 5), ...out.subarray(5 + size!)],
+        Array(7).fill(0xee),
+      );
+    }
+  });
+  assert.throws(() => compiled.writePrepared(new Uint8Array(10), 0)); // Nothing prepared.
 });
 
 Deno.test("compiled codec: hostile input is an error or what protobuf-es reads", async (t) => {
