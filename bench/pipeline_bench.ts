@@ -69,6 +69,22 @@ for (const batch of [1, 100, 1000]) {
     );
   }
 }
+{
+  const vsInProcess = (batch: number) =>
+    median(results.get(`${batch}\tDeno plugin, 1 process`)!) /
+    median(results.get(`${batch}\tin-process function`)!);
+  console.log("\nissue 18 goals (Deno plugin, 1 process):");
+  for (
+    const [name, value, goal] of [
+      ["batch 100 ≥ 0.95× in-process", vsInProcess(100), 0.95],
+      ["batch 1 ≥ 0.25× in-process", vsInProcess(1), 0.25],
+    ] as const
+  ) {
+    console.log(
+      `  ${value >= goal ? "met   " : "missed"}  ${name.padEnd(32)} ${value.toFixed(2)}×`,
+    );
+  }
+}
 for (const [key, samples] of results) {
   const [batch, variant] = key.split("\t");
   console.log(JSON.stringify({

@@ -266,6 +266,17 @@ for (const f of figures) {
     }  ${(m / floors[f.unit]).toFixed(2)}×`,
   );
 }
+{
+  const spawn = median(figure("greeter spawn → first answer").samples) / floors.ms;
+  const rss = median(figure(`RSS greeter after ${CALLS} calls`, "MiB").samples) / floors.MiB;
+  console.log("\nissue 18 goals (Deno plugin = the greeter example):");
+  for (
+    const [name, met, value] of [
+      ["spawn → first answer ≤ 2.0× bare deno hello", spawn <= 2.0, spawn],
+      [`RSS after ${CALLS} calls ≤ 1.4× bare deno`, rss <= 1.4, rss],
+    ] as const
+  ) console.log(`  ${met ? "met   " : "missed"}  ${name.padEnd(44)} ${value.toFixed(2)}×`);
+}
 for (const f of figures) {
   const key = f.unit === "ms" ? "Ms" : "MiB";
   console.log(JSON.stringify({

@@ -229,6 +229,32 @@ try {
     for (const [name, met, value] of targets) {
       console.log(`  ${met ? "met   " : "missed"}  ${name.padEnd(38)} ${value}`);
     }
+    const goals: [string, boolean, string][] = [
+      [
+        "bidi stream 64 B msgs/s ≥ 1.2× grpc-go",
+        m("native", "bidi stream, 64 B") >= 1.2 * m("grpc-go", "bidi stream, 64 B"),
+        ratio(m("native", "bidi stream, 64 B"), m("grpc-go", "bidi stream, 64 B")),
+      ],
+      [
+        "batch items/s ≥ 2.5× grpc-go",
+        m("native", "batch 1000 × 100 B") >= 2.5 * m("grpc-go", "batch 1000 × 100 B"),
+        ratio(m("native", "batch 1000 × 100 B"), m("grpc-go", "batch 1000 × 100 B")),
+      ],
+      [
+        "batch items/s ≥ 1.5× floor",
+        m("native", "batch 1000 × 100 B") >= 1.5 * m("floor", "batch 1000 × 100 B"),
+        ratio(m("native", "batch 1000 × 100 B"), m("floor", "batch 1000 × 100 B")),
+      ],
+      [
+        "unary 64 B p99 ≤ 1.3× floor",
+        m("native", "unary 64 B p99") <= 1.3 * m("floor", "unary 64 B p99"),
+        ratio(m("native", "unary 64 B p99"), m("floor", "unary 64 B p99")),
+      ],
+    ];
+    console.log("\nissue 18 goals (native; the floor is protobuf-es over a raw socket):");
+    for (const [name, met, value] of goals) {
+      console.log(`  ${met ? "met   " : "missed"}  ${name.padEnd(38)} ${value}`);
+    }
   }
 } finally {
   await go?.[Symbol.asyncDispose]();

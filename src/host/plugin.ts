@@ -283,6 +283,7 @@ export class Plugin implements AsyncDisposable {
     const dialOptions: DialOptions = {
       readMaxBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       writeMaxBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+      ...(options.codec === undefined ? {} : { codec: options.codec }),
     };
     try {
       let handshake: Handshake;

@@ -181,6 +181,17 @@ export interface PluginOptions {
    */
   maxMessageBytes?: number;
   /**
+   * How gRPC messages become bytes and back (the host's side; native transport
+   * only): `"compiled"` uses encoders and decoders built per message type
+   * from its descriptor, `"protobuf-es"` uses protobuf-es's
+   * `toBinary`/`fromBinary`. Both write the same bytes; the compiled codec
+   * hands what it does not cover (proto2 and editions files, wrapper-typed
+   * fields) to protobuf-es itself. Turn it off to rule it out when chasing
+   * a bug.
+   * @default {"compiled"}
+   */
+  codec?: "compiled" | "protobuf-es";
+  /**
    * How many stderr lines to keep for error messages.
    * @default {20}
    */

@@ -23,6 +23,17 @@ export interface BatchServeOptions {
    */
   maxMessageBytes?: number;
   /**
+   * How gRPC messages become bytes and back (the plugin's side; native transport
+   * only): `"compiled"` uses encoders and decoders built per message type
+   * from its descriptor, `"protobuf-es"` uses protobuf-es's
+   * `toBinary`/`fromBinary`. Both write the same bytes; the compiled codec
+   * hands what it does not cover (proto2 and editions files, wrapper-typed
+   * fields) to protobuf-es itself. Turn it off to rule it out when chasing
+   * a bug.
+   * @default {"compiled"}
+   */
+  codec?: "compiled" | "protobuf-es";
+  /**
    * The gRPC transport.
    * @default {"native"}
    */
@@ -75,6 +86,7 @@ export async function serveComponent(
         ? {}
         : { maxMessageBytes: options.maxMessageBytes }),
       ...(options.transport === undefined ? {} : { transport: options.transport }),
+      ...(options.codec === undefined ? {} : { codec: options.codec }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
     return;
@@ -85,6 +97,7 @@ export async function serveComponent(
   const server = await connector.listen(path, [component], {
     readMaxBytes: maxBytes,
     writeMaxBytes: maxBytes,
+    ...(options.codec === undefined ? {} : { codec: options.codec }),
   });
   const leave = async () => {
     await Deno.remove(path).catch(() => {});

@@ -89,6 +89,17 @@ export interface ServeOptions {
    */
   maxMessageBytes?: number;
   /**
+   * How gRPC messages become bytes and back (the plugin's side; native transport
+   * only): `"compiled"` uses encoders and decoders built per message type
+   * from its descriptor, `"protobuf-es"` uses protobuf-es's
+   * `toBinary`/`fromBinary`. Both write the same bytes; the compiled codec
+   * hands what it does not cover (proto2 and editions files, wrapper-typed
+   * fields) to protobuf-es itself. Turn it off to rule it out when chasing
+   * a bug.
+   * @default {"compiled"}
+   */
+  codec?: "compiled" | "protobuf-es";
+  /**
    * The gRPC transport.
    * @default {"native"}
    */
@@ -297,6 +308,7 @@ export async function serve(options: ServeOptions): Promise<void> {
       readMaxBytes: maxBytes,
       writeMaxBytes: maxBytes,
       ...(autoMtls ? { tls: autoMtls.tls } : {}),
+      ...(options.codec === undefined ? {} : { codec: options.codec }),
     },
   );
   broker.attach({ connector, socketPath, tls: autoMtls?.tls, maxMessageBytes: maxBytes });

@@ -95,6 +95,17 @@ export interface DialOptions {
    * @default {4194304}
    */
   writeMaxBytes?: number;
+  /**
+   * How messages become bytes and back (native transport only):
+   * `"compiled"` encodes and decodes them with functions built per message
+   * type from its descriptor, leaving to protobuf-es only what those do not
+   * cover (proto2 and editions files, wrapper-typed fields, values
+   * protobuf-es would reject); `"protobuf-es"` uses its `toBinary` and
+   * `fromBinary` for everything. Both write the same bytes and read the
+   * same messages.
+   * @default {"compiled"}
+   */
+  codec?: "compiled" | "protobuf-es";
 }
 
 /** Options for {@linkcode GrpcConnector.listen}. */
@@ -109,6 +120,17 @@ export interface ListenOptions {
    * @default {4194304}
    */
   writeMaxBytes?: number;
+  /**
+   * How messages become bytes and back (native transport only):
+   * `"compiled"` encodes and decodes them with functions built per message
+   * type from its descriptor, leaving to protobuf-es only what those do not
+   * cover (proto2 and editions files, wrapper-typed fields, values
+   * protobuf-es would reject); `"protobuf-es"` uses its `toBinary` and
+   * `fromBinary` for everything. Both write the same bytes and read the
+   * same messages.
+   * @default {"compiled"}
+   */
+  codec?: "compiled" | "protobuf-es";
   /**
    * Calls one client connection may have open at once
    * (SETTINGS_MAX_CONCURRENT_STREAMS, advertised and enforced: streams past

@@ -21,12 +21,11 @@ import {
   type DescMethodStreaming,
   type DescMethodUnary,
   type DescService,
-  fromBinary,
   isMessage,
   type MessageInitShape,
   type MessageShape,
-  toBinary,
 } from "../../npm/protobuf.ts";
+import type { MessageCodec } from "./codec.ts";
 import { abortError, ClientCall } from "./client_call.ts";
 import { StreamCall } from "./client_stream.ts";
 import type { Connection } from "./connection.ts";
@@ -50,6 +49,8 @@ export interface H2TransportOptions {
   readMaxBytes: number;
   /** Largest message sent to the server, in bytes. */
   writeMaxBytes: number;
+  /** Encodes requests and decodes responses. */
+  codec: MessageCodec;
 }
 
 const USER_AGENT = "bulkhead-grpc-h2/0.1";
@@ -60,19 +61,25 @@ const USER_AGENT = "bulkhead-grpc-h2/0.1";
  * @throws {ConnectError} RESOURCE_EXHAUSTED when the message is too large.
  */
 export function encodeRequest<I extends DescMessage>(
+  codec: MessageCodec,
   schema: I,
   input: MessageInitShape<I>,
   writeMaxBytes: number,
 ): Uint8Array {
   const message = isMessage(input, schema) ? input : create(schema, input as MessageInitShape<I>);
-  const bytes = toBinary(schema, message as MessageShape<I>);
-  if (bytes.length > writeMaxBytes) {
+  const bytes = codec.encode(schema, message as MessageShape<I>);
+  checkWriteSize(bytes.length, writeMaxBytes);
+  return bytes;
+}
+
+/** @throws {ConnectError} RESOURCE_EXHAUSTED when `size` is over `writeMaxBytes`. */
+function checkWriteSize(size: number, writeMaxBytes: number): void {
+  if (size > writeMaxBytes) {
     throw new ConnectError(
-      `message size ${bytes.length} is larger than configured writeMaxBytes ${writeMaxBytes}`,
+      `message size ${size} is larger than configured writeMaxBytes ${writeMaxBytes}`,
       Code.ResourceExhausted,
     );
   }
-  return bytes;
 }
 
 const basePaths = new WeakMap<DescMethod, HeaderList>();
@@ -163,6 +170,7 @@ class UnaryCall<I extends DescMessage, O extends DescMessage> extends ClientCall
   #resolve!: (response: UnaryResponse<I, O>) => void;
   #reject!: (error: ConnectError) => void;
   #method: DescMethodUnary<I, O>;
+  #codec: MessageCodec;
   #fields: HeaderList;
   #bytes: Uint8Array;
   #provider: ConnectionProvider;
@@ -175,7 +183,12 @@ class UnaryCall<I extends DescMessage, O extends DescMessage> extends ClientCall
 
   constructor(
     method: DescMethodUnary<I, O>,
-    request: { fields: HeaderList; bytes: Uint8Array; provider: ConnectionProvider },
+    request: {
+      fields: HeaderList;
+      bytes: Uint8Array;
+      provider: ConnectionProvider;
+      codec: MessageCodec;
+    },
     readMaxBytes: number,
     signal: AbortSignal | undefined,
     timeoutMs: number | undefined,
@@ -183,6 +196,7 @@ class UnaryCall<I extends DescMessage, O extends DescMessage> extends ClientCall
   ) {
     super(readMaxBytes, signal, timeoutMs);
     this.#method = method;
+    this.#codec = request.codec;
     this.#fields = request.fields;
     this.#bytes = request.bytes;
     this.#provider = request.provider;
@@ -238,7 +252,12 @@ class UnaryCall<I extends DescMessage, O extends DescMessage> extends ClientCall
       if (this.refused && this.#attempt < MAX_REFUSED_RETRIES) {
         const retry = new UnaryCall(
           this.#method,
-          { fields: this.#fields, bytes: this.#bytes, provider: this.#provider },
+          {
+            fields: this.#fields,
+            bytes: this.#bytes,
+            provider: this.#provider,
+            codec: this.#codec,
+          },
           this.#readMaxBytes,
           this.#signal,
           this.#timeoutMs,
@@ -261,7 +280,7 @@ class UnaryCall<I extends DescMessage, O extends DescMessage> extends ClientCall
     }
     let message: MessageShape<O>;
     try {
-      message = fromBinary(this.#method.output, this.#message);
+      message = this.#codec.decode(this.#method.output, this.#message);
     } catch (e) {
       return this.#reject(ConnectError.from(e, Code.Internal));
     }
@@ -313,7 +332,7 @@ export function createH2Transport(
   provider: ConnectionProvider,
   options: H2TransportOptions,
 ): Transport {
-  const { readMaxBytes, writeMaxBytes } = options;
+  const { readMaxBytes, writeMaxBytes, codec } = options;
 
   function unary<I extends DescMessage, O extends DescMessage>(
     method: DescMethodUnary<I, O>,
@@ -330,14 +349,14 @@ export function createH2Transport(
     }
     let bytes: Uint8Array;
     try {
-      bytes = encodeRequest(method.input, input, writeMaxBytes);
+      bytes = encodeRequest(codec, method.input, input, writeMaxBytes);
     } catch (error) {
       return Promise.reject(error);
     }
     const fields = requestFields(method, timeoutMs, header);
     const call = new UnaryCall(
       method,
-      { fields, bytes, provider },
+      { fields, bytes, provider, codec },
       readMaxBytes,
       signal,
       timeoutMs,
@@ -358,7 +377,7 @@ export function createH2Transport(
     if (timeoutMs !== undefined && timeoutMs <= 0) {
       throw new ConnectError("the operation timed out", Code.DeadlineExceeded);
     }
-    const call = new StreamCall(method.output, readMaxBytes, signal, timeoutMs);
+    const call = new StreamCall(method.output, codec, readMaxBytes, signal, timeoutMs);
     const fields = requestFields(method, timeoutMs, header);
     try {
       await openStream(provider, call, () => call.conn!.sendHeaders(call.stream!, fields, false));
@@ -366,7 +385,24 @@ export function createH2Transport(
       call.fail(ConnectError.from(error, Code.Unavailable));
     }
     if (!call.settled) {
-      void call.pump(input, (message) => encodeRequest(method.input, message, writeMaxBytes));
+      void call.pump(input, (conn, stream, message) => {
+        const schema = method.input;
+        const request = isMessage(message, schema) ? message : create(schema, message);
+        const size = codec.prepare(schema, request);
+        if (size === undefined) {
+          return conn.sendMessage(
+            stream,
+            encodeRequest(codec, schema, request, writeMaxBytes),
+            false,
+          );
+        }
+        checkWriteSize(size, writeMaxBytes);
+        if (!conn.sendMessageInto(stream, size, codec.writePrepared, false)) {
+          const bytes = new Uint8Array(size);
+          codec.writePrepared(bytes, 0);
+          conn.sendMessage(stream, bytes, false);
+        }
+      });
     }
     await call.responseHeaders;
     const message = call.messages();

@@ -6,7 +6,10 @@
  * @module
  */
 import { Code, ConnectError } from "../../npm/connect.ts";
-import { type DescMessage, fromBinary, type MessageShape } from "../../npm/protobuf.ts";
+import type { DescMessage, MessageShape } from "../../npm/protobuf.ts";
+import type { MessageCodec } from "./codec.ts";
+import type { Connection } from "./connection.ts";
+import type { H2Stream } from "./stream.ts";
 import { ClientCall } from "./client_call.ts";
 import { headersFromList } from "./grpc_framing.ts";
 import type { HeaderList } from "./hpack.ts";
@@ -23,17 +26,26 @@ export class StreamCall<O extends DescMessage> extends ClientCall {
   #resolveHeaders!: () => void;
   #rejectHeaders!: (error: ConnectError) => void;
   #schema: O;
+  #codec: MessageCodec;
   #queue: MessageQueue;
 
   /**
    * @param schema The response message type.
+   * @param codec Decodes response messages.
    * @param readMaxBytes Largest message accepted.
    * @param signal Cancels the call.
    * @param timeoutMs Deadline for the whole call.
    */
-  constructor(schema: O, readMaxBytes: number, signal?: AbortSignal, timeoutMs?: number) {
+  constructor(
+    schema: O,
+    codec: MessageCodec,
+    readMaxBytes: number,
+    signal?: AbortSignal,
+    timeoutMs?: number,
+  ) {
     super(readMaxBytes, signal, timeoutMs);
     this.#schema = schema;
+    this.#codec = codec;
     this.#queue = new MessageQueue((bytes) => {
       if (this.stream !== undefined) this.conn!.consume(this.stream, bytes);
     });
@@ -44,15 +56,20 @@ export class StreamCall<O extends DescMessage> extends ClientCall {
     this.responseHeaders.catch(() => {});
   }
 
-  /** Sends every message of `input`, then END_STREAM; stops when the call ends. */
-  async pump<I>(input: AsyncIterable<I>, encode: (message: I) => Uint8Array): Promise<void> {
+  /**
+   * Sends every message of `input` with `send`, then END_STREAM; stops when
+   * the call ends.
+   */
+  async pump<I>(
+    input: AsyncIterable<I>,
+    send: (conn: Connection, stream: H2Stream, message: I) => void,
+  ): Promise<void> {
     try {
       for await (const message of input) {
         if (this.settled || this.stream === undefined) return;
-        const bytes = encode(message);
         const conn = this.conn!;
         const stream = this.stream;
-        conn.sendMessage(stream, bytes, false);
+        send(conn, stream, message);
         // Awaits only when there is something to wait for: each await is a turn per message.
         if (stream.queuedBytes > 0) await stream.drained();
         if (conn.writeBlocked) await conn.writable();
@@ -71,7 +88,7 @@ export class StreamCall<O extends DescMessage> extends ClientCall {
   messages(): AsyncIterableIterator<MessageShape<O>> {
     return new MessageIterator(this.#queue, (bytes) => {
       try {
-        return fromBinary(this.#schema, bytes);
+        return this.#codec.decode(this.#schema, bytes);
       } catch (error) {
         const failure = ConnectError.from(error, Code.Internal);
         this.fail(failure);

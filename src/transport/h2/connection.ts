@@ -229,6 +229,22 @@ export class Connection {
     this.#out.message(stream, bytes, endStream);
   }
 
+  /**
+   * Sends one gRPC message of `length` bytes that `write` puts straight into
+   * the output buffer, if it can go out at once (see `Outbound.messageInto`);
+   * returns false, sending nothing, when the caller must use
+   * {@linkcode Connection.sendMessage}. A closed stream drops it (true).
+   */
+  sendMessageInto(
+    stream: H2Stream,
+    length: number,
+    write: (buf: Uint8Array, pos: number) => void,
+    endStream: boolean,
+  ): boolean {
+    if (stream.done || stream.localClosed || stream.queueEnd) return true;
+    return this.#out.messageInto(stream, length, write, endStream);
+  }
+
   /** Sends trailers with END_STREAM after any queued data. */
   sendTrailers(stream: H2Stream, fields: HeaderList): void {
     if (stream.done || stream.localClosed || stream.queueEnd) return;

@@ -34,6 +34,7 @@ import {
 } from "../transport.ts";
 import { type ByteStream, NodeSocketStream, openByteStream } from "./byte_stream.ts";
 import { type ConnectionProvider, createH2Transport } from "./client.ts";
+import { codecFor } from "./codec.ts";
 import { Connection } from "./connection.ts";
 import { type OutputLimits, outputLimitsFor } from "./writer.ts";
 import { GrpcDispatcher } from "./server.ts";
@@ -109,7 +110,11 @@ function dial(address: string | SocketAddress, options: DialOptions = {}): GrpcC
   const writeMaxBytes = options.writeMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const limits = outputLimitsFor(Math.max(readMaxBytes, writeMaxBytes));
   const channel = new Channel(socketAddress(address), options.tls, limits);
-  const transport = createH2Transport(channel, { readMaxBytes, writeMaxBytes });
+  const transport = createH2Transport(channel, {
+    readMaxBytes,
+    writeMaxBytes,
+    codec: codecFor(options.codec),
+  });
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => closing ??= channel.close();
   return { transport, close, [Symbol.asyncDispose]: close };
@@ -139,7 +144,11 @@ async function listen(
 ): Promise<GrpcServer> {
   const readMaxBytes = options.readMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const writeMaxBytes = options.writeMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  const dispatcher = new GrpcDispatcher(services, { readMaxBytes, writeMaxBytes });
+  const dispatcher = new GrpcDispatcher(services, {
+    readMaxBytes,
+    writeMaxBytes,
+    codec: codecFor(options.codec),
+  });
   const outputLimits = outputLimitsFor(Math.max(readMaxBytes, writeMaxBytes));
   const listener = await acceptor(path, options);
   const conns = new Set<Connection>();

@@ -105,6 +105,51 @@ export class Outbound {
    * DATA frame written straight into the output when nothing is queued and
    * the windows and frame size allow, else queued behind the rest.
    */
+  /**
+   * Sends one gRPC message of `length` bytes that `write` puts straight
+   * into the output (no buffer of its own), when nothing is queued and the
+   * windows and frame size allow; else returns false and sends nothing.
+   */
+  messageInto(
+    stream: H2Stream,
+    length: number,
+    write: (buf: Uint8Array, pos: number) => void,
+    endStream: boolean,
+  ): boolean {
+    const n = 5 + length;
+    if (
+      stream.queuedBytes !== 0 || n > stream.sendWindow || n > this.#window ||
+      n > this.peerMaxFrame
+    ) return false;
+    const out = this.#writer.out;
+    const start = out.length;
+    out.frameHeader(n, FrameType.DATA, endStream ? Flag.END_STREAM : 0, stream.id);
+    const b = out.buf;
+    const p = out.length;
+    b[p] = 0;
+    b[p + 1] = length >>> 24;
+    b[p + 2] = length >>> 16;
+    b[p + 3] = length >>> 8;
+    b[p + 4] = length;
+    try {
+      write(b, p + 5);
+    } catch (error) {
+      out.length = start; // Drop the half-written frame.
+      throw error;
+    }
+    out.length = p + n;
+    stream.sendWindow -= n;
+    this.#window -= n;
+    if (endStream) {
+      stream.queueEnd = true;
+      stream.localClosed = true;
+      stream.wake();
+      this.#onLocalClosed(stream);
+    }
+    this.#writer.schedule();
+    return true;
+  }
+
   message(stream: H2Stream, bytes: Uint8Array, endStream: boolean): void {
     const n = 5 + bytes.length;
     const length = bytes.length;

@@ -12,14 +12,8 @@
  */
 import { handlerError } from "../handler_error.ts";
 import { Code, ConnectError, type MethodImplSpec } from "../../npm/connect.ts";
-import {
-  create,
-  type DescMessage,
-  fromBinary,
-  isMessage,
-  type MessageShape,
-  toBinary,
-} from "../../npm/protobuf.ts";
+import { create, type DescMessage, isMessage, type MessageShape } from "../../npm/protobuf.ts";
+import type { MessageCodec } from "./codec.ts";
 import type { Connection } from "./connection.ts";
 import { ErrorCode } from "./frame.ts";
 import { appendMetadata, MessageDeframer, wholeMessage } from "./grpc_framing.ts";
@@ -43,19 +37,31 @@ export interface ServerCallOptions {
   readMaxBytes: number;
   /** Largest response message sent, in bytes. */
   writeMaxBytes: number;
+  /** Decodes requests and encodes responses. */
+  codec: MessageCodec;
 }
 
 /** Serializes a response message, enforcing `writeMaxBytes`. */
-function encodeResponse(schema: DescMessage, output: unknown, writeMaxBytes: number): Uint8Array {
+function encodeResponse(
+  schema: DescMessage,
+  output: unknown,
+  options: ServerCallOptions,
+): Uint8Array {
+  const { codec, writeMaxBytes } = options;
   const message = isMessage(output, schema) ? output : create(schema, output as never);
-  const bytes = toBinary(schema, message);
-  if (bytes.length > writeMaxBytes) {
+  const bytes = codec.encode(schema, message);
+  checkWriteSize(bytes.length, writeMaxBytes);
+  return bytes;
+}
+
+/** @throws {ConnectError} RESOURCE_EXHAUSTED when `size` is over `writeMaxBytes`. */
+function checkWriteSize(size: number, writeMaxBytes: number): void {
+  if (size > writeMaxBytes) {
     throw new ConnectError(
-      `message size ${bytes.length} is larger than configured writeMaxBytes ${writeMaxBytes}`,
+      `message size ${size} is larger than configured writeMaxBytes ${writeMaxBytes}`,
       Code.ResourceExhausted,
     );
   }
-  return bytes;
 }
 
 /** One incoming gRPC call. */
@@ -167,7 +173,7 @@ export class ServerCall implements StreamHandler {
     const spec = this.#spec as Extract<MethodImplSpec, { kind: "unary" }>;
     let output: unknown;
     try {
-      output = spec.impl(fromBinary(spec.method.input, this.#request!), this.#ctx);
+      output = spec.impl(this.#options.codec.decode(spec.method.input, this.#request!), this.#ctx);
     } catch (error) {
       return this.#finish(handlerError(error));
     }
@@ -182,7 +188,7 @@ export class ServerCall implements StreamHandler {
   #reply(output: unknown): void {
     if (this.#ended) return;
     try {
-      this.#send(encodeResponse(this.#spec.method.output, output, this.#options.writeMaxBytes));
+      this.#respond(this.#spec.method.output, output);
     } catch (error) {
       return this.#finish(ConnectError.from(error, Code.Internal));
     }
@@ -195,17 +201,17 @@ export class ServerCall implements StreamHandler {
     try {
       if (spec.kind === "unary" || spec.kind === "client_streaming") {
         const output = spec.kind === "unary"
-          ? await spec.impl(fromBinary(spec.method.input, this.#request!), ctx)
+          ? await spec.impl(this.#options.codec.decode(spec.method.input, this.#request!), ctx)
           : await spec.impl(this.#requestStream(spec.method.input), ctx);
         if (this.#ended) return;
-        this.#send(encodeResponse(spec.method.output, output, this.#options.writeMaxBytes));
+        this.#respond(spec.method.output, output);
       } else {
         const outputs = spec.kind === "server_streaming"
-          ? spec.impl(fromBinary(spec.method.input, this.#request!), ctx)
+          ? spec.impl(this.#options.codec.decode(spec.method.input, this.#request!), ctx)
           : spec.impl(this.#requestStream(spec.method.input), ctx);
         for await (const output of outputs) {
           if (this.#ended) break;
-          this.#send(encodeResponse(spec.method.output, output, this.#options.writeMaxBytes));
+          this.#respond(spec.method.output, output);
           if (this.#stream.queuedBytes > 0) await this.#stream.drained();
           if (this.#conn.writeBlocked) await this.#conn.writable();
         }
@@ -217,7 +223,8 @@ export class ServerCall implements StreamHandler {
   }
 
   #requestStream<I extends DescMessage>(schema: I): AsyncIterableIterator<MessageShape<I>> {
-    return new MessageIterator(this.#queue!, (bytes) => fromBinary(schema, bytes));
+    const codec = this.#options.codec;
+    return new MessageIterator(this.#queue!, (bytes) => codec.decode(schema, bytes));
   }
 
   #responseHeaders(): HeaderList {
@@ -226,6 +233,32 @@ export class ServerCall implements StreamHandler {
     const list = RESPONSE_HEADERS.slice();
     appendMetadata(list, header);
     return list;
+  }
+
+  /**
+   * Encodes and sends one response message: written by the codec straight
+   * into the connection's output buffer when it can go out at once.
+   */
+  #respond(schema: DescMessage, output: unknown): void {
+    if (this.#ended) return;
+    const { codec, writeMaxBytes } = this.#options;
+    const message = isMessage(output, schema) ? output : create(schema, output as never);
+    const size = codec.prepare(schema, message);
+    if (size === undefined) return this.#send(encodeResponse(schema, message, this.#options));
+    checkWriteSize(size, writeMaxBytes);
+    this.#sendHeadersOnce();
+    if (!this.#conn.sendMessageInto(this.#stream, size, codec.writePrepared, false)) {
+      const bytes = new Uint8Array(size);
+      codec.writePrepared(bytes, 0);
+      this.#conn.sendMessage(this.#stream, bytes, false);
+    }
+  }
+
+  #sendHeadersOnce(): void {
+    if (!this.#headersSent) {
+      this.#headersSent = true;
+      this.#conn.sendHeaders(this.#stream, this.#responseHeaders(), false);
+    }
   }
 
   #send(bytes: Uint8Array): void {

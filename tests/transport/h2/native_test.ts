@@ -392,3 +392,33 @@ Deno.test("native server treats a grpc-timeout beyond a timer's range as no dead
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("native transport: the compiled and protobuf-es codecs talk to each other", async (t) => {
+  for (
+    const [server, client] of [["protobuf-es", "compiled"], ["compiled", "protobuf-es"]] as const
+  ) {
+    await t.step(`${server} server, ${client} client`, async () => {
+      await using dir = await socketDir();
+      await using _server = await nativeConnector.listen(dir.path, allServices, { codec: server });
+      await using channel = nativeConnector.dial(dir.path, { codec: client });
+      const echo = createClient(FixtureService, channel.transport);
+      const payload = new Uint8Array(300).map((_, i) => i);
+      const response = await echo.echo({ payload, text: "héllo" });
+      assert.deepEqual(response.payload, payload);
+      assert.equal(response.pid, BigInt(Deno.pid));
+      const reflection = createClient(ServerReflection, channel.transport);
+      const requests = (async function* () {
+        for (let i = 0; i < 20; i++) yield { host: `h${i}é` };
+      })();
+      const hosts = [];
+      for await (const r of reflection.serverReflectionInfo(requests)) hosts.push(r.validHost);
+      assert.deepEqual(hosts, Array.from({ length: 20 }, (_, i) => `re:h${i}é`));
+    });
+  }
+  await t.step("an unknown codec name is a TypeError", () => {
+    assert.throws(
+      () => nativeConnector.dial("/nonexistent", { codec: "fast" as never }),
+      TypeError,
+    );
+  });
+});

@@ -6,6 +6,7 @@ import { Connection } from "../../../src/transport/h2/connection.ts";
 import type { ByteStream } from "../../../src/transport/h2/byte_stream.ts";
 import { nativeConnector } from "../../../src/transport/h2/native.ts";
 import { fixture, socketDir } from "./_helpers.ts";
+import { codecFor } from "../../../src/transport/h2/codec.ts";
 
 /**
  * A real Unix socket whose reads can be held back: bytes the peer sent are
@@ -66,6 +67,7 @@ function clientOver(socket: HeldReads) {
     createH2Transport({ current: () => conn, connect: () => Promise.resolve(conn) }, {
       readMaxBytes: 1 << 20,
       writeMaxBytes: 1 << 20,
+      codec: codecFor(undefined),
     }),
   );
   return { conn, client };
