@@ -57,30 +57,58 @@ export class Watchdog {
    * @throws {Deno.errors.AlreadyExists} When the random name is taken (2^-64).
    */
   static async open(parent: string | undefined): Promise<Watchdog> {
+    const base = parent ?? tempDir();
+    if (base === undefined) return await Watchdog.#openUnnamed();
     const name = Array.from(crypto.getRandomValues(new Uint8Array(8)))
       .map((b) => b.toString(16).padStart(2, "0")).join("");
-    const dir = resolve(parent ?? tempDir(), `bulkhead-${name}`);
+    const dir = resolve(base, `bulkhead-${name}`);
     const watchdog = new Watchdog(dir, guard(dir));
-    const socketBytes = new TextEncoder().encode(watchdog.socketPath).length;
-    if (socketBytes > MAX_SOCKET_PATH_BYTES) {
-      await watchdog.#stop();
-      throw new RangeError(
-        `Cannot place a plugin socket at ${watchdog.socketPath}: longer than ${MAX_SOCKET_PATH_BYTES} bytes (set TMPDIR to a shorter directory)`,
-      );
-    }
+    await watchdog.#checkLength();
     try {
       await Deno.mkdir(dir, { mode: 0o700 }); // fails if it exists: never someone else's
     } catch (error) {
       await watchdog.#stop();
       throw error;
     }
+    await watchdog.#restrict();
+    return watchdog;
+  }
+
+  /**
+   * A host that may not read `TMPDIR` (no env permission) cannot name a
+   * directory in it beforehand: Deno makes one there, and the guardian
+   * starts at once after, the only moment a host death would leave it.
+   */
+  static async #openUnnamed(): Promise<Watchdog> {
+    const dir = await Deno.makeTempDir({ prefix: "bulkhead-" });
+    const watchdog = new Watchdog(dir, guard(dir));
     try {
-      await Deno.chmod(dir, 0o700); // whatever the umask
+      await watchdog.#checkLength();
     } catch (error) {
-      await watchdog.close();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
       throw error;
     }
+    await watchdog.#restrict();
     return watchdog;
+  }
+
+  async #checkLength(): Promise<void> {
+    const socketBytes = new TextEncoder().encode(this.socketPath).length;
+    if (socketBytes > MAX_SOCKET_PATH_BYTES) {
+      await this.#stop();
+      throw new RangeError(
+        `Cannot place a plugin socket at ${this.socketPath}: longer than ${MAX_SOCKET_PATH_BYTES} bytes (set TMPDIR to a shorter directory)`,
+      );
+    }
+  }
+
+  async #restrict(): Promise<void> {
+    try {
+      await Deno.chmod(this.dir, 0o700); // whatever the umask
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
   }
 
   /**
@@ -137,10 +165,11 @@ function guard(dir: string): Deno.ChildProcess | undefined {
   }
 }
 
-function tempDir(): string {
+/** `$TMPDIR` or `/tmp`; undefined when the host may not read its environment. */
+function tempDir(): string | undefined {
   try {
     return Deno.env.get("TMPDIR") || "/tmp";
   } catch {
-    return "/tmp"; // no env permission
+    return undefined;
   }
 }

@@ -19,6 +19,8 @@ async function startShell(
       name: "shell",
       logger: (r) => r.source === "stderr" && onStderr(r.message),
       socketParent: parent,
+      // unsandboxed: in bubblewrap the child dies with the plugin, so no pipe outlives it
+      sandbox: false,
       ...extra,
     }).then(
       (plugin) => plugin.stop().then(() => assert.fail("the start should have failed")),
