@@ -116,7 +116,7 @@ export async function main(
         return status === "SERVING" ? ExitCode.ok : ExitCode.failed;
       }
       case "inspect": {
-        const report = await inspectPlugin(plugin, rpc);
+        const report = await inspectPlugin(plugin, { ...rpc, checksum: invocation.start });
         print(invocation.json ? `${JSON.stringify(report, null, 2)}\n` : formatInspect(report));
         return ExitCode.ok;
       }

@@ -57,6 +57,7 @@ export {
   type SupervisorState,
 } from "./src/host/supervisor.ts";
 export type { RestartPolicy } from "./src/host/restart_policy.ts";
+export { ChecksumMismatchError, type ChecksumTarget, pluginChecksum } from "./src/host/checksum.ts";
 export { explainExit, type ResourceLimits } from "./src/host/limits.ts";
 export type { CallStatsSnapshot } from "./src/host/call_stats.ts";
 

@@ -68,6 +68,7 @@ const COMMON = {
   env: { type: "string", multiple: true },
   name: { type: "string" },
   "module-root": { type: "string" },
+  sha256: { type: "string" },
   quiet: { type: "boolean", short: "q" },
   json: { type: "boolean" },
   exec: { type: "boolean" },
@@ -182,6 +183,7 @@ export function parseCli(
     if (!isModule) throw new UsageError("--module-root applies to a Deno module only", command);
     start.moduleRoot = values["module-root"];
   }
+  if (typeof values.sha256 === "string") start.sha256 = values.sha256;
   if (typeof values.cookie === "string") start.cookie = parseCookie(values.cookie, command);
   if (typeof values["protocol-versions"] === "string") {
     start.protocolVersions = parseVersions(values["protocol-versions"], command);

@@ -60,7 +60,9 @@ Permissions of a Deno plugin (default: nothing but its own socket):
   --unsafe-allow-ffi[=PATH,...]      Lets it load native code: it is NOT sandboxed
   --module-root DIR          Where it may load modules and imported JSON/text from,
                              besides Bulkhead and --allow-read paths (default: its
-                             module's folder; Deno loads imports without read checks)`;
+                             module's folder; Deno loads imports without read checks)
+  --sha256 HEX               Refuse to run it unless its SHA-256 is HEX (an executable's
+                             file, a Deno module's whole graph; inspect prints it)`;
 
 const TOP = `bulkhead — start a plugin and talk to it over gRPC, or run a pipeline of plugins
 

@@ -24,6 +24,7 @@ import { type CertifiedKey, generateCertificate } from "../protocol/auto_mtls.ts
 import { Broker } from "./_broker.ts";
 import { moduleSpecifier, planLaunch } from "./_launch_plan.ts";
 import { checkModuleGraph } from "./module_root.ts";
+import { checksumTarget, verifyChecksum } from "./checksum.ts";
 import type { PluginBroker } from "./broker.ts";
 import { type ExitStatus, HandshakeError, PluginExitedError } from "./errors.ts";
 import type { Handshake } from "./handshake.ts";
@@ -164,6 +165,7 @@ export class Plugin implements AsyncDisposable {
    * @throws {HandshakeError} When the handshake line is malformed or refused, none comes in time, or the socket does not answer.
    * @throws {PluginExitedError} When the plugin exits before it is ready.
    * @throws {ModuleGraphError} When a Deno plugin's module graph loads a file outside its module root and read grants (nothing is spawned).
+   * @throws {ChecksumMismatchError} When `sha256` is given and the plugin's hash differs (nothing is spawned).
    * @throws {TypeError} When neither or both of `module` and `command` are given.
    * @example
    * ```ts ignore
@@ -237,6 +239,9 @@ export class Plugin implements AsyncDisposable {
         brokerSockets,
       }));
       if (options.module !== undefined) moduleRoot = await checkModuleGraph(name, target, options);
+      if (options.sha256 !== undefined) {
+        await verifyChecksum(name, options.sha256, checksumTarget(options, target), options.signal);
+      }
     } catch (error) {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
       throw error;

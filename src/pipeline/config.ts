@@ -89,6 +89,8 @@ export interface PluginComponentConfig {
    * (`module_root`, an absolute path); default: the module's folder.
    */
   moduleRoot?: string;
+  /** Its pinned SHA-256 (`sha256`): refused before it starts when it differs. */
+  sha256?: string;
   /** Its environment (nothing else is passed). */
   env: Record<string, string>;
   /** Resource limits per process. */
@@ -135,6 +137,7 @@ const PLUGIN_FIELDS = [
   "name",
   "module",
   "module_root",
+  "sha256",
   "command",
   "args",
   "launch",
@@ -361,6 +364,11 @@ function readPlugin(
   }
   const name = r.string(r.child(field, "name")) ??
     baseName(module ?? command ?? "") ?? fallbackName;
+  const sha256Field = r.child(field, "sha256");
+  const sha256 = r.string(sha256Field);
+  if (sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(sha256)) {
+    r.fail(sha256Field, "must be 64 hex digits (bulkhead inspect prints it)");
+  }
   const restart = readRestart(r, r.child(field, "restart"));
   const permissions = readPermissions(r, r.child(field, "permissions"));
   const limits = readLimits(r, r.child(field, "limits"));
@@ -370,6 +378,7 @@ function readPlugin(
     ...(module === undefined ? {} : { module }),
     ...(command === undefined ? {} : { command }),
     ...(moduleRoot === undefined ? {} : { moduleRoot }),
+    ...(sha256 === undefined ? {} : { sha256 }),
     args: r.strings(r.child(field, "args")) ?? [],
     cwd: dir,
     launch: launch as LaunchMode,

@@ -78,6 +78,7 @@ export function componentSupervisorOptions(
   return {
     ...(plugin.module === undefined ? { command: plugin.command! } : { module: plugin.module }),
     ...(plugin.moduleRoot === undefined ? {} : { moduleRoot: plugin.moduleRoot }),
+    ...(plugin.sha256 === undefined ? {} : { sha256: plugin.sha256 }),
     args: plugin.args,
     name: options.name,
     cwd: plugin.cwd,
