@@ -22,7 +22,13 @@
  * @module
  */
 
-export { type PluginService, serve, type ServeOptions, service } from "./src/plugin/serve.ts";
+export {
+  type PluginService,
+  serve,
+  type ServeOptions,
+  service,
+  type ServiceSet,
+} from "./src/plugin/serve.ts";
 export type {
   HostBroker,
   HostBrokerDialOptions,
