@@ -21,6 +21,7 @@ import { describeRpcError } from "./src/cli/errors.ts";
 import { ExitCode, helpText } from "./src/cli/help.ts";
 import { formatInspect, inspectPlugin } from "./src/cli/inspect.ts";
 import { runCommand } from "./src/cli/run.ts";
+import { pluginsCommand } from "./src/cli/plugins.ts";
 import { genCommand } from "./src/cli/gen.ts";
 
 /** Options for {@linkcode main}. */
@@ -78,6 +79,17 @@ export async function main(
       } catch (error) {
         if (!(error instanceof UsageError)) throw error;
         fail(`${error.message}\nRun "bulkhead run --help" for usage.`);
+        return ExitCode.usage;
+      }
+    case "plugins":
+      try {
+        return await pluginsCommand(command.argv, {
+          out: print,
+          err: (text) => writeAll(Deno.stderr, text),
+        });
+      } catch (error) {
+        if (!(error instanceof UsageError)) throw error;
+        fail(`${error.message}\nRun "bulkhead plugins --help" for usage.`);
         return ExitCode.usage;
       }
     case "gen":

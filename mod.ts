@@ -82,6 +82,13 @@ export {
   type ProcessFunction,
   type ProcessorConfig,
 } from "./src/pipeline/config.ts";
+export {
+  discoverManifests,
+  type ManifestComponentType,
+  type ManifestField,
+  parseManifest,
+  type PluginManifest,
+} from "./src/pipeline/manifest.ts";
 export { type ConfigIssue, PipelineConfigError } from "./src/pipeline/config_error.ts";
 export { type BatchPolicy } from "./src/pipeline/batch_policy.ts";
 export {

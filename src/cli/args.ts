@@ -12,7 +12,7 @@ import { parseMethodName } from "../host/json_call.ts";
 export type PluginCommand = "health" | "inspect" | "call";
 
 /** The subcommands. */
-export type Subcommand = PluginCommand | "run" | "gen" | "version";
+export type Subcommand = PluginCommand | "run" | "gen" | "plugins" | "version";
 
 /** A command line the user got wrong. */
 export class UsageError extends Error {
@@ -48,12 +48,21 @@ export type CliCommand =
   | { kind: "help"; topic: Subcommand | undefined }
   | { kind: "version" }
   | { kind: "run"; argv: string[] }
+  | { kind: "plugins"; argv: string[] }
   | { kind: "gen"; argv: string[] }
   | { kind: "health"; plugin: PluginInvocation; service: string }
   | { kind: "inspect"; plugin: PluginInvocation }
   | { kind: "call"; plugin: PluginInvocation; method: string; request: string };
 
-const SUBCOMMANDS: readonly Subcommand[] = ["run", "gen", "health", "inspect", "call", "version"];
+const SUBCOMMANDS: readonly Subcommand[] = [
+  "run",
+  "gen",
+  "plugins",
+  "health",
+  "inspect",
+  "call",
+  "version",
+];
 
 const COMMON = {
   cookie: { type: "string" },
@@ -129,6 +138,7 @@ export function parseCli(
   if (own.includes("-h") || own.includes("--help")) return { kind: "help", topic: command };
   if (command === "run") return { kind: "run", argv: rest }; // parsed by src/cli/run.ts
   if (command === "gen") return { kind: "gen", argv: rest }; // parsed by src/cli/gen.ts
+  if (command === "plugins") return { kind: "plugins", argv: rest }; // by src/cli/plugins.ts
 
   if (command === "version") {
     if (rest.length > 0) throw new UsageError(`Unexpected argument ${rest[0]}`, command);

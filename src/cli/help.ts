@@ -69,6 +69,7 @@ const TOP = `bulkhead — start a plugin and talk to it over gRPC, or run a pipe
 Usage:
   bulkhead run     [--quiet] [--json] [--check] <pipeline.yaml>
   bulkhead gen     [--out DIR] [--root DIR] <proto dir or .proto files...>
+  bulkhead plugins list --plugins GLOB [--json]
   bulkhead health  [options] -- <plugin> [args...]
   bulkhead inspect [options] -- <plugin> [args...]
   bulkhead call    [options] <package.Service/Method> [<json>] -- <plugin> [args...]
@@ -77,6 +78,7 @@ Usage:
 Commands:
   run       Run a pipeline: input → batches → processor plugins → output
   gen       Generate TypeScript (protobuf-es) for your own .proto files
+  plugins   List the plugin manifests a glob finds (name, type, command, fields)
   health    Print the plugin's health status; exit 0 only when SERVING
   inspect   Print the handshake, services, methods, permissions and health
   call      Make one unary call from JSON and print the JSON response
@@ -94,7 +96,8 @@ const HELP: Record<Subcommand, string> = {
   run: `bulkhead run — run a pipeline: input → batches → processor plugins → output
 
 Usage:
-  bulkhead run [--quiet] [--json] [--check] [--metrics-addr HOST:PORT] <pipeline.yaml>
+  bulkhead run [--quiet] [--json] [--check] [--metrics-addr HOST:PORT]
+               [--plugins GLOB]... <pipeline.yaml>
 
 Reads the pipeline's YAML configuration (every problem is reported as
 file:line: field: problem), starts its processor plugins (a pool of processes
@@ -110,6 +113,10 @@ SIGTERM stops reading and drains the batches in flight; a second one exits
 at once.
 
 Options:
+  --plugins GLOB             Register the plugins of these manifests (Redpanda
+                             Connect's plugin.yaml format, e.g. 'plugins/*.yaml'):
+                             a component may then be { <name>: { <fields> } },
+                             checked against the manifest's fields
   -q, --quiet                No progress line and no summary
   --json                     Print the summary as one JSON object: on stdout, or on
                              stderr when the pipeline's output is stdout
@@ -205,6 +212,16 @@ Exit codes:
   0    the files were written
   1    a .proto does not compile, or buf could not run
   2    usage error
+`,
+  plugins: `bulkhead plugins — list plugin manifests
+
+Usage:
+  bulkhead plugins list --plugins GLOB [--plugins GLOB]... [--json]
+
+Reads Redpanda Connect plugin manifests (plugin.yaml: name, summary,
+description, command, cwd, type, fields) and prints each plugin with its
+command and configuration fields, as "bulkhead run --plugins" registers them.
+An invalid manifest is reported as file:line: field: problem (exit code 2).
 `,
   version: `bulkhead version — print Bulkhead's version
 

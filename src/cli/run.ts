@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import { loadPipelineConfig } from "../pipeline/config.ts";
 import { PipelineConfigError } from "../pipeline/config_error.ts";
+import { discoverManifests } from "../pipeline/manifest.ts";
 import { type PipelineProgress, runPipeline } from "../pipeline/engine.ts";
 import { formatProgressLine, formatSummary } from "../pipeline/progress.ts";
 import { describePipeline } from "../pipeline/plan.ts";
@@ -61,6 +62,7 @@ export async function runCommand(
         json: { type: "boolean" },
         check: { type: "boolean" },
         "metrics-addr": { type: "string" },
+        plugins: { type: "string", multiple: true },
       },
       allowPositionals: true,
       strict: true,
@@ -78,7 +80,8 @@ export async function runCommand(
 
   let config;
   try {
-    config = await loadPipelineConfig(file);
+    const plugins = await discoverManifests(parsed.values.plugins ?? []);
+    config = await loadPipelineConfig(file, { plugins });
   } catch (error) {
     if (!(error instanceof PipelineConfigError)) throw error;
     io.err(`bulkhead: ${error.message}\n`);

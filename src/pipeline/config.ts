@@ -26,6 +26,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import type { Permissions } from "../host/permissions.ts";
 import type { ResourceLimits } from "../host/limits.ts";
 import type { RestartPolicy } from "../host/restart_policy.ts";
+import { type PluginManifest, readManifestConfig } from "./manifest.ts";
 import { ConfigReader, type Field } from "./_config_reader.ts";
 import { PipelineConfigError } from "./config_error.ts";
 import type { BatchPolicy } from "./batch_policy.ts";
@@ -162,7 +163,10 @@ const PLUGIN_FIELDS = [
  * const config = await loadPipelineConfig("examples/uppercase/pipeline.yaml");
  * ```
  */
-export async function loadPipelineConfig(path: string): Promise<PipelineConfig> {
+export async function loadPipelineConfig(
+  path: string,
+  options: Pick<ParseConfigOptions, "plugins"> = {},
+): Promise<PipelineConfig> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -173,7 +177,7 @@ export async function loadPipelineConfig(path: string): Promise<PipelineConfig> 
       message: `cannot read: ${error instanceof Error ? error.message : String(error)}`,
     }], { cause: error });
   }
-  return parsePipelineConfig(text, { file: path, dir: dirname(resolve(path)) });
+  return parsePipelineConfig(text, { ...options, file: path, dir: dirname(resolve(path)) });
 }
 
 /** Where a configuration text came from. */
@@ -182,6 +186,12 @@ export interface ParseConfigOptions {
   file?: string;
   /** The directory relative paths are resolved against. @default {the current directory} */
   dir?: string;
+  /**
+   * Plugins by name, from their manifests (`bulkhead run --plugins`): a
+   * component may then be `{ <name>: { <its fields> } }`.
+   * @default {none}
+   */
+  plugins?: ReadonlyMap<string, PluginManifest>;
 }
 
 /**
@@ -209,17 +219,23 @@ export function parsePipelineConfig(
   if (r.issues.length === 0 && !r.has(root)) r.fail(root, "the file is empty");
   r.map(root, ["input", "batching", "max_in_flight", "processors", "output", "dead_letter"]);
 
-  const input = readInput(r, r.child(root, "input"), dir);
+  const plugins = options.plugins ?? new Map<string, PluginManifest>();
+  const named = (type: string) => [...plugins.values()].filter((m) => m.type === type);
+  const input = readInput(r, r.child(root, "input"), dir, named("input"));
   const batching = readBatching(r, r.child(root, "batching"));
   const maxInFlight = r.integer(r.child(root, "max_in_flight"), 1) ?? 4;
   const processors: ProcessorConfig[] = [];
   for (const item of r.list(r.child(root, "processors")) ?? []) {
-    const kind = r.oneOf(item, ["plugin"]);
+    const manifests = named("processor");
+    const kind = r.oneOf(item, ["plugin", ...manifests.map((m) => m.name)]);
     if (!kind) continue;
-    const plugin = readPlugin(r, kind[1], dir, `processor${processors.length + 1}`);
+    const manifest = manifests.find((m) => m.name === kind[0]);
+    const plugin = manifest
+      ? manifestPlugin(r, kind[1], manifest)
+      : readPlugin(r, kind[1], dir, `processor${processors.length + 1}`);
     if (plugin) processors.push({ kind: "plugin", name: plugin.name, plugin });
   }
-  const output = readOutput(r, r.child(root, "output"), dir, true);
+  const output = readOutput(r, r.child(root, "output"), dir, true, named("output"));
   const deadLetterField = r.child(root, "dead_letter");
   const deadLetter = r.has(deadLetterField)
     ? readOutput(r, deadLetterField, dir, false)
@@ -237,10 +253,17 @@ export function parsePipelineConfig(
   };
 }
 
-function readInput(r: ConfigReader, field: Field, dir: string): InputConfig | undefined {
-  const choice = r.oneOf(field, INPUTS);
+function readInput(
+  r: ConfigReader,
+  field: Field,
+  dir: string,
+  manifests: PluginManifest[] = [],
+): InputConfig | undefined {
+  const choice = r.oneOf(field, [...INPUTS, ...manifests.map((m) => m.name)]);
   if (!choice) return undefined;
   const [kind, at] = choice;
+  const manifest = manifests.find((m) => m.name === kind);
+  if (manifest) return { kind: "plugin", plugin: manifestPlugin(r, at, manifest) };
   switch (kind) {
     case "stdin":
       r.map(at, []);
@@ -279,11 +302,14 @@ function readOutput(
   field: Field,
   dir: string,
   required: boolean,
+  manifests: PluginManifest[] = [],
 ): OutputConfig | undefined {
   if (!required && !r.has(field)) return undefined;
-  const choice = r.oneOf(field, OUTPUTS);
+  const choice = r.oneOf(field, [...OUTPUTS, ...manifests.map((m) => m.name)]);
   if (!choice) return undefined;
   const [kind, at] = choice;
+  const manifest = manifests.find((m) => m.name === kind);
+  if (manifest) return { kind: "plugin", plugin: manifestPlugin(r, at, manifest) };
   switch (kind) {
     case "stdout":
     case "stderr":
@@ -390,6 +416,34 @@ function readPlugin(
     restart,
     timeoutMs: r.duration(r.child(field, "timeout")) ?? 30_000,
     startTimeoutMs: r.duration(r.child(field, "start_timeout")) ?? 10_000,
+  };
+}
+
+/** A component named by its manifest: launched as Redpanda Connect launches it. */
+function manifestPlugin(
+  r: ConfigReader,
+  at: Field,
+  manifest: PluginManifest,
+): PluginComponentConfig {
+  const [program, ...args] = manifest.command;
+  const command = findCommand(program!, manifest.cwd);
+  if (command === undefined) {
+    r.fail(at, `plugin ${manifest.name}: command not found: ${program} (${manifest.file})`);
+  }
+  return {
+    name: manifest.name,
+    command: command ?? program!,
+    args,
+    cwd: manifest.cwd,
+    launch: "redpanda",
+    processes: 1,
+    permissions: {},
+    env: {},
+    limits: {},
+    config: readManifestConfig(r, at, manifest),
+    restart: readRestart(r, r.child(at, "\0restart")),
+    timeoutMs: 30_000,
+    startTimeoutMs: 10_000,
   };
 }
 

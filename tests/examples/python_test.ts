@@ -152,3 +152,43 @@ output: drop
     }
   },
 });
+
+Deno.test({
+  name: named(
+    "examples/python: bulkhead run --plugins registers the processor by its manifest (plugins/titlecase.yaml)",
+  ),
+  ignore: skip !== undefined,
+  async fn() {
+    const { code, stdout, stderr } = await cli(
+      [
+        "-q",
+        "--plugins",
+        `${ROOT}examples/python/plugins/*.yaml`,
+        `${ROOT}examples/python/manifest_pipeline.yaml`,
+      ],
+      "hello big world\nsmall dog\n",
+    );
+    assert.equal(code, 0, stderr);
+    assert.equal(stdout, "Hello Big World\nSmall Dog\n");
+    assert.match(stderr, /\[titlecase\] INFO initialised: mode title/, "the manifest's default");
+
+    // a configuration the manifest does not allow stops the run before any plugin starts
+    const dir = await Deno.makeTempDir({ prefix: "bulkhead-manifest-test-" });
+    try {
+      await Deno.writeTextFile(
+        `${dir}/bad.yaml`,
+        "input: stdin\nprocessors:\n  - titlecase: { mode: [title] }\noutput: stdout\n",
+      );
+      const bad = await cli([
+        "--plugins",
+        `${ROOT}examples/python/plugins/*.yaml`,
+        `${dir}/bad.yaml`,
+      ]);
+      assert.equal(bad.code, 2, bad.stderr);
+      assert.match(bad.stderr, /bad\.yaml:3: processors\[0\]\.titlecase\.mode: must be a string/);
+      assert.doesNotMatch(bad.stderr, /\[titlecase\]/, "the plugin never ran");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
