@@ -22,6 +22,7 @@
  * @module
  */
 
+export type { ComponentField, ComponentManifest } from "./src/plugin/component_manifest.ts";
 export {
   type PluginService,
   serve,

@@ -69,7 +69,7 @@ const TOP = `bulkhead — start a plugin and talk to it over gRPC, or run a pipe
 Usage:
   bulkhead run     [--quiet] [--json] [--check] <pipeline.yaml>
   bulkhead gen     [--out DIR] [--root DIR] <proto dir or .proto files...>
-  bulkhead plugins list --plugins GLOB [--json]
+  bulkhead plugins list --plugins GLOB [--json] | manifest -- <plugin.ts>
   bulkhead health  [options] -- <plugin> [args...]
   bulkhead inspect [options] -- <plugin> [args...]
   bulkhead call    [options] <package.Service/Method> [<json>] -- <plugin> [args...]
@@ -217,11 +217,16 @@ Exit codes:
 
 Usage:
   bulkhead plugins list --plugins GLOB [--plugins GLOB]... [--json]
+  bulkhead plugins manifest [--json] -- <plugin.ts>
 
 Reads Redpanda Connect plugin manifests (plugin.yaml: name, summary,
 description, command, cwd, type, fields) and prints each plugin with its
 command and configuration fields, as "bulkhead run --plugins" registers them.
 An invalid manifest is reported as file:line: field: problem (exit code 2).
+
+"manifest" prints, as plugin.yaml, the manifest a Deno plugin declares in code
+(serveProcessor(fn, { manifest }), and serveInput/serveOutput): the module is
+run with BULKHEAD_PRINT_MANIFEST=1 and no other permission.
 `,
   version: `bulkhead version — print Bulkhead's version
 

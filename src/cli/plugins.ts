@@ -1,12 +1,14 @@
 /**
  * `bulkhead plugins list --plugins GLOB`: the plugin manifests found, as a
- * table or JSON. Thin: parses its options, calls `src/pipeline/manifest.ts`, prints.
+ * table or JSON; `bulkhead plugins manifest -- plugin.ts`: the manifest a
+ * Deno plugin declares in code, as YAML for a `plugin.yaml`. Thin: parses its options, calls `src/pipeline/manifest.ts`, prints.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { discoverManifests } from "../pipeline/manifest.ts";
 import { PipelineConfigError } from "../pipeline/config_error.ts";
+import { readModuleManifest } from "../pipeline/module_manifest.ts";
 import { UsageError } from "./args.ts";
 
 /**
@@ -33,6 +35,23 @@ export async function pluginsCommand(
     throw new UsageError((error as Error).message.replace(/\.$/, ""), "plugins");
   }
   const [action, ...extra] = parsed.positionals;
+  if (action === "manifest") {
+    const module = parsed.positionals.slice(1).filter((a) => a !== "--");
+    if (module.length !== 1) {
+      throw new UsageError(
+        "Give one plugin module: bulkhead plugins manifest -- plugin.ts",
+        "plugins",
+      );
+    }
+    try {
+      const { manifest, yaml } = await readModuleManifest(module[0]!);
+      io.out(parsed.values.json === true ? `${JSON.stringify(manifest, null, 2)}\n` : yaml);
+      return 0;
+    } catch (error) {
+      io.err(`bulkhead: ${error instanceof Error ? error.message : String(error)}\n`);
+      return 1;
+    }
+  }
   if (action !== "list") {
     throw new UsageError(
       action === undefined ? "No action given: bulkhead plugins list" : `Unknown action ${action}`,
