@@ -391,7 +391,9 @@ function readPlugin(
   const name = r.string(r.child(field, "name")) ??
     baseName(module ?? command ?? "") ?? fallbackName;
   const sha256Field = r.child(field, "sha256");
-  const sha256 = r.string(sha256Field);
+  const sha256 = typeof r.plain(sha256Field) === "number"
+    ? r.fail(sha256Field, "must be quoted (YAML reads these digits as a number)")
+    : r.string(sha256Field);
   if (sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(sha256)) {
     r.fail(sha256Field, "must be 64 hex digits (bulkhead inspect prints it)");
   }
