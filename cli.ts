@@ -24,6 +24,7 @@ import { describeRpcError } from "./src/cli/errors.ts";
 import { ExitCode, helpText } from "./src/cli/help.ts";
 import { formatInspect, inspectPlugin } from "./src/cli/inspect.ts";
 import { runCommand } from "./src/cli/run.ts";
+import { pluginsCommand } from "./src/cli/plugins.ts";
 import { genCommand } from "./src/cli/gen.ts";
 
 /** Options for {@linkcode main}. */
@@ -93,6 +94,17 @@ export async function main(
         fail(`${error.message}\nRun "bulkhead run --help" for usage.`);
         return ExitCode.usage;
       }
+    case "plugins":
+      try {
+        return await pluginsCommand(command.argv, {
+          out: print,
+          err: (text) => writeAll(Deno.stderr, text),
+        });
+      } catch (error) {
+        if (!(error instanceof UsageError)) throw error;
+        fail(`${error.message}\nRun "bulkhead plugins --help" for usage.`);
+        return ExitCode.usage;
+      }
     case "gen":
       try {
         return await genCommand(command.argv, signal, {
@@ -132,7 +144,7 @@ export async function main(
         return status === "SERVING" ? ExitCode.ok : ExitCode.failed;
       }
       case "inspect": {
-        const report = await inspectPlugin(plugin, rpc);
+        const report = await inspectPlugin(plugin, { ...rpc, checksum: invocation.start });
         print(invocation.json ? `${JSON.stringify(report, null, 2)}\n` : formatInspect(report));
         return ExitCode.ok;
       }

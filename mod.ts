@@ -66,6 +66,7 @@ export {
   type SupervisorState,
 } from "./src/host/supervisor.ts";
 export type { RestartPolicy } from "./src/host/restart_policy.ts";
+export { ChecksumMismatchError, type ChecksumTarget, pluginChecksum } from "./src/host/checksum.ts";
 export { explainExit, type ResourceLimits } from "./src/host/limits.ts";
 export type { CallStatsSnapshot } from "./src/host/call_stats.ts";
 
@@ -90,6 +91,13 @@ export {
   type ProcessFunction,
   type ProcessorConfig,
 } from "./src/pipeline/config.ts";
+export {
+  discoverManifests,
+  type ManifestComponentType,
+  type ManifestField,
+  parseManifest,
+  type PluginManifest,
+} from "./src/pipeline/manifest.ts";
 export { type ConfigIssue, PipelineConfigError } from "./src/pipeline/config_error.ts";
 export { type BatchPolicy } from "./src/pipeline/batch_policy.ts";
 export {

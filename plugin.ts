@@ -22,7 +22,14 @@
  * @module
  */
 
-export { type PluginService, serve, type ServeOptions, service } from "./src/plugin/serve.ts";
+export type { ComponentField, ComponentManifest } from "./src/plugin/component_manifest.ts";
+export {
+  type PluginService,
+  serve,
+  type ServeOptions,
+  service,
+  type ServiceSet,
+} from "./src/plugin/serve.ts";
 export type {
   HostBroker,
   HostBrokerDialOptions,

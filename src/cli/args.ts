@@ -12,7 +12,7 @@ import { parseMethodName } from "../host/json_call.ts";
 export type PluginCommand = "health" | "inspect" | "call";
 
 /** The subcommands. */
-export type Subcommand = PluginCommand | "run" | "gen" | "version";
+export type Subcommand = PluginCommand | "run" | "gen" | "plugins" | "version";
 
 /** A command line the user got wrong. */
 export class UsageError extends Error {
@@ -48,6 +48,7 @@ export type CliCommand =
   | { kind: "help"; topic: Subcommand | undefined }
   | { kind: "version" }
   | { kind: "run"; argv: string[] }
+  | { kind: "plugins"; argv: string[] }
   | { kind: "gen"; argv: string[] }
   | { kind: "health"; plugin: PluginInvocation; service: string }
   | { kind: "inspect"; plugin: PluginInvocation }
@@ -81,7 +82,15 @@ const CALL = {
   header: { type: "string", short: "H", multiple: true },
 } as const;
 
-const SUBCOMMANDS: readonly Subcommand[] = ["run", "gen", "health", "inspect", "call", "version"];
+const SUBCOMMANDS: readonly Subcommand[] = [
+  "run",
+  "gen",
+  "plugins",
+  "health",
+  "inspect",
+  "call",
+  "version",
+];
 
 const COMMON = {
   cookie: { type: "string" },
@@ -96,6 +105,7 @@ const COMMON = {
   env: { type: "string", multiple: true },
   name: { type: "string" },
   "module-root": { type: "string" },
+  sha256: { type: "string" },
   quiet: { type: "boolean", short: "q" },
   json: { type: "boolean" },
   exec: { type: "boolean" },
@@ -157,6 +167,7 @@ export function parseCli(
   if (own.includes("-h") || own.includes("--help")) return { kind: "help", topic: command };
   if (command === "run") return { kind: "run", argv: rest }; // parsed by src/cli/run.ts
   if (command === "gen") return { kind: "gen", argv: rest }; // parsed by src/cli/gen.ts
+  if (command === "plugins") return { kind: "plugins", argv: rest }; // by src/cli/plugins.ts
 
   if (command === "version") {
     if (rest.length > 0) throw new UsageError(`Unexpected argument ${rest[0]}`, command);
@@ -215,6 +226,7 @@ export function parseCli(
     if (!isModule) throw new UsageError("--module-root applies to a Deno module only", command);
     start.moduleRoot = values["module-root"];
   }
+  if (typeof values.sha256 === "string") start.sha256 = values.sha256;
   if (typeof values.cookie === "string") start.cookie = parseCookie(values.cookie, command);
   if (typeof values["protocol-versions"] === "string") {
     start.protocolVersions = parseVersions(values["protocol-versions"], command);

@@ -65,13 +65,16 @@ Permissions of a plugin (default: nothing but its own socket; an executable's
   --module-root DIR          Where a Deno plugin may load modules and imported
                              JSON/text from, besides Bulkhead and --allow-read
                              paths (default: its module's folder; Deno loads
-                             imports without read checks)`;
+                             imports without read checks)
+  --sha256 HEX               Refuse to run it unless its SHA-256 is HEX (an executable's
+                             file, a Deno module's whole graph; inspect prints it)`;
 
 const TOP = `bulkhead — start a plugin and talk to it over gRPC, or run a pipeline of plugins
 
 Usage:
   bulkhead run     [--quiet] [--json] [--check] [--resume] <pipeline.yaml>
   bulkhead gen     [--out DIR] [--root DIR] <proto dir or .proto files...>
+  bulkhead plugins list --plugins GLOB [--json] | manifest -- <plugin.ts>
   bulkhead health  [options] -- <plugin> [args...]
   bulkhead inspect [options] -- <plugin> [args...]
   bulkhead call    [options] <package.Service/Method> [<json>] -- <plugin> [args...]
@@ -80,6 +83,7 @@ Usage:
 Commands:
   run       Run a pipeline: input → batches → processor plugins → output
   gen       Generate TypeScript (protobuf-es) for your own .proto files
+  plugins   List the plugin manifests a glob finds (name, type, command, fields)
   health    Print the plugin's health status; exit 0 only when SERVING
   inspect   Print the handshake, services, methods, permissions and health
   call      Call a method from JSON (any kind, streams too) and print the JSON responses
@@ -97,7 +101,8 @@ const HELP: Record<Subcommand, string> = {
   run: `bulkhead run — run a pipeline: input → batches → processor plugins → output
 
 Usage:
-  bulkhead run [--quiet] [--json] [--check] [--resume] [--metrics-addr HOST:PORT] <pipeline.yaml>
+  bulkhead run [--quiet] [--json] [--check] [--resume] [--metrics-addr HOST:PORT]
+               [--plugins GLOB]... <pipeline.yaml>
   bulkhead run --schema
 
 Reads the pipeline's YAML configuration (every problem is reported as
@@ -117,6 +122,10 @@ SIGTERM stops reading and drains the batches in flight; a second one exits
 at once.
 
 Options:
+  --plugins GLOB             Register the plugins of these manifests (Redpanda
+                             Connect's plugin.yaml format, e.g. 'plugins/*.yaml'):
+                             a component may then be { <name>: { <fields> } },
+                             checked against the manifest's fields
   -q, --quiet                No progress line and no summary
   --json                     Print the summary as one JSON object: on stdout, or on
                              stderr when the pipeline's output is stdout
@@ -241,6 +250,21 @@ Exit codes:
   0    the files were written
   1    a .proto does not compile, or buf could not run
   2    usage error
+`,
+  plugins: `bulkhead plugins — list plugin manifests
+
+Usage:
+  bulkhead plugins list --plugins GLOB [--plugins GLOB]... [--json]
+  bulkhead plugins manifest [--json] -- <plugin.ts>
+
+Reads Redpanda Connect plugin manifests (plugin.yaml: name, summary,
+description, command, cwd, type, fields) and prints each plugin with its
+command and configuration fields, as "bulkhead run --plugins" registers them.
+An invalid manifest is reported as file:line: field: problem (exit code 2).
+
+"manifest" prints, as plugin.yaml, the manifest a Deno plugin declares in code
+(serveProcessor(fn, { manifest }), and serveInput/serveOutput): the module is
+run with BULKHEAD_PRINT_MANIFEST=1 and no other permission.
 `,
   version: `bulkhead version — print Bulkhead's version
 

@@ -6,6 +6,7 @@
  */
 import type { Handshake, Plugin, PluginInfo, SandboxKind } from "../../mod.ts";
 import { ReflectionClient, type ReflectionVersion } from "../host/reflection_client.ts";
+import { type ChecksumTarget, pluginChecksum } from "../host/checksum.ts";
 import { describeRpcError, type RpcErrorReport } from "./errors.ts";
 
 /** One method of a service. */
@@ -61,6 +62,11 @@ export interface InspectReport {
     | { error: RpcErrorReport };
   /** Its health status for service `plugin`, or why it could not be asked. */
   health: { status: string } | { error: RpcErrorReport };
+  /**
+   * Its SHA-256 to pin (`--sha256`, pipeline `sha256:`, `PluginOptions.sha256`):
+   * the executable's, or a Deno module's whole graph; or why it could not be computed.
+   */
+  checksum?: { sha256: string; target: string } | { error: string };
   /** Its process: time to ready, resident memory, limits. */
   process: { readyInMs: number; rssBytes?: number; limits: PluginInfo["limits"] };
 }
@@ -80,7 +86,12 @@ const BUILTIN = /^(grpc\.health\.v1\.|grpc\.reflection\.|plugin\.GRPC)/;
  */
 export async function inspectPlugin(
   plugin: Plugin,
-  options: { timeoutMs: number; signal?: AbortSignal },
+  options: {
+    timeoutMs: number;
+    signal?: AbortSignal;
+    /** What to hash for the report's checksum (the plugin's start options); none: no checksum. */
+    checksum?: ChecksumTarget;
+  },
 ): Promise<InspectReport> {
   const info = plugin.info();
   const reflection = new ReflectionClient(plugin);
@@ -119,6 +130,14 @@ export async function inspectPlugin(
   } catch (error) {
     health = { error: describeRpcError(error) };
   }
+  let checksum: InspectReport["checksum"];
+  if (options.checksum !== undefined) {
+    try {
+      checksum = await pluginChecksum(options.checksum, options.signal);
+    } catch (error) {
+      checksum = { error: error instanceof Error ? error.message : String(error) };
+    }
+  }
   options.signal?.throwIfAborted();
   return {
     name: info.name,
@@ -134,6 +153,7 @@ export async function inspectPlugin(
     },
     reflection: services,
     health,
+    ...(checksum === undefined ? {} : { checksum }),
     process: {
       readyInMs: info.readyInMs,
       ...(info.rssBytes === undefined ? {} : { rssBytes: info.rssBytes }),
@@ -226,6 +246,13 @@ export function formatInspect(report: InspectReport): string {
       rssBytes === undefined ? "unknown" : mib(rssBytes)
     }; limits: ${limitText}`,
   );
+  if (report.checksum !== undefined) {
+    lines.push(
+      "error" in report.checksum
+        ? `Checksum: unknown (${report.checksum.error})`
+        : `Checksum: sha256 ${report.checksum.sha256} (pin it with --sha256 or sha256:)`,
+    );
+  }
   lines.push(
     "error" in report.health
       ? `Health: unknown (${formatError(report.health.error)})`

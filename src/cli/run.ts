@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import { loadPipelineConfig } from "../pipeline/config.ts";
 import { PipelineConfigError } from "../pipeline/config_error.ts";
+import { discoverManifests } from "../pipeline/manifest.ts";
 import { type PipelineProgress, runPipeline } from "../pipeline/engine.ts";
 import {
   count,
@@ -115,6 +116,7 @@ export async function runCommand(
         "metrics-addr": { type: "string" },
         resume: { type: "boolean" },
         schema: { type: "boolean" },
+        plugins: { type: "string", multiple: true },
       },
       allowPositionals: true,
       strict: true,
@@ -136,7 +138,8 @@ export async function runCommand(
 
   let config;
   try {
-    config = await loadPipelineConfig(file);
+    const plugins = await discoverManifests(parsed.values.plugins ?? []);
+    config = await loadPipelineConfig(file, { plugins });
   } catch (error) {
     if (!(error instanceof PipelineConfigError)) throw error;
     io.err(`bulkhead: ${error.message}\n`);

@@ -40,6 +40,23 @@ export async function denoInfo(
   cwd: string | undefined,
   flags: readonly string[],
 ): Promise<GraphFile[]> {
+  return parseInfo(module, await denoInfoText(module, cwd, flags));
+}
+
+/**
+ * Runs `deno info --json` on a module and returns its answer as it is.
+ *
+ * @param module The entry module's specifier.
+ * @param cwd The directory to run in (its `deno.json` applies).
+ * @param flags Flags for `deno info`.
+ * @returns The JSON text.
+ * @throws {Error} When `deno info` fails or says too much.
+ */
+export async function denoInfoText(
+  module: string,
+  cwd: string | undefined,
+  flags: readonly string[],
+): Promise<string> {
   const child = new Deno.Command(denoExecutable(), {
     args: ["info", "--json", ...flags, module],
     ...(cwd === undefined ? {} : { cwd }),
@@ -73,7 +90,7 @@ export async function denoInfo(
       }\n  ${text.slice(-5).join("\n  ")}`,
     );
   }
-  return parseInfo(module, new TextDecoder().decode(stdout));
+  return new TextDecoder().decode(stdout);
 }
 
 /**

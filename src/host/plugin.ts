@@ -28,6 +28,7 @@ import { checkModuleGraph } from "./module_root.ts";
 import { INTERPRETERS } from "./_exec_sandbox.ts";
 import { StartDeadline } from "./_start_deadline.ts";
 import { Watchdog } from "./_watchdog.ts";
+import { checksumTarget, verifyChecksum } from "./checksum.ts";
 import type { PluginBroker } from "./broker.ts";
 import { type ExitStatus, HandshakeError, PluginError, PluginExitedError } from "./errors.ts";
 import type { Handshake } from "./handshake.ts";
@@ -171,6 +172,7 @@ export class Plugin implements AsyncDisposable {
    * @throws {HandshakeError} When the handshake line is malformed or refused, none comes in time, the socket does not answer, or its AutoMTLS does not check out (`tls`); `reason: "timeout"` when the start timeout (or the caller's `AbortSignal.timeout`) fires first, `"aborted"` when the caller's signal fires for another reason (its reason is the `cause`). A start never waits past its deadline, whatever the plugin's pipes do.
    * @throws {PluginExitedError} When the plugin exits before it is ready.
    * @throws {ModuleGraphError} When a Deno plugin's module graph loads a file outside its module root and read grants (nothing is spawned).
+   * @throws {ChecksumMismatchError} When `sha256` is given and the plugin's hash differs (nothing is spawned).
    * @throws {TypeError} When neither or both of `module` and `command` are given.
    * @example
    * ```ts ignore
@@ -252,6 +254,9 @@ export class Plugin implements AsyncDisposable {
         brokerSockets,
       }));
       if (options.module !== undefined) moduleRoot = await checkModuleGraph(name, target, options);
+      if (options.sha256 !== undefined) {
+        await verifyChecksum(name, options.sha256, checksumTarget(options, target), options.signal);
+      }
     } catch (error) {
       await watchdog.close();
       if (!deadline.signal.aborted) throw error;

@@ -99,6 +99,15 @@ export interface PluginOptions {
    * @default {the directory of `module`}
    */
   moduleRoot?: string;
+  /**
+   * The plugin's pinned SHA-256 (hex), as go-plugin's `SecureConfig`: the
+   * executable's file, or a Deno module's whole module graph (see
+   * `src/host/checksum.ts`). A plugin whose hash differs is refused with a
+   * `ChecksumMismatchError` before it is spawned. `bulkhead inspect` prints
+   * the hash to pin.
+   * @default {none (not checked)}
+   */
+  sha256?: string;
   /** Extra `deno run` flags for a Deno plugin, e.g. `--v8-flags=--max-old-space-size=256`. */
   denoFlags?: readonly string[];
   /**

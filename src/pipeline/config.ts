@@ -27,6 +27,7 @@ import type { Permissions } from "../host/permissions.ts";
 import type { ResourceLimits } from "../host/limits.ts";
 import type { RestartPolicy } from "../host/restart_policy.ts";
 import { componentName } from "./_component_name.ts";
+import { type PluginManifest, readManifestConfig } from "./manifest.ts";
 import { ConfigReader, type Field } from "./_config_reader.ts";
 import { PipelineConfigError } from "./config_error.ts";
 import type { FileMode } from "./file_output.ts";
@@ -100,6 +101,8 @@ export interface PluginComponentConfig {
   moduleRoot?: string;
   /** `false` runs a command unsandboxed (YAML `sandbox: false`); always `true` for a module. */
   sandbox: boolean;
+  /** Its pinned SHA-256 (`sha256`): refused before it starts when it differs. */
+  sha256?: string;
   /** Its environment (nothing else is passed). */
   env: Record<string, string>;
   /** Resource limits per process. */
@@ -150,6 +153,7 @@ const PLUGIN_FIELDS = [
   "name",
   "module",
   "module_root",
+  "sha256",
   "command",
   "args",
   "launch",
@@ -177,7 +181,10 @@ const PLUGIN_FIELDS = [
  * const config = await loadPipelineConfig("examples/uppercase/pipeline.yaml");
  * ```
  */
-export async function loadPipelineConfig(path: string): Promise<PipelineConfig> {
+export async function loadPipelineConfig(
+  path: string,
+  options: Pick<ParseConfigOptions, "plugins"> = {},
+): Promise<PipelineConfig> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -188,7 +195,7 @@ export async function loadPipelineConfig(path: string): Promise<PipelineConfig> 
       message: `cannot read: ${error instanceof Error ? error.message : String(error)}`,
     }], { cause: error });
   }
-  return parsePipelineConfig(text, { file: path, dir: dirname(resolve(path)) });
+  return parsePipelineConfig(text, { ...options, file: path, dir: dirname(resolve(path)) });
 }
 
 /** Where a configuration text came from. */
@@ -197,6 +204,12 @@ export interface ParseConfigOptions {
   file?: string;
   /** The directory relative paths are resolved against. @default {the current directory} */
   dir?: string;
+  /**
+   * Plugins by name, from their manifests (`bulkhead run --plugins`): a
+   * component may then be `{ <name>: { <its fields> } }`.
+   * @default {none}
+   */
+  plugins?: ReadonlyMap<string, PluginManifest>;
 }
 
 /**
@@ -224,17 +237,23 @@ export function parsePipelineConfig(
   if (r.issues.length === 0 && !r.has(root)) r.fail(root, "the file is empty");
   r.map(root, ["input", "batching", "max_in_flight", "processors", "output", "dead_letter"]);
 
-  const input = readInput(r, r.child(root, "input"), dir);
+  const plugins = options.plugins ?? new Map<string, PluginManifest>();
+  const named = (type: string) => [...plugins.values()].filter((m) => m.type === type);
+  const input = readInput(r, r.child(root, "input"), dir, named("input"));
   const batching = readBatching(r, r.child(root, "batching"));
   const maxInFlight = r.integer(r.child(root, "max_in_flight"), 1) ?? 4;
   const processors: ProcessorConfig[] = [];
   for (const item of r.list(r.child(root, "processors")) ?? []) {
-    const kind = r.oneOf(item, ["plugin"]);
+    const manifests = named("processor");
+    const kind = r.oneOf(item, ["plugin", ...manifests.map((m) => m.name)]);
     if (!kind) continue;
-    const plugin = readPlugin(r, kind[1], dir, `processor${processors.length + 1}`);
+    const manifest = manifests.find((m) => m.name === kind[0]);
+    const plugin = manifest
+      ? manifestPlugin(r, kind[1], manifest)
+      : readPlugin(r, kind[1], dir, `processor${processors.length + 1}`);
     if (plugin) processors.push({ kind: "plugin", name: plugin.name, plugin });
   }
-  const output = readOutput(r, r.child(root, "output"), dir, true);
+  const output = readOutput(r, r.child(root, "output"), dir, true, named("output"));
   const deadLetterField = r.child(root, "dead_letter");
   const deadLetter = r.has(deadLetterField)
     ? readOutput(r, deadLetterField, dir, false)
@@ -252,10 +271,17 @@ export function parsePipelineConfig(
   };
 }
 
-function readInput(r: ConfigReader, field: Field, dir: string): InputConfig | undefined {
-  const choice = r.oneOf(field, INPUTS);
+function readInput(
+  r: ConfigReader,
+  field: Field,
+  dir: string,
+  manifests: PluginManifest[] = [],
+): InputConfig | undefined {
+  const choice = r.oneOf(field, [...INPUTS, ...manifests.map((m) => m.name)]);
   if (!choice) return undefined;
   const [kind, at] = choice;
+  const manifest = manifests.find((m) => m.name === kind);
+  if (manifest) return { kind: "plugin", plugin: manifestPlugin(r, at, manifest) };
   switch (kind) {
     case "stdin":
       r.map(at, []);
@@ -294,11 +320,14 @@ function readOutput(
   field: Field,
   dir: string,
   required: boolean,
+  manifests: PluginManifest[] = [],
 ): OutputConfig | undefined {
   if (!required && !r.has(field)) return undefined;
-  const choice = r.oneOf(field, OUTPUTS);
+  const choice = r.oneOf(field, [...OUTPUTS, ...manifests.map((m) => m.name)]);
   if (!choice) return undefined;
   const [kind, at] = choice;
+  const manifest = manifests.find((m) => m.name === kind);
+  if (manifest) return { kind: "plugin", plugin: manifestPlugin(r, at, manifest) };
   switch (kind) {
     case "stdout":
     case "stderr":
@@ -386,6 +415,13 @@ function readPlugin(
   const args = r.strings(r.child(field, "args")) ?? [];
   const name = r.string(r.child(field, "name")) ??
     componentName(module ?? command ?? "", args) ?? fallbackName;
+  const sha256Field = r.child(field, "sha256");
+  const sha256 = typeof r.plain(sha256Field) === "number"
+    ? r.fail(sha256Field, "must be quoted (YAML reads these digits as a number)")
+    : r.string(sha256Field);
+  if (sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(sha256)) {
+    r.fail(sha256Field, "must be 64 hex digits (bulkhead inspect prints it)");
+  }
   const restart = readRestart(r, r.child(field, "restart"));
   const permissions = readPermissions(r, r.child(field, "permissions"));
   const limits = readLimits(r, r.child(field, "limits"));
@@ -400,6 +436,7 @@ function readPlugin(
     ...(module === undefined ? {} : { module }),
     ...(command === undefined ? {} : { command }),
     ...(moduleRoot === undefined ? {} : { moduleRoot }),
+    ...(sha256 === undefined ? {} : { sha256 }),
     args,
     cwd: dir,
     launch: launch as LaunchMode,
@@ -426,6 +463,37 @@ function readResponseBudget(r: ConfigReader, field: Field): ResponseBudget {
       defaults.messagesPerMessage,
     messages: r.integer(r.child(field, "messages"), 1) ?? defaults.messages,
     bytes: r.size(r.child(field, "bytes")) ?? defaults.bytes,
+  };
+}
+
+/** A component named by its manifest: launched as Redpanda Connect launches it. */
+function manifestPlugin(
+  r: ConfigReader,
+  at: Field,
+  manifest: PluginManifest,
+): PluginComponentConfig {
+  const [program, ...args] = manifest.command;
+  const command = findCommand(program!, manifest.cwd);
+  if (command === undefined) {
+    r.fail(at, `plugin ${manifest.name}: command not found: ${program} (${manifest.file})`);
+  }
+  return {
+    name: manifest.name,
+    command: command ?? program!,
+    args,
+    cwd: manifest.cwd,
+    launch: "redpanda",
+    processes: 1,
+    permissions: {},
+    env: {},
+    limits: {},
+    config: readManifestConfig(r, at, manifest),
+    restart: readRestart(r, r.child(at, "\0restart")),
+    timeoutMs: 30_000,
+    startTimeoutMs: 10_000,
+    sandbox: true, // in bubblewrap, with its manifest's folder (its cwd) readable
+    maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+    responseBudget: DEFAULT_RESPONSE_BUDGET,
   };
 }
 

@@ -86,6 +86,7 @@ export function componentSupervisorOptions(
       ? { command: plugin.command!, sandbox: plugin.sandbox }
       : { module: plugin.module }),
     ...(plugin.moduleRoot === undefined ? {} : { moduleRoot: plugin.moduleRoot }),
+    ...(plugin.sha256 === undefined ? {} : { sha256: plugin.sha256 }),
     args: plugin.args,
     name: options.name,
     cwd: plugin.cwd,

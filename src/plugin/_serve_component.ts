@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { ComponentManifest } from "./component_manifest.ts";
 import { ENV_HOST_STDIN } from "../protocol/handshake.ts";
 import {
   connectorFor,
@@ -40,6 +41,11 @@ export interface BatchServeOptions {
   transport?: TransportKind;
   /** Stops serving when aborted; the `serve…` call then resolves. */
   signal?: AbortSignal;
+  /**
+   * The component's manifest (Redpanda Connect's `plugin.yaml` without
+   * `command`, `cwd` and `type`), printed by `bulkhead plugins manifest`.
+   */
+  manifest?: ComponentManifest;
 }
 
 /** The variable a Redpanda Connect host (or a Bulkhead host in that mode) sets. */

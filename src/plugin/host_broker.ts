@@ -35,6 +35,8 @@ import type { PluginService } from "./serve.ts";
 export interface ServeContext {
   /** Brokered connections with the host. */
   readonly broker: HostBroker;
+  /** The application protocol version negotiated with the host (the host sees it as `plugin.handshake.appVersion`). */
+  readonly appVersion: number;
 }
 
 /** Options for {@linkcode HostBroker.dial}. */

@@ -38,6 +38,7 @@ import { reflectionServices, ReflectionV1, ReflectionV1alpha } from "./reflectio
 import { GRPCBroker } from "../gen/plugin/grpc_broker_pb.ts";
 import { PluginSideBroker } from "./_host_broker.ts";
 import type { ServeContext } from "./host_broker.ts";
+import { chooseVersion } from "./_versioned_services.ts";
 
 /** A service the plugin offers: the generated descriptor and its implementation. */
 export interface PluginService<T extends DescService = DescService> {
@@ -65,21 +66,35 @@ export function service<T extends DescService>(
   return { service, implementation } as unknown as PluginService;
 }
 
+/** A set of services, or a function that makes them from what they may use. */
+export type ServiceSet =
+  | readonly PluginService[]
+  | ((context: ServeContext) => readonly PluginService[]);
+
 /** Options for {@linkcode serve}. */
 export interface ServeOptions {
   /**
    * The plugin's services; or a function that makes them, given what they
-   * may use: `({ broker }) => [...]`, for services that dial the host's
-   * brokered servers or serve their own (see {@linkcode ServeContext}).
+   * may use: `({ broker, appVersion }) => [...]`, for services that dial
+   * the host's brokered servers or serve their own, or that differ by
+   * protocol version (see {@linkcode ServeContext}). Give this or `versions`.
    */
-  services: readonly PluginService[] | ((context: ServeContext) => readonly PluginService[]);
+  services?: ServiceSet;
+  /**
+   * One set of services per application protocol version (go-plugin's
+   * `VersionedPlugins`): the plugin serves the set of the highest version
+   * the host also offers, e.g. `{ 1: [kvV1], 2: [kvV2, watch] }`. Its keys
+   * are the versions this plugin speaks. Give this or `services`.
+   */
+  versions?: Readonly<Record<number, ServiceSet>>;
   /**
    * The application's magic cookie; must match the host's.
    * @default {BULKHEAD_COOKIE}
    */
   cookie?: MagicCookie;
   /**
-   * Application protocol versions this plugin speaks; the highest one the host also offers is used.
+   * Application protocol versions this plugin speaks (with `services`); the
+   * highest one the host also offers is used.
    * @default {[1]}
    */
   protocolVersions?: readonly number[];
@@ -213,16 +228,9 @@ export async function serve(options: ServeOptions): Promise<void> {
             "plugin's magic cookie: the host belongs to another application or version.)"),
     );
   }
-  const ours = options.protocolVersions ?? [1];
-  const offered = parseVersionList(env(ENV_PROTOCOL_VERSIONS) ?? "");
-  const common = offered.length === 0 ? ours : ours.filter((v) => offered.includes(v));
-  if (common.length === 0) {
-    refuse(
-      `Cannot serve: the host offers protocol version(s) ${offered.join(", ")}, ` +
-        `this plugin speaks ${ours.join(", ")}`,
-    );
-  }
-  const appVersion = Math.max(...common);
+  const choice = chooseVersion(parseVersionList(env(ENV_PROTOCOL_VERSIONS) ?? ""), options);
+  if ("error" in choice) refuse(choice.error);
+  const appVersion = choice.appVersion;
 
   let socketPath = env(ENV_SOCKET_PATH);
   let ownDir: string | undefined; // a directory serve() made, removed with the socket
@@ -235,9 +243,9 @@ export async function serve(options: ServeOptions): Promise<void> {
   let serving = true;
   let warming = options.ready !== undefined;
   const broker = new PluginSideBroker();
-  const services = typeof options.services === "function"
-    ? options.services({ broker })
-    : options.services;
+  const services = typeof choice.services === "function"
+    ? choice.services({ broker, appVersion })
+    : choice.services;
   const pluginServices = services.map((s) => s.service);
   const reflection = reflectionServices([
     ...pluginServices,

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { printManifestIfAsked } from "./component_manifest.ts";
 import type { PlainValue } from "../protocol/redpanda_value.ts";
 import type { BatchMessage } from "./batch_message.ts";
 import { type BatchServeOptions, serveComponent } from "./_serve_component.ts";
@@ -46,5 +47,6 @@ export interface ServeInputOptions extends BatchServeOptions {
 export async function serveInput(read: ReadBatch, options: ServeInputOptions = {}): Promise<void> {
   // loaded on first use: plugins that serve other services never pay for it
   const { inputService } = await import("./_input_service.ts");
+  printManifestIfAsked("input", options.manifest);
   return await serveComponent(inputService(read, options), options);
 }

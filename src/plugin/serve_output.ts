@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { printManifestIfAsked } from "./component_manifest.ts";
 import type { PlainValue } from "../protocol/redpanda_value.ts";
 import type { BatchMessage } from "./batch_message.ts";
 import { type BatchServeOptions, serveComponent } from "./_serve_component.ts";
@@ -48,5 +49,6 @@ export async function serveOutput(
 ): Promise<void> {
   // loaded on first use: plugins that serve other services never pay for it
   const { outputService } = await import("./_output_service.ts");
+  printManifestIfAsked("output", options.manifest);
   return await serveComponent(outputService(write, options), options);
 }

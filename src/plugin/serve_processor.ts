@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { printManifestIfAsked } from "./component_manifest.ts";
 import type { PlainValue } from "../protocol/redpanda_value.ts";
 import type { BatchMessage } from "./batch_message.ts";
 import { type BatchServeOptions, serveComponent } from "./_serve_component.ts";
@@ -58,5 +59,6 @@ export async function serveProcessor(
 ): Promise<void> {
   // loaded on first use: plugins that serve other services never pay for it
   const { processorService } = await import("./_processor_service.ts");
+  printManifestIfAsked("processor", options.manifest);
   return await serveComponent(processorService(process, options), options);
 }

@@ -152,3 +152,87 @@ output: drop
     }
   },
 });
+
+Deno.test({
+  name: named(
+    "examples/python: bulkhead run --plugins registers the processor by its manifest (plugins/titlecase.yaml)",
+  ),
+  ignore: skip !== undefined,
+  async fn() {
+    const { code, stdout, stderr } = await cli(
+      [
+        "-q",
+        "--plugins",
+        `${ROOT}examples/python/plugins/*.yaml`,
+        `${ROOT}examples/python/manifest_pipeline.yaml`,
+      ],
+      "hello big world\nsmall dog\n",
+    );
+    assert.equal(code, 0, stderr);
+    assert.equal(stdout, "Hello Big World\nSmall Dog\n");
+    assert.match(stderr, /\[titlecase\] INFO initialised: mode title/, "the manifest's default");
+
+    // a configuration the manifest does not allow stops the run before any plugin starts
+    const dir = await Deno.makeTempDir({ prefix: "bulkhead-manifest-test-" });
+    try {
+      await Deno.writeTextFile(
+        `${dir}/bad.yaml`,
+        "input: stdin\nprocessors:\n  - titlecase: { mode: [title] }\noutput: stdout\n",
+      );
+      const bad = await cli([
+        "--plugins",
+        `${ROOT}examples/python/plugins/*.yaml`,
+        `${dir}/bad.yaml`,
+      ]);
+      assert.equal(bad.code, 2, bad.stderr);
+      assert.match(bad.stderr, /bad\.yaml:3: processors\[0\]\.titlecase\.mode: must be a string/);
+      assert.doesNotMatch(bad.stderr, /\[titlecase\]/, "the plugin never ran");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: named(
+    "examples/python: a pipeline's sha256 pin refuses a changed interpreter before it runs",
+  ),
+  ignore: skip !== undefined,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "bulkhead-sha-test-" });
+    try {
+      const pipeline = (sha: string) =>
+        `input: stdin
+processors:
+  - plugin:
+      name: titlecase
+      command: ${PYTHON}
+      args: [${ROOT}examples/python/processor.py]
+      launch: redpanda
+      sha256: ${sha}
+output: stdout
+`;
+      const bytes = await crypto.subtle.digest("SHA-256", await Deno.readFile(PYTHON));
+      const right = Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0"))
+        .join("");
+      await Deno.writeTextFile(`${dir}/right.yaml`, pipeline(right));
+      await Deno.writeTextFile(`${dir}/wrong.yaml`, pipeline(`"${"0".repeat(64)}"`));
+      await Deno.writeTextFile(`${dir}/unquoted.yaml`, pipeline("0".repeat(64)));
+      const ok = await cli(["-q", `${dir}/right.yaml`], "pinned run\n");
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(ok.stdout, "Pinned Run\n");
+      const refused = await cli(["-q", `${dir}/wrong.yaml`], "never\n");
+      assert.equal(refused.code, 3, refused.stderr);
+      assert.match(refused.stderr, new RegExp(`its SHA-256 is ${right}, not the pinned 0{64}`));
+      assert.doesNotMatch(refused.stderr, /\[titlecase\] INFO initialised/, "it never ran");
+      const unquoted = await cli(["-q", `${dir}/unquoted.yaml`], "never\n");
+      assert.equal(unquoted.code, 2, unquoted.stderr);
+      assert.match(
+        unquoted.stderr,
+        /unquoted\.yaml:8: processors\[0\]\.plugin\.sha256: must be quoted/,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

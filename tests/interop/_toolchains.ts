@@ -63,6 +63,8 @@ export interface GoBinaries {
   brokerPlugin: string;
   /** tests/interop/broker_host. */
   brokerHost: string;
+  /** tests/interop/versioned_plugin. */
+  versionedPlugin: string;
 }
 
 let built: Promise<GoBinaries> | undefined;
@@ -90,6 +92,7 @@ export function goBinaries(): Promise<GoBinaries> {
       netrpcPlugin: `${buildDir}/netrpc_plugin`,
       brokerPlugin: `${buildDir}/broker_plugin`,
       brokerHost: `${buildDir}/broker_host`,
+      versionedPlugin: `${buildDir}/versioned_plugin`,
     };
   })();
 }

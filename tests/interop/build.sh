@@ -8,6 +8,7 @@
 #   OUT_DIR/netrpc_plugin   tests/interop/netrpc_plugin, a net/rpc go-plugin plugin
 #   OUT_DIR/broker_plugin   tests/interop/broker_plugin, a go-plugin plugin using GRPCBroker
 #   OUT_DIR/broker_host     tests/interop/broker_host, a go-plugin host using GRPCBroker
+#   OUT_DIR/versioned_plugin tests/interop/versioned_plugin, a go-plugin plugin with VersionedPlugins
 #
 # The repository's examples/ and tests/interop/ are linked into a private
 # GOPATH as bulkhead/examples and bulkhead/interop, so examples/kv-go/kv
@@ -37,3 +38,4 @@ cd "$root/tests/interop/go_host" && go build -o "$out/go_host" .
 cd "$root/tests/interop/netrpc_plugin" && go build -o "$out/netrpc_plugin" .
 cd "$gopath/src/bulkhead/interop/broker_plugin" && go build -o "$out/broker_plugin" .
 cd "$gopath/src/bulkhead/interop/broker_host" && go build -o "$out/broker_host" .
+cd "$gopath/src/bulkhead/interop/versioned_plugin" && go build -o "$out/versioned_plugin" .

@@ -237,3 +237,36 @@ Deno.test("a command plugin is sandboxed unless its YAML says sandbox: false, wh
     );
   });
 });
+
+Deno.test("parsePipelineConfig() reads sha256 (64 hex digits) and passes it to the start", () => {
+  const examples = new URL("../../examples", import.meta.url).pathname.replace(/\/$/, "");
+  const hash = "ab".repeat(32);
+  const config = parsePipelineConfig(
+    [
+      "input: { generate: { count: 1 } }",
+      "processors:",
+      `  - plugin: { module: uppercase/plugin.ts, sha256: ${hash} }`,
+      "output: drop",
+    ].join("\n"),
+    { dir: examples },
+  );
+  const [stage] = config.processors;
+  assert.ok(stage?.kind === "plugin");
+  assert.equal(stage.plugin.sha256, hash);
+  assert.equal(componentSupervisorOptions(stage.plugin, "processor", { name: "u" }).sha256, hash);
+  assert.deepEqual(
+    issuesOf(
+      [
+        "input: { generate: { count: 1 } }",
+        "processors:",
+        "  - plugin: { command: /bin/sh, sha256: abc }",
+        "  - plugin: { command: /bin/sh, sha256: [a] }",
+        "output: drop",
+      ].join("\n"),
+    ),
+    [
+      "pipeline.yaml:3: processors[0].plugin.sha256: must be 64 hex digits (bulkhead inspect prints it)",
+      "pipeline.yaml:4: processors[1].plugin.sha256: must be a non-empty string",
+    ],
+  );
+});

@@ -5,7 +5,10 @@
 // after 2 s if it has not exited). It prints one result per line on stdout
 // for tests/interop/go_host_test.ts; go-plugin's own logs go to stderr.
 //
-// Usage: go_host [-socket PATH] <plugin command> [args...]
+// Usage: go_host [-socket PATH] [-automtls] [-versions N,M] <plugin command> [args...]
+//
+// -versions 1,2 offers those protocol versions, each with the KV plugin set
+// (ClientConfig.VersionedPlugins), and prints "version N", the negotiated one.
 //
 // -socket passes BULKHEAD_PLUGIN_SOCKET=PATH in the plugin's environment
 // (go-plugin keeps what the host puts in Cmd.Env), so a Bulkhead Deno plugin
@@ -17,6 +20,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +33,7 @@ import (
 func main() {
 	socket := flag.String("socket", "", "the socket path to pass as BULKHEAD_PLUGIN_SOCKET")
 	autoMTLS := flag.Bool("automtls", false, "use go-plugin's AutoMTLS")
+	versions := flag.String("versions", "", "protocol versions to offer (VersionedPlugins), e.g. 1,2")
 	flag.Parse()
 	if flag.NArg() < 1 {
 		fmt.Fprintln(os.Stderr, "usage: go_host [-socket PATH] [-automtls] <plugin command> [args...]")
@@ -38,13 +43,13 @@ func main() {
 	if *socket != "" {
 		cmd.Env = []string{"BULKHEAD_PLUGIN_SOCKET=" + *socket}
 	}
-	if err := run(cmd, *autoMTLS); err != nil {
+	if err := run(cmd, *autoMTLS, *versions); err != nil {
 		fmt.Printf("error %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(cmd *exec.Cmd, autoMTLS bool) error {
+func run(cmd *exec.Cmd, autoMTLS bool, versions string) error {
 	config := &plugin.ClientConfig{
 		AutoMTLS:         autoMTLS,
 		HandshakeConfig:  kv.Handshake,
@@ -58,6 +63,17 @@ func run(cmd *exec.Cmd, autoMTLS bool) error {
 			Level:  hclog.Debug,
 		}),
 	}
+	if versions != "" {
+		config.Plugins = nil
+		config.VersionedPlugins = map[int]plugin.PluginSet{}
+		for _, v := range strings.Split(versions, ",") {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return fmt.Errorf("version %q: %w", v, err)
+			}
+			config.VersionedPlugins[n] = kv.PluginMap
+		}
+	}
 	client := plugin.NewClient(config)
 	defer client.Kill()
 
@@ -66,6 +82,9 @@ func run(cmd *exec.Cmd, autoMTLS bool) error {
 		return fmt.Errorf("start: %w", err)
 	}
 	fmt.Printf("protocol %s\n", client.Protocol())
+	if versions != "" {
+		fmt.Printf("version %d\n", client.NegotiatedVersion())
+	}
 	if autoMTLS {
 		// go-plugin dials gRPC with this TLS config; its only root is the
 		// certificate the plugin announced in its handshake
@@ -105,4 +124,3 @@ func run(cmd *exec.Cmd, autoMTLS bool) error {
 	fmt.Printf("killed exited=%t graceful=%t\n", client.Exited(), time.Since(start) < 2*time.Second)
 	return nil
 }
-
