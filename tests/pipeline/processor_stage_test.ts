@@ -80,7 +80,7 @@ Deno.test("runPipeline() counts the messages a processor drops as filtered", asy
   // batches of 5: "drop" on every message of batch 2, and on one of batch 4
   const templates = Array.from(
     { length: 20 },
-    (_, i) => JSON.stringify(i >= 5 && i < 10 || i === 17 ? "drop ${i}" : "keep ${i}"),
+    (_, i) => JSON.stringify(i >= 5 && i < 10 || i === 17 ? "drop ${! i }" : "keep ${! i }"),
   );
   const summary = await runPipeline(
     config(
