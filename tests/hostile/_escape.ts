@@ -129,13 +129,13 @@ export function processTree(root: number): number[] {
   return tree;
 }
 
-/** The watchdog of the plugin whose process group is `pid`, from the host's side of /proc. */
-export function watchdogOf(pid: number): number | undefined {
+/** The watchdog of the plugin whose socket directory is `socketDir`, from the host's side of /proc. */
+export function watchdogOf(socketDir: string): number | undefined {
   for (const entry of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
     try {
       const argv = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).split("\0");
-      if (argv.includes("bulkhead-watchdog") && argv.includes(String(pid))) {
+      if (argv.includes("bulkhead-watchdog") && argv.includes(socketDir)) {
         return Number(entry.name);
       }
     } catch {

@@ -43,7 +43,7 @@ Deno.test({
       // watchdog and the other plugin alive
       assert.deepEqual([...Deno.readDirSync(setting.outsideDir)].map((e) => e.name), ["secret"]);
       assert.equal(setting.connections(), 0);
-      const watchdog = watchdogOf(plugin.pid);
+      const watchdog = watchdogOf(dirname(plugin.handshake.address));
       assert.ok(watchdog !== undefined && isAlive(watchdog), "the plugin's watchdog is gone");
       // sh, bwrap, bwrap as init, python, its setsid child, its daemon
       assert.ok(await waitFor(() => processTree(plugin.pid).length >= 6, 5000));
