@@ -33,6 +33,8 @@ Deno.test("Plugin.start() runs an executable with its pinned sha256 and refuses 
       command,
       sha256: wrong,
       cookie: KV_COOKIE,
+      // its sandbox lets it leave the marker and run the Python plugin it wraps
+      permissions: { write: [dir], read: [`${ROOT}examples/kv-python`] },
       logger: () => {},
     })
       .then(() => undefined, (e) => e);
@@ -48,6 +50,7 @@ Deno.test("Plugin.start() runs an executable with its pinned sha256 and refuses 
       command,
       sha256: sha256.toUpperCase(),
       cookie: KV_COOKIE,
+      permissions: { write: [dir], read: [`${ROOT}examples/kv-python`] },
       logger: () => {},
     });
     assert.equal(await plugin.health(), "SERVING");
