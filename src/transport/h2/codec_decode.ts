@@ -394,9 +394,15 @@ function mapDecoder(field: DescField & { fieldKind: "map" }): FieldDecoder {
       const tag = readTag();
       const no = tag >>> 3;
       const wt = tag & 7;
-      if (no === 1 && wt === keyWireType) key = readKey();
-      else if (no === 2 && wt === valueWireType) value = readValue(value, depth);
-      else skipField(no, wt, depth);
+      // a key or value of the wrong wire type is an error, as for any known field
+      // (protobuf-es would read it as the declared type)
+      if (no === 1) {
+        if (wt !== keyWireType) wrongWireType(field, wt);
+        key = readKey();
+      } else if (no === 2) {
+        if (wt !== valueWireType) wrongWireType(field, wt);
+        value = readValue(value, depth);
+      } else skipField(no, wt, depth);
     }
     r.limit = saved;
     setOwn(m[name] as Rec, key === undefined ? keyZero : String(key), value ?? valueZero());
