@@ -197,6 +197,56 @@ export async function createStream(
   });
 }
 
+/** Creates the two streams the pipeline tests share: `IN` (a work queue on `in.>`) and `OUT` (`out.>`). */
+export async function createWorkStreams(nc: NatsConnection): Promise<void> {
+  await createStream(nc, "IN", ["in.>"], { retention: "workqueue" });
+  await createStream(nc, "OUT", ["out.>"]);
+}
+
+/** The parts of {@linkcode workPipeline} that vary between tests. */
+export interface WorkPipelineOptions {
+  /** The input's `ack_wait`, e.g. `2s`. */
+  ackWait: string;
+  /** The input's fetch size and the batch count. */
+  batch: number;
+  /** The batching period, e.g. `10ms`. */
+  period: string;
+  /** The processor plugin's module. */
+  module: string;
+  /** More keys of the processor's `plugin:` map, e.g. `config: { slow_ms: 3000 }`. */
+  plugin?: string;
+  /** More lines under `nats_jetstream:` of the input, each `key: value`. */
+  input?: string[];
+  /** More lines under `nats_jetstream:` of the output. */
+  output?: string[];
+  /** More top-level lines, e.g. `max_in_flight: 4`. */
+  top?: string[];
+}
+
+/**
+ * A pipeline YAML: the `workers` durable on `IN`, one plugin processor,
+ * output to `out.done` (the streams {@linkcode createWorkStreams} makes).
+ */
+export function workPipeline(url: string, options: WorkPipelineOptions): string {
+  const indent = (lines: string[] = []) => lines.map((line) => `    ${line}\n`).join("");
+  const plugin = options.plugin ? `, ${options.plugin}` : "";
+  return `input:
+  nats_jetstream:
+    urls: ["${url}"]
+    stream: IN
+    durable: workers
+    ack_wait: ${options.ackWait}
+    batch: ${options.batch}
+${indent(options.input)}batching: { count: ${options.batch}, period: ${options.period} }
+${(options.top ?? []).map((line) => `${line}\n`).join("")}processors:
+  - plugin: { module: ${options.module}${plugin} }
+output:
+  nats_jetstream:
+    urls: ["${url}"]
+    subject: out.done
+${indent(options.output)}`;
+}
+
 /**
  * Publishes `count` messages `prefix1`… to a subject `stream` captures
  * (plain publishes), then waits until the stream stored them all (its last

@@ -17,10 +17,8 @@ import {
 } from "../npm/protobuf.ts";
 import { type FileDescriptorProto, FileDescriptorSetSchema } from "../npm/protobuf_wkt.ts";
 import { Code, ConnectError } from "../npm/connect.ts";
-import { denoExecutable } from "../host/deno_command.ts";
 import { parseMethodName } from "../host/json_call.ts";
-import { BUF_VERSION } from "../npm/versions.ts";
-import { parseBufDiagnostics } from "../codegen/proto_compile_error.ts";
+import { BufLaunchError, type BufOutcome, runBuf } from "../codegen/buf.ts";
 import { UsageError } from "./args.ts";
 
 /** Descriptors given on the command line instead of reflection. */
@@ -150,45 +148,24 @@ async function buildProtos(files: DescriptorFiles, signal?: AbortSignal): Promis
     }
     paths.push(path);
   }
-  const quiet = ["run", "--quiet", "--no-config", "--no-lock"];
-  let result: Deno.CommandOutput;
+  let outcome: BufOutcome;
   try {
-    result = await new Deno.Command(denoExecutable(), {
-      args: [
-        ...quiet,
-        "-A",
-        `npm:@bufbuild/buf@${BUF_VERSION}`,
-        "build",
-        root,
-        ...paths.flatMap((path) => ["--path", path]),
-        "--as-file-descriptor-set",
-        "-o",
-        "-",
-      ],
-      cwd: root,
-      env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
-      stdout: "piped",
-      stderr: "piped",
-      ...(signal ? { signal } : {}),
-    }).output();
+    outcome = await runBuf({
+      command: ["build"],
+      root,
+      paths,
+      tail: ["--as-file-descriptor-set", "-o", "-"],
+      signal,
+    });
   } catch (error) {
-    signal?.throwIfAborted();
-    throw new UsageError(`Cannot compile the --proto files: cannot run buf: ${messageOf(error)}`);
+    if (!(error instanceof BufLaunchError)) throw error;
+    throw new UsageError(`Cannot compile the --proto files: ${error.message}`);
   }
-  if (result.success) return result.stdout;
-  signal?.throwIfAborted();
-  const output = new TextDecoder().decode(result.stderr);
-  const diagnostics = parseBufDiagnostics(output);
-  const detail = diagnostics.length > 0
-    ? diagnostics.map((d) => `${displayPath(d.file)}:${d.line}:${d.column}: ${d.message}`)
-    : output.split("\n").filter((line) => line.trim() !== "").slice(-8);
-  throw new UsageError(`Cannot compile the --proto files:\n  ${detail.join("\n  ")}`, "call");
-}
-
-function displayPath(path: string): string {
-  if (!isAbsolute(path)) return path;
-  const rel = relative(Deno.cwd(), path);
-  return rel.startsWith("..") ? path : rel;
+  if (outcome.ok) return outcome.stdout;
+  throw new UsageError(
+    `Cannot compile the --proto files:\n  ${outcome.detail.join("\n  ")}`,
+    "call",
+  );
 }
 
 function messageOf(error: unknown): string {

@@ -9,8 +9,9 @@
  */
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { denoExecutable } from "../host/deno_command.ts";
-import { BUF_VERSION, PROTOBUF_ES_VERSION } from "../npm/versions.ts";
-import { parseBufDiagnostics, ProtoCompileError } from "./proto_compile_error.ts";
+import { PROTOBUF_ES_VERSION } from "../npm/versions.ts";
+import { BufLaunchError, type BufOutcome, QUIET_RUN, runBuf } from "./buf.ts";
+import { ProtoCompileError } from "./proto_compile_error.ts";
 
 /** Options for {@linkcode generateCode}. */
 export interface GenerateOptions {
@@ -63,7 +64,7 @@ export async function generateCode(
   const runs = await planRuns(inputs, options.root);
   const staging = await Deno.makeTempDir({ prefix: "bulkhead-gen-" });
   try {
-    for (const run of runs) await runBuf(run, staging, options.signal);
+    for (const run of runs) await generate(run, staging, options.signal);
     const out = resolve(options.out);
     const files: string[] = [];
     for await (const path of walk(staging)) {
@@ -115,15 +116,13 @@ async function planRuns(inputs: readonly string[], root: string | undefined): Pr
   return [...dirs, ...[...byRoot].map(([dir, paths]) => ({ root: dir, paths }))];
 }
 
-async function runBuf(run: BufRun, out: string, signal: AbortSignal | undefined): Promise<void> {
-  const deno = denoExecutable();
-  const quiet = ["run", "--quiet", "--no-config", "--no-lock"];
+async function generate(run: BufRun, out: string, signal: AbortSignal | undefined): Promise<void> {
   const template = {
     version: "v2",
     plugins: [{
       local: [
-        deno,
-        ...quiet,
+        denoExecutable(),
+        ...QUIET_RUN,
         "--allow-read",
         "--allow-env",
         `npm:@bufbuild/protoc-gen-es@${PROTOBUF_ES_VERSION}`,
@@ -138,63 +137,31 @@ async function runBuf(run: BufRun, out: string, signal: AbortSignal | undefined)
       ],
     }],
   };
-  const args = [
-    ...quiet,
-    "-A",
-    `npm:@bufbuild/buf@${BUF_VERSION}`,
-    "generate",
-    run.root,
-    ...run.paths.flatMap((path) => ["--path", path]),
-    "--template",
-    JSON.stringify(template),
-    "-o",
-    out,
-  ];
-  let result: Deno.CommandOutput;
+  let outcome: BufOutcome;
   try {
-    result = await new Deno.Command(deno, {
-      args,
-      cwd: run.root,
-      env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
-      stdout: "piped",
-      stderr: "piped",
-      ...(signal ? { signal } : {}),
-    }).output();
+    outcome = await runBuf({
+      command: ["generate"],
+      root: run.root,
+      paths: run.paths,
+      tail: ["--template", JSON.stringify(template), "-o", out],
+      signal,
+    });
   } catch (error) {
-    signal?.throwIfAborted();
-    throw new ProtoCompileError(
-      `Cannot generate code: cannot run ${deno} for buf: ${(error as Error).message}`,
-      [],
-      "",
-      { cause: error },
-    );
+    if (!(error instanceof BufLaunchError)) throw error;
+    throw new ProtoCompileError(`Cannot generate code: ${error.message}`, [], "", {
+      cause: error,
+    });
   }
-  if (result.success) return;
-  signal?.throwIfAborted();
-  const output = new TextDecoder().decode(result.stderr) +
-    new TextDecoder().decode(result.stdout);
-  const diagnostics = parseBufDiagnostics(output).map((d) => ({
-    ...d,
-    file: displayPath(d.file),
-  }));
-  const detail = diagnostics.length > 0
-    ? diagnostics.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`).join("\n  ")
-    : output.split("\n").filter((line) => line.trim() && !/^Download /.test(line)).slice(-8)
-      .join("\n  ");
+  if (outcome.ok) return;
   throw new ProtoCompileError(
-    diagnostics.length > 0
-      ? `Cannot generate code: the .proto files do not compile\n  ${detail}`
-      : `Cannot generate code: buf exited with code ${result.code}\n  ${detail}`,
-    diagnostics,
-    output,
+    outcome.diagnostics.length > 0
+      ? `Cannot generate code: the .proto files do not compile\n  ${outcome.detail.join("\n  ")}`
+      : `Cannot generate code: buf exited with code ${outcome.code}\n  ${
+        outcome.detail.join("\n  ")
+      }`,
+    outcome.diagnostics,
+    outcome.output,
   );
-}
-
-/** A path relative to the working directory when it is inside it. */
-function displayPath(path: string): string {
-  if (!isAbsolute(path)) return path;
-  const rel = relative(Deno.cwd(), path);
-  return rel.startsWith("..") ? path : rel;
 }
 
 async function* walk(dir: string): AsyncGenerator<string> {

@@ -13,13 +13,14 @@ import assert from "node:assert/strict";
 import { HandshakeError, Plugin } from "../../mod.ts";
 import { Code, ConnectError, createClient } from "../../src/npm/connect.ts";
 import { FixtureService } from "../../src/gen/bulkhead/testing/v1/fixture_pb.ts";
-import { CONNECTION_PREFACE, Flag, FrameType, OutputBuffer } from "../../src/transport/h2/frame.ts";
+import { CONNECTION_PREFACE, OutputBuffer } from "../../src/transport/h2/frame.ts";
 import { HpackEncoder } from "../../src/transport/h2/hpack_encoder.ts";
 import { nativeConnector } from "../../src/transport/h2/native.ts";
 import { Connection } from "../../src/transport/h2/connection.ts";
 import { allServices, socketDir } from "../transport/h2/_helpers.ts";
 import { assertCleanedUp } from "../_helpers.ts";
 import { Bystander, H2_PLUGIN, mb, RSS_GROWTH_BOUND, rssBytes } from "./_h2_attacks.ts";
+import { writeRequest } from "../_h2_frames.ts";
 
 /** An attack on a ready plugin's connection, and how the host must end it. */
 interface CallAttack {
@@ -139,29 +140,6 @@ Deno.test('hostile plugin "symlink": a socket path leading to another plugin\'s 
 
 const RESPONSE = [":status", "200", "content-type", "application/grpc", "grpc-status", "0"];
 
-/** A request on stream `id`: HEADERS only, END_STREAM set unless `open`. */
-function request(out: OutputBuffer, encoder: HpackEncoder, id: number, open = false): void {
-  const start = out.length;
-  out.ensure(9);
-  out.length += 9;
-  encoder.encode([
-    ":method",
-    "POST",
-    ":scheme",
-    "http",
-    ":path",
-    "/bulkhead.testing.v1.FixtureService/Echo",
-    ":authority",
-    "x",
-    "content-type",
-    "application/grpc",
-    "te",
-    "trailers",
-  ], out); // deno-fmt-ignore
-  const flags = Flag.END_HEADERS | (open ? 0 : Flag.END_STREAM);
-  out.patchFrameHeader(start, out.length - start - 9, FrameType.HEADERS, flags, id);
-}
-
 Deno.test("a peer that provokes frames and never reads is cut off at the output cap, with a reason", async () => {
   await using dir = await socketDir();
   using listener = Deno.listen({ transport: "unix", path: dir.path });
@@ -184,14 +162,14 @@ Deno.test("a peer that provokes frames and never reads is cut off at the output 
   const hello = new OutputBuffer();
   hello.append(CONNECTION_PREFACE);
   hello.settings([]);
-  request(hello, encoder, 1, true);
+  writeRequest(hello, encoder, 1);
   let sent = 0;
   let refused = false;
   try {
     await client.write(hello.bytes());
     for (let id = 3; sent < 2_000_000; sent += 500) {
       const out = new OutputBuffer(32768);
-      for (let i = 0; i < 500; i++, id += 2) request(out, encoder, id);
+      for (let i = 0; i < 500; i++, id += 2) writeRequest(out, encoder, id, { endStream: true });
       for (let off = 0; off < out.length;) off += await client.write(out.bytes().subarray(off));
     }
   } catch {

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import {
-  createStream,
+  createWorkStreams,
   ignoreWithoutNats,
   NatsServer,
   PipelineHost,
@@ -13,6 +13,7 @@ import {
   scrape,
   testClient,
   waitForCount,
+  workPipeline,
 } from "../_nats.ts";
 import { tempDir } from "./_pipeline.ts";
 
@@ -22,20 +23,7 @@ function pipeline(
   url: string,
   options: { ackWait: string; batch: number; plugin: string },
 ): string {
-  return `
-input:
-  nats_jetstream:
-    urls: ["${url}"]
-    stream: IN
-    durable: workers
-    ack_wait: ${options.ackWait}
-    batch: ${options.batch}
-batching: { count: ${options.batch}, period: 10ms }
-processors:
-  - plugin: { module: ${PLUGIN}, ${options.plugin} }
-output:
-  nats_jetstream: { urls: ["${url}"], subject: out.done }
-`;
+  return workPipeline(url, { ...options, period: "10ms", module: PLUGIN });
 }
 
 Deno.test({
@@ -46,8 +34,7 @@ Deno.test({
     await using server = await NatsServer.start();
     await using dir = await tempDir();
     await using nc = await testClient(server.url);
-    await createStream(nc, "IN", ["in.>"], { retention: "workqueue" });
-    await createStream(nc, "OUT", ["out.>"]);
+    await createWorkStreams(nc);
     const file = `${dir.path}/pipeline.yaml`;
     // ack_wait 1 s; the plugin holds the batch with "slow" in it 3 s
     await Deno.writeTextFile(
@@ -81,8 +68,7 @@ Deno.test({
     await using server = await NatsServer.start();
     await using dir = await tempDir();
     await using nc = await testClient(server.url);
-    await createStream(nc, "IN", ["in.>"], { retention: "workqueue" });
-    await createStream(nc, "OUT", ["out.>"]);
+    await createWorkStreams(nc);
     await publishNumbered(nc, "IN", "in.work", count);
     const file = `${dir.path}/pipeline.yaml`;
     await Deno.writeTextFile(
@@ -134,8 +120,7 @@ Deno.test({
     await using dir = await tempDir();
     {
       await using nc = await testClient(server.url);
-      await createStream(nc, "IN", ["in.>"], { retention: "workqueue" });
-      await createStream(nc, "OUT", ["out.>"]);
+      await createWorkStreams(nc);
       await publishNumbered(nc, "IN", "in.work", count);
     }
     await server.stop();

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { isAlive, waitFor } from "../_helpers.ts";
 import {
-  createStream,
+  createWorkStreams,
   ignoreWithoutNats,
   NatsServer,
   PipelineHost,
@@ -15,6 +15,7 @@ import {
   scrape,
   testClient,
   waitForCount,
+  workPipeline,
 } from "../_nats.ts";
 import { tempDir } from "./_pipeline.ts";
 
@@ -23,27 +24,16 @@ const PLUGIN = new URL("../../examples/nats/plugin.ts", import.meta.url).pathnam
 const MESSAGES = 30_000;
 const ACK_WAIT = "2s";
 
-function pipeline(url: string, extra = ""): string {
-  return `
-input:
-  nats_jetstream:
-    urls: ["${url}"]
-    stream: IN
-    durable: workers
-    ack_wait: ${ACK_WAIT}
-    max_ack_pending: ${MESSAGES}
-    batch: 500
-batching: { count: 500, period: 20ms }
-max_in_flight: 4
-processors:
-  - plugin: { module: ${PLUGIN}${extra} }
-output:
-  nats_jetstream:
-    urls: ["${url}"]
-    subject: out.done
-    max_in_flight: 512
-    msg_id: auto
-`;
+function pipeline(url: string): string {
+  return workPipeline(url, {
+    ackWait: ACK_WAIT,
+    batch: 500,
+    period: "20ms",
+    module: PLUGIN,
+    input: [`max_ack_pending: ${MESSAGES}`],
+    top: ["max_in_flight: 4"],
+    output: ["max_in_flight: 512", "msg_id: auto"],
+  });
 }
 
 function expected(count: number): Set<string> {
@@ -67,8 +57,7 @@ Deno.test({
     await using server = await NatsServer.start();
     await using dir = await tempDir();
     await using nc = await testClient(server.url);
-    await createStream(nc, "IN", ["in.>"], { retention: "workqueue" });
-    await createStream(nc, "OUT", ["out.>"]);
+    await createWorkStreams(nc);
     await publishNumbered(nc, "IN", "in.work", MESSAGES);
     const file = `${dir.path}/pipeline.yaml`;
     await Deno.writeTextFile(file, pipeline(server.url));
@@ -130,8 +119,7 @@ Deno.test({
     await Deno.writeTextFile(file, pipeline(server.url));
     {
       await using nc = await testClient(server.url);
-      await createStream(nc, "IN", ["in.>"], { retention: "workqueue" });
-      await createStream(nc, "OUT", ["out.>"]);
+      await createWorkStreams(nc);
       await publishNumbered(nc, "IN", "in.work", count);
     }
     await using a = new PipelineHost(file);

@@ -12,6 +12,7 @@ import { messagePrefix } from "../../../src/transport/h2/grpc_framing.ts";
 import { HpackEncoder } from "../../../src/transport/h2/hpack_encoder.ts";
 import { nativeConnector } from "../../../src/transport/h2/native.ts";
 import { allServices, socketDir } from "./_helpers.ts";
+import { writeRequest } from "../../_h2_frames.ts";
 
 /** A small deterministic PRNG (mulberry32). */
 function prng(seed: number): () => number {
@@ -30,25 +31,7 @@ function validSession(): Uint8Array {
   out.settings([[Setting.INITIAL_WINDOW_SIZE, 1 << 20]]);
   const encoder = new HpackEncoder({ huffman: true });
   for (const id of [1, 3]) {
-    const start = out.length;
-    out.length += 9;
-    encoder.encode([
-      ":method",
-      "POST",
-      ":scheme",
-      "http",
-      ":path",
-      "/bulkhead.testing.v1.FixtureService/Echo",
-      ":authority",
-      "fuzz",
-      "content-type",
-      "application/grpc",
-      "te",
-      "trailers",
-      "grpc-timeout",
-      "5S",
-    ], out); // deno-fmt-ignore
-    out.patchFrameHeader(start, out.length - start - 9, FrameType.HEADERS, Flag.END_HEADERS, id);
+    writeRequest(out, encoder, id, { authority: "fuzz", extra: ["grpc-timeout", "5S"] });
     const body = [...messagePrefix(4), 0x12, 0x02, 0x68, 0x69];
     out.frameHeader(body.length, FrameType.DATA, Flag.END_STREAM, id);
     out.append(new Uint8Array(body));

@@ -15,6 +15,7 @@ import { HpackEncoder } from "../../../src/transport/h2/hpack_encoder.ts";
 import { nativeConnector } from "../../../src/transport/h2/native.ts";
 import { nodeHttp2Connector } from "../../../src/transport/node_http2.ts";
 import { allServices, socketDir } from "./_helpers.ts";
+import { writeRequest } from "../../_h2_frames.ts";
 
 interface Frame {
   type: number;
@@ -98,24 +99,7 @@ Deno.test("native server ends floods with GOAWAY ENHANCE_YOUR_CALM", async (t) =
       dir.path,
       session((out) => {
         for (let id = 1; id < 2 * 5000; id += 2) {
-          const start = out.length;
-          out.ensure(9);
-          out.length += 9;
-          encoder.encode([
-            ":method",
-            "POST",
-            ":scheme",
-            "http",
-            ":authority",
-            "flood",
-            ":path",
-            "/bulkhead.testing.v1.FixtureService/Echo",
-            "content-type",
-            "application/grpc",
-            "te",
-            "trailers",
-          ], out); // deno-fmt-ignore
-          out.patchFrameHeader(start, out.length - start - 9, FrameType.HEADERS, Flag.END_HEADERS, id);
+          writeRequest(out, encoder, id, { authority: "flood" });
           out.rstStream(id, ErrorCode.CANCEL);
         }
       }),

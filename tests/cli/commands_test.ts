@@ -1,38 +1,11 @@
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
-import denoJson from "../deno.json" with { type: "json" };
+import denoJson from "../../deno.json" with { type: "json" };
+import { cli, type CliResult, ROOT } from "./_cli.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const GREETER = "examples/greeter/plugin.ts";
 const GREET = "bulkhead.examples.greeter.v1.GreeterService/Greet";
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `deno run -A cli.ts …` in the repository root. */
-async function cli(args: readonly string[], stdin?: string): Promise<Result> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "cli.ts", ...args],
-    cwd: ROOT,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  }
-  const { code, stdout, stderr } = await child.output();
-  const decoder = new TextDecoder();
-  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
-}
-
-function assertNoStackTrace(result: Result): void {
+function assertNoStackTrace(result: CliResult): void {
   assert.doesNotMatch(result.stderr, /^\s+at /m, result.stderr);
 }
 
@@ -292,9 +265,9 @@ Deno.test("cli exits 3 when the plugin fails to start", async (t) => {
 /** Writes a greeter plugin whose Greet crashes (name "crash") or hangs (any other name). */
 async function writeFaultyGreeter(dir: string): Promise<string> {
   const path = `${dir}/faulty_greeter.ts`;
-  const mod = new URL("../plugin.ts", import.meta.url).href;
+  const mod = new URL("../../plugin.ts", import.meta.url).href;
   const gen =
-    new URL("../src/gen/bulkhead/examples/greeter/v1/greeter_pb.ts", import.meta.url).href;
+    new URL("../../src/gen/bulkhead/examples/greeter/v1/greeter_pb.ts", import.meta.url).href;
   await Deno.writeTextFile(
     path,
     `import { serve, service } from "${mod}";
