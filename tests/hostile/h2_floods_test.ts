@@ -20,7 +20,7 @@ import { Connection } from "../../src/transport/h2/connection.ts";
 import { allServices, socketDir } from "../transport/h2/_helpers.ts";
 import { assertCleanedUp } from "../_helpers.ts";
 import { Bystander, H2_PLUGIN, mb, RSS_GROWTH_BOUND, rssBytes } from "./_h2_attacks.ts";
-import { writeRequest } from "../_h2_frames.ts";
+import { writeRequest } from "./fixtures/h2_frames.ts";
 
 /** An attack on a ready plugin's connection, and how the host must end it. */
 interface CallAttack {

@@ -12,7 +12,7 @@ import { messagePrefix } from "../../../src/transport/h2/grpc_framing.ts";
 import { HpackEncoder } from "../../../src/transport/h2/hpack_encoder.ts";
 import { nativeConnector } from "../../../src/transport/h2/native.ts";
 import { allServices, socketDir } from "./_helpers.ts";
-import { writeRequest } from "../../_h2_frames.ts";
+import { writeRequest } from "../../hostile/fixtures/h2_frames.ts";
 
 /** A small deterministic PRNG (mulberry32). */
 function prng(seed: number): () => number {

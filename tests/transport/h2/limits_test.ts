@@ -15,7 +15,7 @@ import { HpackEncoder } from "../../../src/transport/h2/hpack_encoder.ts";
 import { nativeConnector } from "../../../src/transport/h2/native.ts";
 import { nodeHttp2Connector } from "../../../src/transport/node_http2.ts";
 import { allServices, socketDir } from "./_helpers.ts";
-import { writeRequest } from "../../_h2_frames.ts";
+import { writeRequest } from "../../hostile/fixtures/h2_frames.ts";
 
 interface Frame {
   type: number;
