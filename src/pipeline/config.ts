@@ -23,7 +23,7 @@
  * @module
  */
 import { dirname, isAbsolute, resolve } from "node:path";
-import type { Permissions } from "../host/permissions.ts";
+import { PERMISSIONS, type Permissions } from "../host/permissions.ts";
 import type { HandshakeMode } from "../host/plugin_options.ts";
 import type { ResourceLimits } from "../host/limits.ts";
 import type { RestartPolicy } from "../host/restart_policy.ts";
@@ -540,22 +540,15 @@ function readRestart(r: ConfigReader, field: Field): RestartPolicy {
   };
 }
 
-const PERMISSIONS: Record<string, keyof Permissions> = {
-  read: "read",
-  write: "write",
-  net: "net",
-  env: "env",
-  sys: "sys",
-  unsafe_run: "unsafeRun",
-  unsafe_ffi: "unsafeFfi",
-};
+/** A grant's field by its YAML key. */
+const PERMISSION_KEYS = new Map(PERMISSIONS.map((p) => [p.yaml, p.key]));
 
 function readPermissions(r: ConfigReader, field: Field): Permissions {
   const out: Record<string, readonly string[] | boolean> = {};
-  for (const key of r.map(field, Object.keys(PERMISSIONS)) ?? []) {
+  for (const key of r.map(field, [...PERMISSION_KEYS.keys()]) ?? []) {
     const at = r.child(field, key);
     const value = r.has(at) && typeof r.plain(at) === "boolean" ? r.boolean(at) : r.strings(at);
-    if (value !== undefined) out[PERMISSIONS[key]!] = value;
+    if (value !== undefined) out[PERMISSION_KEYS.get(key)!] = value;
   }
   return out as Permissions;
 }
