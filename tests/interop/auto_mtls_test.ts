@@ -17,7 +17,7 @@ import {
   ENV_CLIENT_CERT,
   generateCertificate,
 } from "../../src/protocol/auto_mtls.ts";
-import { connectorFor } from "../../src/transport/transport.ts";
+import { connectorFor } from "../../src/transport/connectors.ts";
 import { assertCleanedUp } from "../_helpers.ts";
 import { goBinaries, KV_COOKIE, KV_PYTHON, named, noGo, noPython, PYTHON } from "./_toolchains.ts";
 
