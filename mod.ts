@@ -81,7 +81,6 @@ export {
 // Pipelines
 export {
   type InputConfig,
-  type LaunchMode,
   loadPipelineConfig,
   type OutputConfig,
   type ParseConfigOptions,

@@ -6,7 +6,6 @@
  * @module
  */
 import { createClient, type Transport } from "../npm/connect.ts";
-import type { Error as PbError } from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
 import { BatchProcessorService } from "../gen/redpanda/runtime/v1alpha1/processor_pb.ts";
 import { BatchInputService } from "../gen/redpanda/runtime/v1alpha1/input_pb.ts";
 import { BatchOutputService } from "../gen/redpanda/runtime/v1alpha1/output_pb.ts";
@@ -34,11 +33,6 @@ export class ComponentInitError extends Error {
     );
     this.name = "ComponentInitError";
   }
-}
-
-/** Throws when a response carries an error. */
-export function check(error: PbError | undefined, what: string): void {
-  if (error?.message) throw new Error(`${what}: ${error.message}`);
 }
 
 const SERVICES = {
@@ -93,7 +87,7 @@ export function componentSupervisorOptions(
     env: plugin.env,
     permissions: plugin.permissions,
     limits: plugin.limits,
-    handshake: plugin.launch === "redpanda" ? "none" : "go-plugin",
+    handshake: plugin.handshake,
     ready,
     shutdown,
     restart: plugin.restart,
@@ -103,7 +97,7 @@ export function componentSupervisorOptions(
     // a missed deadline means a hung plugin: kill it, so the batch can be retried
     maxMissedDeadlines: 1,
     // Redpanda Connect plugins serve no grpc.health; a crash is noticed by its exit
-    healthIntervalMs: plugin.launch === "redpanda" ? 0 : 5000,
+    healthIntervalMs: plugin.handshake === "none" ? 0 : 5000,
     stopGraceMs: 2000,
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),

@@ -10,6 +10,7 @@
  */
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import { settledWithin } from "../_timing.ts";
 import type { DescService } from "../npm/protobuf.ts";
 import type { ServiceImpl } from "../npm/connect.ts";
 import {
@@ -27,11 +28,7 @@ import type {
   ShutdownOptions,
   SocketAddress,
 } from "./transport.ts";
-import {
-  DEFAULT_MAX_MESSAGE_BYTES,
-  DEFAULT_SHUTDOWN_GRACE_MS,
-  socketAddress,
-} from "./transport.ts";
+import { DEFAULT_SHUTDOWN_GRACE_MS, maxMessageBytes, socketAddress } from "./transport.ts";
 import { pinnedTlsSocket } from "./pinned_tls.ts";
 
 function connect(address: SocketAddress, options: DialOptions): net.Socket {
@@ -56,8 +53,8 @@ function dial(target: string | SocketAddress, options: DialOptions = {}): GrpcCh
   const transport = createGrpcTransport({
     baseUrl,
     sessionManager: manager,
-    readMaxBytes: options.readMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
-    writeMaxBytes: options.writeMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    readMaxBytes: maxMessageBytes(options.readMaxBytes),
+    writeMaxBytes: maxMessageBytes(options.writeMaxBytes),
   });
   let closed = false;
   const close = (): Promise<void> => {
@@ -93,8 +90,8 @@ async function listen(
       grpc: true,
       grpcWeb: false,
       connect: false,
-      readMaxBytes: options.readMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
-      writeMaxBytes: options.writeMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+      readMaxBytes: maxMessageBytes(options.readMaxBytes),
+      writeMaxBytes: maxMessageBytes(options.writeMaxBytes),
     }),
   );
   const sessions = new Set<http2.ServerHttp2Session>();
@@ -123,12 +120,7 @@ async function listen(
     shuttingDown ??= closing ?? (async () => {
       server.close();
       for (const session of sessions) session.close();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const grace = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, shutdownOptions.graceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
-      });
-      await Promise.race([serverClosed, grace]);
-      clearTimeout(timer);
+      await settledWithin(serverClosed, shutdownOptions.graceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
       for (const session of sessions) session.destroy();
       await serverClosed;
     })();

@@ -16,7 +16,7 @@ import {
   testClient,
   waitForCount,
   workPipeline,
-} from "../_nats.ts";
+} from "../nats_server.ts";
 import { tempDir } from "./_pipeline.ts";
 
 const PLUGIN = new URL("../../examples/nats/plugin.ts", import.meta.url).pathname;
