@@ -34,8 +34,9 @@ export interface YamuxSessionOptions {
    */
   maxStreams?: number;
   /**
-   * Frames waiting to be written before the session gives up on the peer.
-   * @default {4096}
+   * Frames waiting to be written before the session gives up on the peer
+   * (more than one read of its frames can ask for).
+   * @default {16384}
    */
   maxPendingFrames?: number;
 }
@@ -70,7 +71,8 @@ export class YamuxSession implements StreamOwner, AsyncIterable<YamuxStream> {
   #backlog: YamuxStream[] = [];
   #wakeAccept: (() => void) | undefined;
   #writing: Promise<void> = Promise.resolve();
-  #pending = 0;
+  #queue: { bytes: Uint8Array; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  #flushing = false;
   #ended: Error | undefined;
   #reading: Promise<void>;
   #connClosed: Promise<void> = Promise.resolve();
@@ -84,7 +86,7 @@ export class YamuxSession implements StreamOwner, AsyncIterable<YamuxStream> {
     this.#conn = conn;
     this.#nextId = options.role === "client" ? 1 : 2;
     this.#maxStreams = options.maxStreams ?? 128;
-    this.#maxPending = options.maxPendingFrames ?? 4096;
+    this.#maxPending = options.maxPendingFrames ?? 16384;
     this.#reading = this.#read();
   }
 
@@ -155,23 +157,42 @@ export class YamuxSession implements StreamOwner, AsyncIterable<YamuxStream> {
   /** See {@linkcode StreamOwner.send}. */
   send(header: FrameHeader, payload?: Uint8Array): Promise<void> {
     if (this.#ended) return Promise.reject(this.#ended);
-    if (++this.#pending > this.#maxPending) {
+    if (this.#queue.length >= this.#maxPending) {
       this.#end(
         new YamuxProtocolError(`the peer left more than ${this.#maxPending} frames unread`),
         GoAwayCode.ProtocolError,
       );
       return Promise.reject(this.#ended);
     }
-    const bytes = encodeFrame(header, payload);
-    const written = this.#writing.then(async () => {
-      for (let offset = 0; offset < bytes.length;) {
-        offset += await this.#conn.write(bytes.subarray(offset));
-      }
-    }).finally(() => this.#pending--);
-    this.#writing = written.catch((error) => {
-      this.#end(error as Error);
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ bytes: encodeFrame(header, payload), resolve, reject });
+      if (this.#queue.length === 1 && !this.#flushing) this.#writing = this.#flush();
     });
-    return written;
+  }
+
+  /** Writes queued frames, as many at once as are queued. */
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue;
+        this.#queue = [];
+        const bytes = batch.length === 1 ? batch[0]!.bytes : concat(batch.map((f) => f.bytes));
+        try {
+          for (let offset = 0; offset < bytes.length;) {
+            offset += await this.#conn.write(bytes.subarray(offset));
+          }
+        } catch (error) {
+          for (const frame of [...batch, ...this.#queue]) frame.reject(error);
+          this.#queue = [];
+          this.#end(error as Error);
+          return;
+        }
+        for (const frame of batch) frame.resolve();
+      }
+    } finally {
+      this.#flushing = false;
+    }
   }
 
   /** See {@linkcode StreamOwner.forget}. */
@@ -287,13 +308,14 @@ export class YamuxSession implements StreamOwner, AsyncIterable<YamuxStream> {
     wake?.();
     // last words, then the connection closes: once written, or after a
     // second when the peer does not read them
-    const lastWords = goAway === undefined
-      ? this.#writing
-      : this.#writing.then(() =>
-        this.#conn.write(
-          encodeFrame({ type: FrameType.GoAway, flags: 0, streamId: 0, length: goAway }),
-        )
-      ).then(() => {}, () => {});
+    const lastWords = this.#writing.then(async () => {
+      for (const frame of this.#queue) frame.reject(error);
+      this.#queue = [];
+      if (goAway === undefined) return;
+      await this.#conn.write(
+        encodeFrame({ type: FrameType.GoAway, flags: 0, streamId: 0, length: goAway }),
+      );
+    }).then(() => {}, () => {});
     let timer: ReturnType<typeof setTimeout> | undefined;
     const patience = new Promise<void>((resolve) => timer = setTimeout(resolve, 1000));
     this.#connClosed = Promise.race([lastWords, patience]).then(() => {
@@ -305,4 +327,16 @@ export class YamuxSession implements StreamOwner, AsyncIterable<YamuxStream> {
       }
     });
   }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const bytes = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    bytes.set(part, offset);
+    offset += part.length;
+  }
+  return bytes;
 }
