@@ -14,6 +14,7 @@ import type {
   ListenTls,
   ServiceRegistration,
 } from "../transport/transport.ts";
+import type { GrpcMultiplexer } from "../transport/multiplex.ts";
 import { BrokerAbuseError } from "../protocol/broker_announcements.ts";
 import { BrokerEndpoint } from "../protocol/broker_endpoint.ts";
 import { pluginBrokerSocket } from "../protocol/broker_sockets.ts";
@@ -30,6 +31,12 @@ export interface HostBrokerSetup {
   tls: ListenTls | undefined;
   /** Largest message either way. */
   maxMessageBytes: number;
+  /**
+   * The multiplexed connection, when the host asked for it
+   * (`PLUGIN_MULTIPLEX_GRPC=true`): brokered servers and dials are streams
+   * on it, matched by knocks, instead of sockets.
+   */
+  multiplexer?: GrpcMultiplexer | undefined;
 }
 
 /** go-plugin's broker, plugin side; made by `serve()`, attached once it listens. */
@@ -49,6 +56,8 @@ export class PluginSideBroker implements HostBroker {
 
   /** Gives the broker what it needs to listen and dial; called once by `serve()`. */
   attach(setup: HostBrokerSetup): void {
+    const mux = setup.multiplexer;
+    if (mux !== undefined) this.#endpoint.onKnock = (id) => mux.expect(id);
     this.#attach(setup);
   }
 
@@ -71,6 +80,13 @@ export class PluginSideBroker implements HostBroker {
   async serve(id: number, services: readonly PluginService[]): Promise<HostBrokerServer> {
     this.#endpoint.check(id);
     const setup = await this.#setup;
+    const mux = setup.multiplexer;
+    if (mux !== undefined) {
+      // go-plugin announces nothing then: the host knocks on the id to reach it
+      const server = mux.serve(id, services as readonly ServiceRegistration[]);
+      const close = this.#endpoint.ownServer(server);
+      return { id, path: "", close, [Symbol.asyncDispose]: close };
+    }
     return await this.#endpoint.serve(id, {
       pathFor: (slot) => pluginBrokerSocket(setup.socketPath, slot),
       listen: async (path, slot) => {
@@ -102,6 +118,12 @@ export class PluginSideBroker implements HostBroker {
     options.signal?.throwIfAborted();
     this.#endpoint.check(id);
     const setup = await this.#setup;
+    const mux = setup.multiplexer;
+    if (mux !== undefined) {
+      const knock = () =>
+        this.#endpoint.knock(id, { timeoutMs: options.timeoutMs, peer: "the host" });
+      return this.#endpoint.own(mux.channel(knock));
+    }
     const tls: DialTls | undefined = setup.tls && {
       certificate: setup.tls.certificate,
       privateKey: setup.tls.privateKey,

@@ -10,9 +10,11 @@
  * it to announce a server it listens on for that id, and the other side
  * dials the announced address. Ids are per direction. In go-plugin's
  * multiplexed mode (≥ 1.5) a `ConnInfo` may instead carry a `knock`
- * (`{knock: true}` asks, `{knock: true, ack: true, error}` answers); see
- * {@linkcode BrokerKnocks}. An endpoint without knocks ignores them, as a
- * non-multiplexed go-plugin peer never sends one.
+ * (`{knock: true}` asks, `{knock: true, ack: true, error}` answers): the
+ * next multiplexed stream the knocker opens belongs to that id (see
+ * {@linkcode BrokerEndpoint.knock} and {@linkcode BrokerEndpoint.onKnock}).
+ * An endpoint that does not multiplex ignores knocks, as a non-multiplexed
+ * go-plugin peer never sends one.
  *
  * @module
  */
@@ -20,8 +22,15 @@ import { create } from "../npm/protobuf.ts";
 import { type ConnInfo, ConnInfoSchema } from "../gen/plugin/grpc_broker_pb.ts";
 import type { GrpcChannel, GrpcServer } from "../transport/transport.ts";
 import { addressOf, type AnnouncedAddress } from "./broker_sockets.ts";
-import { BrokerAnnouncements } from "./broker_announcements.ts";
-import { BrokerResources } from "./broker_resources.ts";
+import {
+  BrokerAbuseError,
+  BrokerAnnouncements,
+  DEFAULT_BROKER_DIAL_TIMEOUT_MS,
+} from "./broker_announcements.ts";
+import { BrokerResources, type Closable } from "./broker_resources.ts";
+
+/** Messages that may wait for the peer to read the broker stream. */
+const MAX_OUTBOX = 256;
 
 /** A brokered server as either end returns it: closed by `close()`, idempotent, never rejects. */
 export interface EndpointServer extends AsyncDisposable {
@@ -62,19 +71,6 @@ export interface EndpointDial {
 }
 
 /**
- * Knocks of go-plugin's multiplexed broker, handled by whoever owns the
- * multiplexed session: `onKnock` answers the peer's knock for `id` (with an
- * error message, or `""` for yes); `onAck` receives the peer's answer to
- * ours.
- */
-export interface BrokerKnocks {
-  /** The peer knocked on `id`; returns the ack's error (`""` when accepted). */
-  onKnock(id: number): string;
-  /** The peer acknowledged (or refused, with `error`) our knock on `id`. */
-  onAck(id: number, error: string): void;
-}
-
-/**
  * One end of go-plugin's broker: ids, the announcements the peer made and
  * the dials waiting for them (bounded, see `broker_announcements.ts`), what
  * this end announces, and the servers and channels it owns.
@@ -94,7 +90,8 @@ export class BrokerEndpoint {
   #stream = 0; // the newest outgoing stream; older ones end
   #announcements: BrokerAnnouncements;
   #owned = new BrokerResources();
-  #knocks: BrokerKnocks | undefined;
+  #onKnock: ((id: number) => string) | undefined;
+  #acks = new Map<number, (error: string) => void>();
   #closing: Promise<void> | undefined;
 
   /**
@@ -110,9 +107,42 @@ export class BrokerEndpoint {
     return this.#announcements.ended;
   }
 
-  /** Hands knocks to the owner of a multiplexed session (go-plugin ≥ 1.5). */
-  set knocks(knocks: BrokerKnocks | undefined) {
-    this.#knocks = knocks;
+  /**
+   * Answers the peer's knocks (go-plugin ≥ 1.5 multiplexing): given the
+   * id, returns `""` to accept (the peer's next stream is that id's) or why
+   * not. Unset, knocks are ignored.
+   */
+  set onKnock(answer: ((id: number) => string) | undefined) {
+    this.#onKnock = answer;
+  }
+
+  /**
+   * Knocks on the peer's brokered server `id` and waits for its ack (at
+   * most `timeoutMs`, go-plugin's 5 s); then this end's next multiplexed
+   * stream belongs to `id`. Knocks on one id are made one at a time.
+   *
+   * @throws {Error} When the peer refuses, does not answer in time, or the broker ended.
+   */
+  async knock(
+    id: number,
+    options: { timeoutMs?: number | undefined; peer: string },
+  ): Promise<void> {
+    this.check(id);
+    const timeoutMs = options.timeoutMs ?? DEFAULT_BROKER_DIAL_TIMEOUT_MS;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const answer = new Promise<string>((resolve) => {
+      this.#acks.set(id, resolve);
+      timer = setTimeout(() => resolve(`no answer within ${timeoutMs} ms`), timeoutMs);
+    });
+    this.send(create(ConnInfoSchema, { serviceId: id, knock: { knock: true } }));
+    try {
+      const error = await answer;
+      if (this.ended !== undefined) throw this.ended;
+      if (error !== "") throw new Error(`Cannot dial broker id ${id} of ${options.peer}: ${error}`);
+    } finally {
+      clearTimeout(timer);
+      this.#acks.delete(id);
+    }
   }
 
   /** A new id, unique on this end (1, 2, 3, … as go-plugin's `NextId`). */
@@ -180,12 +210,22 @@ export class BrokerEndpoint {
   }
 
   /** Owns a server until it or the broker closes; returns an idempotent close. */
-  ownServer(server: GrpcServer): () => Promise<void> {
+  ownServer(server: Closable): () => Promise<void> {
     return this.#owned.addServer(server, 0);
   }
 
-  /** Queues `info` for the peer on the broker stream. */
+  /**
+   * Queues `info` for the peer on the broker stream.
+   *
+   * @throws {BrokerAbuseError} When more than 256 messages wait: the peer
+   *   does not read its side while it knocks (each knock is answered).
+   */
   send(info: ConnInfo): void {
+    if (this.#outbox.length >= MAX_OUTBOX) {
+      throw new BrokerAbuseError(
+        `left more than ${MAX_OUTBOX} broker messages unread while sending more`,
+      );
+    }
     this.#outbox.push(info);
     this.#poke();
   }
@@ -201,16 +241,17 @@ export class BrokerEndpoint {
     for await (const info of incoming) {
       const knock = info.knock;
       if (knock?.knock) {
-        const knocks = this.#knocks;
-        if (knocks === undefined) continue; // not multiplexed: go-plugin never knocks then
-        if (knock.ack) knocks.onAck(info.serviceId, knock.error.slice(0, 512));
-        else {
-          const error = knocks.onKnock(info.serviceId);
+        if (knock.ack) {
+          const answer = this.#acks.get(info.serviceId);
+          this.#acks.delete(info.serviceId);
+          answer?.(knock.error.slice(0, 512));
+        } else if (this.#onKnock !== undefined) {
+          const error = this.#onKnock(info.serviceId);
           this.send(create(ConnInfoSchema, {
             serviceId: info.serviceId,
             knock: { knock: true, ack: true, error },
           }));
-        }
+        } // not multiplexed: a go-plugin peer never knocks then
         continue;
       }
       this.#announcements.announce(info);
@@ -256,6 +297,8 @@ export class BrokerEndpoint {
 
   #end(error: Error): void {
     this.#announcements.end(error);
+    for (const answer of this.#acks.values()) answer("the broker ended");
+    this.#acks.clear();
     this.#poke();
   }
 
