@@ -22,6 +22,7 @@ import {
   isHostBrokerSocket,
   pluginBrokerSocket,
 } from "../protocol/broker_sockets.ts";
+import type { GrpcMultiplexer } from "../transport/multiplex.ts";
 import type { Permissions } from "./permissions.ts";
 import type { BrokerDialOptions, BrokeredServer, PluginBroker } from "./broker.ts";
 import { isLoopback } from "./handshake.ts";
@@ -49,6 +50,11 @@ export interface BrokerContext {
   socketSlots: number | undefined;
   /** How many of the plugin's announcements may wait to be dialed (`maxBrokerAnnouncements`). */
   maxAnnouncements: number;
+  /**
+   * The multiplexed connection (with `multiplex`): brokered servers and
+   * dials are streams on it, matched by knocks, instead of sockets.
+   */
+  multiplexer?: GrpcMultiplexer | undefined;
   /**
    * Called once when the plugin abuses the broker stream (too many
    * announcements waiting, an oversized address): the plugin kills it,
@@ -101,6 +107,8 @@ export class Broker implements PluginBroker {
   constructor(context: BrokerContext) {
     this.#context = context;
     this.#endpoint = new BrokerEndpoint({ maxAnnouncements: context.maxAnnouncements });
+    const mux = context.multiplexer;
+    if (mux !== undefined) this.#endpoint.onKnock = (id) => mux.expect(id);
   }
 
   /** See {@linkcode PluginBroker.nextId}. */
@@ -113,6 +121,12 @@ export class Broker implements PluginBroker {
     this.#endpoint.check(id);
     this.#start();
     const { name, socketDir, socketSlots: limit, connector, dialOptions } = this.#context;
+    const mux = this.#context.multiplexer;
+    if (mux !== undefined) {
+      // go-plugin announces nothing then: the plugin knocks on the id to reach it
+      const close = this.#endpoint.ownServer(mux.serve(id, services));
+      return { id, path: "", close, [Symbol.asyncDispose]: close };
+    }
     const { tls, readMaxBytes, writeMaxBytes } = dialOptions;
     return await this.#endpoint.serve(id, {
       pathFor: (slot) => hostBrokerSocket(socketDir, slot),
@@ -144,6 +158,12 @@ export class Broker implements PluginBroker {
     options.signal?.throwIfAborted();
     this.#endpoint.check(id);
     this.#start();
+    const mux = this.#context.multiplexer;
+    if (mux !== undefined) {
+      const peer = `plugin "${this.#context.name}"`;
+      const knock = () => this.#endpoint.knock(id, { timeoutMs: options.timeoutMs, peer });
+      return this.#endpoint.own(mux.channel(knock, this.#context.dialOptions));
+    }
     return await this.#endpoint.dial(id, {
       timeoutMs: options.timeoutMs,
       signal: options.signal,
