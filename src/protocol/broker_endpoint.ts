@@ -22,12 +22,9 @@ import { create } from "../npm/protobuf.ts";
 import { type ConnInfo, ConnInfoSchema } from "../gen/plugin/grpc_broker_pb.ts";
 import type { GrpcChannel, GrpcServer } from "../transport/transport.ts";
 import { addressOf, type AnnouncedAddress } from "./broker_sockets.ts";
-import {
-  BrokerAbuseError,
-  BrokerAnnouncements,
-  DEFAULT_BROKER_DIAL_TIMEOUT_MS,
-} from "./broker_announcements.ts";
+import { BrokerAbuseError, BrokerAnnouncements } from "./broker_announcements.ts";
 import { BrokerResources, type Closable } from "./broker_resources.ts";
+import { BrokerKnocks } from "./broker_knocks.ts";
 
 /** Messages that may wait for the peer to read the broker stream. */
 const MAX_OUTBOX = 256;
@@ -90,8 +87,7 @@ export class BrokerEndpoint {
   #stream = 0; // the newest outgoing stream; older ones end
   #announcements: BrokerAnnouncements;
   #owned = new BrokerResources();
-  #onKnock: ((id: number) => string) | undefined;
-  #acks = new Map<number, (error: string) => void>();
+  #knocks = new BrokerKnocks((info) => this.send(info));
   #closing: Promise<void> | undefined;
 
   /**
@@ -113,7 +109,7 @@ export class BrokerEndpoint {
    * not. Unset, knocks are ignored.
    */
   set onKnock(answer: ((id: number) => string) | undefined) {
-    this.#onKnock = answer;
+    this.#knocks.answerWith(answer);
   }
 
   /**
@@ -128,21 +124,9 @@ export class BrokerEndpoint {
     options: { timeoutMs?: number | undefined; peer: string },
   ): Promise<void> {
     this.check(id);
-    const timeoutMs = options.timeoutMs ?? DEFAULT_BROKER_DIAL_TIMEOUT_MS;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const answer = new Promise<string>((resolve) => {
-      this.#acks.set(id, resolve);
-      timer = setTimeout(() => resolve(`no answer within ${timeoutMs} ms`), timeoutMs);
-    });
-    this.send(create(ConnInfoSchema, { serviceId: id, knock: { knock: true } }));
-    try {
-      const error = await answer;
-      if (this.ended !== undefined) throw this.ended;
-      if (error !== "") throw new Error(`Cannot dial broker id ${id} of ${options.peer}: ${error}`);
-    } finally {
-      clearTimeout(timer);
-      this.#acks.delete(id);
-    }
+    const error = await this.#knocks.knock(id, options.timeoutMs);
+    if (this.ended !== undefined) throw this.ended;
+    if (error !== "") throw new Error(`Cannot dial broker id ${id} of ${options.peer}: ${error}`);
   }
 
   /** A new id, unique on this end (1, 2, 3, … as go-plugin's `NextId`). */
@@ -232,28 +216,14 @@ export class BrokerEndpoint {
 
   /**
    * Reads the peer's side of the broker stream until it ends: records
-   * announcements, hands knocks to {@linkcode BrokerEndpoint.knocks}.
+   * announcements, answers knocks (see {@linkcode BrokerEndpoint.onKnock}) and takes acks.
    *
    * @throws {BrokerAbuseError} When the peer breaks the stream's bounds; the broker has ended then.
    * @throws {Error} What reading the stream threw.
    */
   async receive(incoming: AsyncIterable<ConnInfo>): Promise<void> {
     for await (const info of incoming) {
-      const knock = info.knock;
-      if (knock?.knock) {
-        if (knock.ack) {
-          const answer = this.#acks.get(info.serviceId);
-          this.#acks.delete(info.serviceId);
-          answer?.(knock.error.slice(0, 512));
-        } else if (this.#onKnock !== undefined) {
-          const error = this.#onKnock(info.serviceId);
-          this.send(create(ConnInfoSchema, {
-            serviceId: info.serviceId,
-            knock: { knock: true, ack: true, error },
-          }));
-        } // not multiplexed: a go-plugin peer never knocks then
-        continue;
-      }
+      if (this.#knocks.take(info)) continue;
       this.#announcements.announce(info);
     }
   }
@@ -297,8 +267,7 @@ export class BrokerEndpoint {
 
   #end(error: Error): void {
     this.#announcements.end(error);
-    for (const answer of this.#acks.values()) answer("the broker ended");
-    this.#acks.clear();
+    this.#knocks.end("the broker ended");
     this.#poke();
   }
 

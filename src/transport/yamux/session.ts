@@ -12,16 +12,8 @@
  * @module
  */
 import type { ByteStream } from "../h2/byte_stream.ts";
-import {
-  decodeHeader,
-  encodeFrame,
-  Flag,
-  type FrameHeader,
-  FrameType,
-  GoAwayCode,
-  HEADER_BYTES,
-  INITIAL_WINDOW,
-} from "./frame.ts";
+import { encodeFrame, Flag, type FrameHeader, FrameType, GoAwayCode } from "./frame.ts";
+import { readFrames } from "./_frame_reader.ts";
 import { type StreamOwner, YamuxStream } from "./stream.ts";
 
 /** Options for {@linkcode YamuxSession}. */
@@ -201,46 +193,10 @@ export class YamuxSession implements StreamOwner, AsyncIterable<YamuxStream> {
   }
 
   async #read(): Promise<void> {
-    let buffer = new Uint8Array(64 * 1024);
-    let start = 0;
-    let end = 0;
-    const need = async (n: number): Promise<boolean> => {
-      if (buffer.length - start < n) {
-        const bigger = new Uint8Array(Math.max(buffer.length, n));
-        bigger.set(buffer.subarray(start, end));
-        end -= start;
-        start = 0;
-        buffer = bigger;
-      }
-      while (end - start < n) {
-        if (end === buffer.length) {
-          buffer.copyWithin(0, start, end);
-          end -= start;
-          start = 0;
-        }
-        const count = await this.#conn.read(buffer.subarray(end));
-        if (count === null) return false;
-        end += count;
-      }
-      return true;
-    };
     try {
-      while (!this.#ended) {
-        if (!await need(HEADER_BYTES)) break;
-        const header = decodeHeader(buffer.subarray(start, start + HEADER_BYTES));
-        start += HEADER_BYTES;
-        let payload: Uint8Array | undefined;
-        if (header.type === FrameType.Data) {
-          if (header.length > INITIAL_WINDOW) {
-            throw new YamuxProtocolError(
-              `a data frame of ${header.length} bytes exceeds the window`,
-            );
-          }
-          if (!await need(header.length)) break;
-          payload = buffer.slice(start, start + header.length);
-          start += header.length;
-        }
+      for await (const { header, payload } of readFrames(this.#conn)) {
         this.#dispatch(header, payload);
+        if (this.#ended) break;
       }
       this.#end(new Deno.errors.UnexpectedEof("the yamux peer hung up"), GoAwayCode.Normal);
     } catch (error) {
