@@ -10,6 +10,7 @@
 import { create } from "../npm/protobuf.ts";
 import { type ConnInfo, ConnInfoSchema } from "../gen/plugin/grpc_broker_pb.ts";
 import { DEFAULT_BROKER_DIAL_TIMEOUT_MS } from "./broker_announcements.ts";
+import { ABORTED, deadline, orAborted } from "../_timing.ts";
 
 /** Longest error text kept from a peer's ack, in characters. */
 const MAX_ACK_ERROR = 512;
@@ -73,16 +74,14 @@ export class BrokerKnocks {
    * @returns `""` when accepted, else why not (the peer's error, no answer in time, the end).
    */
   async knock(id: number, timeoutMs = DEFAULT_BROKER_DIAL_TIMEOUT_MS): Promise<string> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const answer = new Promise<string>((resolve) => {
-      this.#waiting.set(id, resolve);
-      timer = setTimeout(() => resolve(`no answer within ${timeoutMs} ms`), timeoutMs);
-    });
+    const limit = deadline(timeoutMs);
+    const answer = new Promise<string>((resolve) => this.#waiting.set(id, resolve));
     try {
       this.#send(create(ConnInfoSchema, { serviceId: id, knock: { knock: true } }));
-      return await answer;
+      const error = await orAborted(answer, limit.signal);
+      return error === ABORTED ? `no answer within ${timeoutMs} ms` : error;
     } finally {
-      clearTimeout(timer);
+      limit.clear();
       this.#waiting.delete(id);
     }
   }

@@ -37,6 +37,7 @@ import { codecFor } from "./codec.ts";
 import { Connection } from "./connection.ts";
 import { type OutputLimits, outputLimitsFor } from "./writer.ts";
 import { GrpcDispatcher } from "./server.ts";
+import { settledWithin } from "../../_timing.ts";
 
 class Channel implements ConnectionProvider {
   #open: () => Promise<ByteStream>;
@@ -279,12 +280,10 @@ export function serverOver(
   const shutdown = async (shutdownOptions: ShutdownOptions = {}): Promise<void> => {
     closed = true;
     goaway();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const grace = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, shutdownOptions.graceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
-    });
-    await Promise.race([Promise.all([...conns].map((conn) => conn.closed)), grace]);
-    clearTimeout(timer);
+    await settledWithin(
+      Promise.all([...conns].map((conn) => conn.closed)),
+      shutdownOptions.graceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
+    );
     await close();
   };
   return { accept, goaway, shutdown, close };

@@ -14,6 +14,7 @@
 import type { ByteStream } from "../h2/byte_stream.ts";
 import { encodeFrame, Flag, type FrameHeader, FrameType, GoAwayCode } from "./frame.ts";
 import { readFrames } from "./_frame_reader.ts";
+import { settledWithin } from "../../_timing.ts";
 import { type StreamOwner, YamuxStream } from "./stream.ts";
 
 /** Options for {@linkcode YamuxSession}. */
@@ -272,10 +273,7 @@ export class YamuxSession implements StreamOwner, AsyncIterable<YamuxStream> {
         encodeFrame({ type: FrameType.GoAway, flags: 0, streamId: 0, length: goAway }),
       );
     }).then(() => {}, () => {});
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const patience = new Promise<void>((resolve) => timer = setTimeout(resolve, 1000));
-    this.#connClosed = Promise.race([lastWords, patience]).then(() => {
-      clearTimeout(timer);
+    this.#connClosed = settledWithin(lastWords, 1000).then(() => {
       try {
         this.#conn.close();
       } catch {
