@@ -6,24 +6,23 @@
  */
 import { dirname, resolve } from "node:path";
 import { createClient, type Transport } from "../npm/connect.ts";
-import { create } from "../npm/protobuf.ts";
-import { type ConnInfo, ConnInfoSchema, GRPCBroker } from "../gen/plugin/grpc_broker_pb.ts";
+import { type ConnInfo, GRPCBroker } from "../gen/plugin/grpc_broker_pb.ts";
 import type {
   DialOptions,
   GrpcChannel,
   GrpcConnector,
-  GrpcServer,
   ServiceRegistration,
   SocketAddress,
 } from "../transport/transport.ts";
-import { BrokerAbuseError, BrokerAnnouncements } from "../protocol/broker_announcements.ts";
-import { BrokerResources } from "../protocol/broker_resources.ts";
+import { BrokerAbuseError } from "../protocol/broker_announcements.ts";
+import { BrokerEndpoint } from "../protocol/broker_endpoint.ts";
 import {
   addressOf,
   hostBrokerSocket,
   isHostBrokerSocket,
   pluginBrokerSocket,
 } from "../protocol/broker_sockets.ts";
+import type { GrpcMultiplexer } from "../transport/multiplex.ts";
 import type { Permissions } from "./permissions.ts";
 import type { BrokerDialOptions, BrokeredServer, PluginBroker } from "./broker.ts";
 import { isLoopback } from "./handshake.ts";
@@ -51,6 +50,11 @@ export interface BrokerContext {
   socketSlots: number | undefined;
   /** How many of the plugin's announcements may wait to be dialed (`maxBrokerAnnouncements`). */
   maxAnnouncements: number;
+  /**
+   * The multiplexed connection (with `multiplex`): brokered servers and
+   * dials are streams on it, matched by knocks, instead of sockets.
+   */
+  multiplexer?: GrpcMultiplexer | undefined;
   /**
    * Called once when the plugin abuses the broker stream (too many
    * announcements waiting, an oversized address): the plugin kills it,
@@ -94,11 +98,7 @@ export function withBrokerSockets(
 /** go-plugin's broker for one plugin; `Plugin` makes it and closes it when the plugin ends. */
 export class Broker implements PluginBroker {
   readonly #context: BrokerContext;
-  #lastId = 0;
-  #outbox: ConnInfo[] = [];
-  #wakeOutbox: (() => void) | undefined;
-  #announcements: BrokerAnnouncements;
-  #owned = new BrokerResources();
+  readonly #endpoint: BrokerEndpoint;
   #abort = new AbortController();
   #running: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -106,88 +106,84 @@ export class Broker implements PluginBroker {
   /** @param context The plugin's facts; made by `Plugin`. */
   constructor(context: BrokerContext) {
     this.#context = context;
-    this.#announcements = new BrokerAnnouncements(context.maxAnnouncements);
-    this.#abort.signal.addEventListener("abort", () => this.#wakeOutbox?.(), { once: true });
+    this.#endpoint = new BrokerEndpoint({ maxAnnouncements: context.maxAnnouncements });
+    const mux = context.multiplexer;
+    if (mux !== undefined) this.#endpoint.onKnock = (id) => mux.expect(id);
   }
 
   /** See {@linkcode PluginBroker.nextId}. */
   nextId(): number {
-    return ++this.#lastId;
+    return this.#endpoint.nextId();
   }
 
   /** See {@linkcode PluginBroker.serve}. */
   async serve(id: number, services: readonly ServiceRegistration[]): Promise<BrokeredServer> {
-    this.#announcements.check(id);
-    const slot = this.#owned.reserveSlot();
-    const limit = this.#context.socketSlots;
-    if (limit !== undefined && slot > limit) {
-      this.#owned.releaseSlot(slot);
-      const why = limit === 0
-        ? "it may use no brokered sockets (start it with brokerSockets)"
-        : `its ${limit} brokered socket(s) are in use (raise brokerSockets)`;
-      throw new Error(`Cannot serve broker id ${id} for plugin "${this.#context.name}": ${why}`);
+    this.#endpoint.check(id);
+    this.#start();
+    const { name, socketDir, socketSlots: limit, connector, dialOptions } = this.#context;
+    const mux = this.#context.multiplexer;
+    if (mux !== undefined) {
+      // go-plugin announces nothing then: the plugin knocks on the id to reach it
+      const close = this.#endpoint.ownServer(mux.serve(id, services));
+      return { id, path: "", close, [Symbol.asyncDispose]: close };
     }
-    const path = hostBrokerSocket(this.#context.socketDir, slot);
-    const { tls, readMaxBytes, writeMaxBytes } = this.#context.dialOptions;
-    let server: GrpcServer;
-    try {
-      server = await this.#context.connector.listen(path, services, {
-        ...(readMaxBytes === undefined ? {} : { readMaxBytes }),
-        ...(writeMaxBytes === undefined ? {} : { writeMaxBytes }),
-        // AutoMTLS: the host's certificate, and only the plugin's accepted as a client
-        ...(tls === undefined ? {} : {
-          tls: {
-            certificate: tls.certificate,
-            privateKey: tls.privateKey,
-            clientCertificate: tls.serverCertificate,
-          },
-        }),
-      });
-    } catch (error) {
-      this.#owned.releaseSlot(slot);
-      throw error;
-    }
-    const close = this.#owned.addServer(server, slot);
-    if (this.#announcements.ended !== undefined) {
-      await close();
-      throw this.#announcements.ended;
-    }
-    this.#send(create(ConnInfoSchema, { serviceId: id, network: "unix", address: path }));
-    return { id, path, close, [Symbol.asyncDispose]: close };
+    const { tls, readMaxBytes, writeMaxBytes } = dialOptions;
+    return await this.#endpoint.serve(id, {
+      pathFor: (slot) => hostBrokerSocket(socketDir, slot),
+      listen: (path, slot) => {
+        if (limit !== undefined && slot > limit) {
+          const why = limit === 0
+            ? "it may use no brokered sockets (start it with brokerSockets)"
+            : `its ${limit} brokered socket(s) are in use (raise brokerSockets)`;
+          throw new Error(`Cannot serve broker id ${id} for plugin "${name}": ${why}`);
+        }
+        return connector.listen(path, services, {
+          ...(readMaxBytes === undefined ? {} : { readMaxBytes }),
+          ...(writeMaxBytes === undefined ? {} : { writeMaxBytes }),
+          // AutoMTLS: the host's certificate, and only the plugin's accepted as a client
+          ...(tls === undefined ? {} : {
+            tls: {
+              certificate: tls.certificate,
+              privateKey: tls.privateKey,
+              clientCertificate: tls.serverCertificate,
+            },
+          }),
+        });
+      },
+    });
   }
 
   /** See {@linkcode PluginBroker.dial}. */
   async dial(id: number, options: BrokerDialOptions = {}): Promise<GrpcChannel> {
     options.signal?.throwIfAborted();
-    this.#announcements.check(id);
+    this.#endpoint.check(id);
     this.#start();
-    const info = await this.#announcements.wait(id, {
+    const mux = this.#context.multiplexer;
+    if (mux !== undefined) {
+      const peer = `plugin "${this.#context.name}"`;
+      const knock = () => this.#endpoint.knock(id, { timeoutMs: options.timeoutMs, peer });
+      return this.#endpoint.own(mux.channel(knock, this.#context.dialOptions));
+    }
+    return await this.#endpoint.dial(id, {
       timeoutMs: options.timeoutMs,
-      ...(options.signal ? { signal: options.signal } : {}),
+      signal: options.signal,
       peer: `plugin "${this.#context.name}"`,
+      check: (info) => this.#validate(id, info),
+      dial: (address) => this.#context.connector.dial(address, this.#context.dialOptions),
     });
-    const address = await this.#validate(id, info);
-    const channel = this.#context.connector.dial(address, this.#context.dialOptions);
-    const close = this.#owned.addChannel(channel);
-    return { transport: channel.transport, close, [Symbol.asyncDispose]: close };
   }
 
   /** Ends the broker stream and closes every brokered server and channel. Idempotent. */
   close(): Promise<void> {
     return this.#closing ??= (async () => {
-      this.#end(
-        new Error(`Cannot use the broker of plugin "${this.#context.name}": it has stopped`),
+      const error = new Error(
+        `Cannot use the broker of plugin "${this.#context.name}": it has stopped`,
       );
+      this.#endpoint.end(error);
       this.#abort.abort();
       await this.#running;
-      await this.#owned.closeAll();
+      await this.#endpoint.close(error);
     })();
-  }
-
-  #send(info: ConnInfo): void {
-    this.#start();
-    this.#outbox.push(info);
-    this.#wakeOutbox?.();
   }
 
   #start(): void {
@@ -196,54 +192,27 @@ export class Broker implements PluginBroker {
 
   async #run(): Promise<void> {
     const broker = createClient(GRPCBroker, this.#context.transport);
-    try {
-      for await (
-        const info of broker.startStream(this.#outgoing(), { signal: this.#abort.signal })
-      ) {
-        // a knock belongs to go-plugin's multiplexed mode, which this host does not ask for
-        if (info.knock?.knock) continue;
-        this.#announcements.announce(info);
-      }
-      this.#end(
+    const signal = this.#abort.signal;
+    const fail = (why: string, cause?: unknown) =>
+      this.#endpoint.end(
         new Error(
-          `Cannot use the broker of plugin "${this.#context.name}": the plugin ended its broker stream`,
+          `Cannot use the broker of plugin "${this.#context.name}": ${why}`,
+          cause === undefined ? undefined : { cause },
         ),
       );
+    try {
+      await this.#endpoint.receive(
+        broker.startStream(this.#endpoint.outgoing(signal), { signal }),
+      );
+      fail("the plugin ended its broker stream");
     } catch (error) {
       if (error instanceof BrokerAbuseError) {
-        this.#end(
-          new Error(
-            `Cannot use the broker of plugin "${this.#context.name}": the plugin ${error.message}; the host killed it`,
-            { cause: error },
-          ),
-        );
+        fail(`the plugin ${error.message}; the host killed it`, error);
         this.#context.onAbuse(error.message);
         return;
       }
-      this.#end(
-        new Error(
-          `Cannot use the broker of plugin "${this.#context.name}": ${(error as Error).message}`,
-          { cause: error },
-        ),
-      );
+      fail((error as Error).message, error);
     }
-  }
-
-  async *#outgoing(): AsyncGenerator<ConnInfo> {
-    while (!this.#abort.signal.aborted) {
-      const next = this.#outbox.shift();
-      if (next !== undefined) {
-        yield next;
-        continue;
-      }
-      await new Promise<void>((resolve) => this.#wakeOutbox = resolve);
-      this.#wakeOutbox = undefined;
-    }
-  }
-
-  #end(error: Error): void {
-    this.#announcements.end(error);
-    this.#wakeOutbox?.();
   }
 
   /**

@@ -9,6 +9,7 @@
  */
 import {
   ENV_HOST_STDIN,
+  ENV_MULTIPLEX_GRPC,
   ENV_PROTOCOL_VERSIONS,
   ENV_SOCKET_PATH,
   ENV_UNIX_SOCKET_DIR,
@@ -80,6 +81,7 @@ export async function planLaunch(
       [ENV_SOCKET_PATH]: socketPath,
       [ENV_HOST_STDIN]: "1",
       ...(clientCert ? { [ENV_CLIENT_CERT]: clientCert.certificate } : {}),
+      ...(options.multiplex ? { [ENV_MULTIPLEX_GRPC]: "true" } : {}),
     };
   let command = target;
   let args = [...options.args];

@@ -6,8 +6,14 @@
  *
  * @module
  */
-import { type DialOptions, type GrpcChannel, type GrpcConnector } from "../transport/transport.ts";
+import {
+  type DialOptions,
+  type GrpcChannel,
+  type GrpcConnector,
+  type SocketAddress,
+} from "../transport/transport.ts";
 import { connectorFor } from "../transport/connectors.ts";
+import type { GrpcMultiplexer } from "../transport/multiplex.ts";
 import { drainStdio, waitForHandshake, waitForHealth } from "./_readiness.ts";
 import { healthProbe, waitForAddress } from "./_address_readiness.ts";
 import { addressOf, isNotASocket, tlsFor } from "./_dial_target.ts";
@@ -28,6 +34,8 @@ export interface ReadyPlugin {
   connector: GrpcConnector;
   /** How it was dialled (broker connections use the same). */
   dialOptions: DialOptions;
+  /** The multiplexed connection (with `multiplex`); the channel's close closes it too. */
+  multiplexer?: GrpcMultiplexer | undefined;
   /** Settles when the plugin's stdio stream ends (at once with `handshake: "none"`). */
   stdioDone: Promise<void>;
   /** Milliseconds from spawn to ready. */
@@ -61,9 +69,11 @@ export async function awaitReady(
   };
   try {
     const connector = await connectorFor(options.transport);
+    let multiplexer: GrpcMultiplexer | undefined;
     const ready = (handshake: Handshake, channel: GrpcChannel, stdioDone: Promise<void>) => ({
       handshake,
       channel,
+      multiplexer,
       connector,
       dialOptions,
       stdioDone,
@@ -101,7 +111,20 @@ export async function awaitReady(
     }
     const tls = tlsFor(name, handshake, spawned.clientCert, process.stderrTail());
     if (tls !== undefined) dialOptions.tls = tls;
-    channel = connector.dial(addressOf(handshake.network, handshake.address), dialOptions);
+    const address = addressOf(handshake.network, handshake.address);
+    if (options.multiplex) {
+      if (!handshake.mux) {
+        throw new HandshakeError(
+          name,
+          "mux",
+          "the host asked for multiplexing (multiplex: true) and the plugin does not offer it (no 7th handshake field true): update the plugin's go-plugin to 1.5 or later, or start it without multiplex",
+          { line: handshake.line, stderrTail: process.stderrTail() },
+        );
+      }
+      const muxed = await multiplexedChannel(address, dialOptions, options.maxMessageBytes);
+      channel = muxed;
+      multiplexer = muxed.multiplexer;
+    } else channel = connector.dial(address, dialOptions);
     await waitForHealth(name, process, channel, deadline, {
       serving: options.waitForServing,
       line: handshake.line,
@@ -134,4 +157,22 @@ function bareHandshake(socketPath: string): Handshake {
     mux: false,
     line: "",
   };
+}
+
+/** The plugin's main channel on a multiplexed connection; closing it closes the connection. */
+async function multiplexedChannel(
+  address: SocketAddress,
+  dialOptions: DialOptions,
+  maxMessageBytes: number,
+): Promise<GrpcChannel & { multiplexer: GrpcMultiplexer }> {
+  const { GrpcMultiplexer } = await import("../transport/multiplex.ts");
+  const multiplexer = await GrpcMultiplexer.dial(address, { maxMessageBytes });
+  const main = multiplexer.channel(undefined, dialOptions);
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    closing ??= (async () => {
+      await main.close();
+      await multiplexer.close();
+    })();
+  return { transport: main.transport, multiplexer, close, [Symbol.asyncDispose]: close };
 }

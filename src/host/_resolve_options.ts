@@ -32,6 +32,7 @@ type Defaulted =
   | "autoMtls"
   | "brokerSockets"
   | "maxBrokerAnnouncements"
+  | "multiplex"
   | "startTimeoutMs"
   | "waitForServing"
   | "stopGraceMs"
@@ -67,6 +68,8 @@ export interface ResolvedPluginOptions extends Omit<PluginOptions, Defaulted> {
   readonly brokerSockets: number;
   /** Broker announcements that may wait at once (a positive integer). */
   readonly maxBrokerAnnouncements: number;
+  /** go-plugin ≥ 1.5's multiplexing over one connection (go-plugin mode only). */
+  readonly multiplex: boolean;
   /** Milliseconds to be ready. */
   readonly startTimeoutMs: number;
   /** Whether the start waits for SERVING. */
@@ -115,6 +118,14 @@ export function resolvePluginOptions(options: PluginOptions): ResolvedPluginOpti
   if (!Number.isInteger(maxAnnouncements) || maxAnnouncements < 1) {
     throw bad("maxBrokerAnnouncements must be a positive integer");
   }
+  const multiplex = options.multiplex ?? false;
+  if (multiplex && (options.autoMtls || handshake === "none")) {
+    throw new TypeError(
+      `Cannot start plugin "${name}": multiplex cannot be combined with ${
+        options.autoMtls ? "autoMtls" : 'handshake: "none"'
+      }`,
+    );
+  }
   const messageBytes = maxMessageBytes(options.maxMessageBytes);
   if (!Number.isInteger(messageBytes) || messageBytes < 1) {
     throw bad("maxMessageBytes must be a positive integer");
@@ -135,6 +146,7 @@ export function resolvePluginOptions(options: PluginOptions): ResolvedPluginOpti
     autoMtls: (options.autoMtls ?? false) && handshake === "go-plugin",
     brokerSockets,
     maxBrokerAnnouncements: maxAnnouncements,
+    multiplex,
     startTimeoutMs: options.startTimeoutMs ?? 10_000,
     waitForServing: options.waitForServing ?? true,
     stopGraceMs: options.stopGraceMs ?? 2000,

@@ -64,14 +64,16 @@ export type HandshakeFailure =
   | "timeout"
   | "aborted"
   | "socket"
-  | "tls";
+  | "tls"
+  | "mux";
 
 /**
  * The plugin did not complete the handshake: its line was malformed or
  * refused, it said nothing in time, its socket never answered, or (`tls`)
  * its AutoMTLS did not check out: TLS on one side only, a certificate that
  * is not base64, a failed TLS handshake, or a served certificate other than
- * the announced one (refused at once, not at the start's deadline); or the
+ * the announced one (refused at once, not at the start's deadline); (`mux`)
+ * the host asked for multiplexing and the plugin did not offer it; or the
  * start was aborted (`reason: "aborted"`, `cause` the signal's reason). The
  * host has stopped the plugin by the time this is thrown.
  */

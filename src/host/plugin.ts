@@ -184,6 +184,7 @@ export class Plugin implements AsyncDisposable {
       allowTcp: this.#options.allowTcp,
       socketSlots: this.#options.module === undefined ? undefined : this.#options.brokerSockets,
       maxAnnouncements: this.#options.maxBrokerAnnouncements,
+      multiplexer: this.#ready.multiplexer,
       onAbuse: (reason) => this.#killFor(reason),
     });
   }

@@ -163,6 +163,19 @@ export interface PluginOptions {
    */
   maxBrokerAnnouncements?: number;
   /**
+   * go-plugin ≥ 1.5's multiplexing (`GRPCBrokerMultiplex`): the host sets
+   * `PLUGIN_MULTIPLEX_GRPC=true`, the plugin must answer `true` in its
+   * handshake's 7th field (else the start fails with a `HandshakeError`),
+   * and the host dials the plugin's socket once: every gRPC connection,
+   * brokered ones included, is a yamux stream on it, and brokered
+   * connections are matched by knocks on the broker stream instead of
+   * sockets (a Deno plugin then needs no `brokerSockets`). Always over
+   * Bulkhead's own HTTP/2 (whatever `transport` says); not with `autoMtls`
+   * (a TypeError) nor `handshake: "none"`.
+   * @default {false}
+   */
+  multiplex?: boolean;
+  /**
    * How long the plugin has to print its handshake and answer its first
    * health check, in milliseconds.
    * @default {10000}

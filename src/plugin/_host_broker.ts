@@ -1,24 +1,23 @@
 /**
  * The implementation of {@linkcode HostBroker} (see `host_broker.ts` for the
- * wire facts), and the `plugin.GRPCBroker` service it answers. Internal to
- * `src/plugin/`.
+ * wire facts; the protocol itself is `src/protocol/broker_endpoint.ts`), and
+ * the `plugin.GRPCBroker` service it answers. Internal to `src/plugin/`.
  *
  * @module
  */
 import type { HandlerContext, ServiceImpl } from "../npm/connect.ts";
-import { create } from "../npm/protobuf.ts";
-import { type ConnInfo, ConnInfoSchema, GRPCBroker } from "../gen/plugin/grpc_broker_pb.ts";
+import { type ConnInfo, GRPCBroker } from "../gen/plugin/grpc_broker_pb.ts";
 import type {
   DialTls,
   GrpcChannel,
   GrpcConnector,
-  GrpcServer,
   ListenTls,
   ServiceRegistration,
 } from "../transport/transport.ts";
-import { BrokerAbuseError, BrokerAnnouncements } from "../protocol/broker_announcements.ts";
-import { BrokerResources } from "../protocol/broker_resources.ts";
-import { addressOf, pluginBrokerSocket } from "../protocol/broker_sockets.ts";
+import type { GrpcMultiplexer } from "../transport/multiplex.ts";
+import { BrokerAbuseError } from "../protocol/broker_announcements.ts";
+import { BrokerEndpoint } from "../protocol/broker_endpoint.ts";
+import { pluginBrokerSocket } from "../protocol/broker_sockets.ts";
 import type { HostBroker, HostBrokerDialOptions, HostBrokerServer } from "./host_broker.ts";
 import type { PluginService } from "./serve.ts";
 
@@ -32,26 +31,33 @@ export interface HostBrokerSetup {
   tls: ListenTls | undefined;
   /** Largest message either way. */
   maxMessageBytes: number;
+  /**
+   * The multiplexed connection, when the host asked for it
+   * (`PLUGIN_MULTIPLEX_GRPC=true`): brokered servers and dials are streams
+   * on it, matched by knocks, instead of sockets.
+   */
+  multiplexer?: GrpcMultiplexer | undefined;
 }
 
 /** go-plugin's broker, plugin side; made by `serve()`, attached once it listens. */
 export class PluginSideBroker implements HostBroker {
   #setup: Promise<HostBrokerSetup>;
   #attach!: (setup: HostBrokerSetup) => void;
-  #lastId = 0;
-  #outbox: ConnInfo[] = [];
-  #stream = 0; // the newest StartStream call; older ones end
-  #pokes = new Set<() => void>();
-  #announcements = new BrokerAnnouncements();
-  #owned = new BrokerResources();
-  #closing: Promise<void> | undefined;
+  readonly #endpoint = new BrokerEndpoint();
 
   constructor() {
     this.#setup = new Promise((resolve) => this.#attach = resolve);
   }
 
+  /** The protocol end this broker wraps (for a multiplexed session to take knocks). */
+  get endpoint(): BrokerEndpoint {
+    return this.#endpoint;
+  }
+
   /** Gives the broker what it needs to listen and dial; called once by `serve()`. */
   attach(setup: HostBrokerSetup): void {
+    const mux = setup.multiplexer;
+    if (mux !== undefined) this.#endpoint.onKnock = (id) => mux.expect(id);
     this.#attach(setup);
   }
 
@@ -67,136 +73,98 @@ export class PluginSideBroker implements HostBroker {
 
   /** See {@linkcode HostBroker.nextId}. */
   nextId(): number {
-    return ++this.#lastId;
+    return this.#endpoint.nextId();
   }
 
   /** See {@linkcode HostBroker.serve}. */
   async serve(id: number, services: readonly PluginService[]): Promise<HostBrokerServer> {
-    this.#announcements.check(id);
+    this.#endpoint.check(id);
     const setup = await this.#setup;
-    const slot = this.#owned.reserveSlot();
-    const path = pluginBrokerSocket(setup.socketPath, slot);
-    let server: GrpcServer;
-    try {
-      server = await setup.connector.listen(path, services as readonly ServiceRegistration[], {
-        readMaxBytes: setup.maxMessageBytes,
-        writeMaxBytes: setup.maxMessageBytes,
-        ...(setup.tls ? { tls: setup.tls } : {}),
-      });
-    } catch (error) {
-      this.#owned.releaseSlot(slot);
-      const denied = error instanceof Deno.errors.NotCapable ||
-        error instanceof Deno.errors.PermissionDenied;
-      throw new Error(
-        `Cannot serve broker id ${id}: cannot listen on ${path}${
-          denied
-            ? " (not permitted: a Bulkhead host grants brokered sockets with its brokerSockets option; " +
-              `${slot - 1} brokered server(s) already open)`
-            : `: ${(error as Error).message}`
-        }`,
-        { cause: error },
-      );
+    const mux = setup.multiplexer;
+    if (mux !== undefined) {
+      // go-plugin announces nothing then: the host knocks on the id to reach it
+      const server = mux.serve(id, services as readonly ServiceRegistration[]);
+      const close = this.#endpoint.ownServer(server);
+      return { id, path: "", close, [Symbol.asyncDispose]: close };
     }
-    const close = this.#owned.addServer(server, slot);
-    if (this.#announcements.ended !== undefined) {
-      await close();
-      throw this.#announcements.ended;
-    }
-    this.#outbox.push(create(ConnInfoSchema, { serviceId: id, network: "unix", address: path }));
-    this.#poke();
-    return { id, path, close, [Symbol.asyncDispose]: close };
+    return await this.#endpoint.serve(id, {
+      pathFor: (slot) => pluginBrokerSocket(setup.socketPath, slot),
+      listen: async (path, slot) => {
+        try {
+          return await setup.connector.listen(path, services as readonly ServiceRegistration[], {
+            readMaxBytes: setup.maxMessageBytes,
+            writeMaxBytes: setup.maxMessageBytes,
+            ...(setup.tls ? { tls: setup.tls } : {}),
+          });
+        } catch (error) {
+          const denied = error instanceof Deno.errors.NotCapable ||
+            error instanceof Deno.errors.PermissionDenied;
+          throw new Error(
+            `Cannot serve broker id ${id}: cannot listen on ${path}${
+              denied
+                ? " (not permitted: a Bulkhead host grants brokered sockets with its brokerSockets option; " +
+                  `${slot - 1} brokered server(s) already open)`
+                : `: ${(error as Error).message}`
+            }`,
+            { cause: error },
+          );
+        }
+      },
+    });
   }
 
   /** See {@linkcode HostBroker.dial}. */
   async dial(id: number, options: HostBrokerDialOptions = {}): Promise<GrpcChannel> {
     options.signal?.throwIfAborted();
-    this.#announcements.check(id);
+    this.#endpoint.check(id);
     const setup = await this.#setup;
-    const info = await this.#announcements.wait(id, {
-      timeoutMs: options.timeoutMs,
-      ...(options.signal ? { signal: options.signal } : {}),
-      peer: "the host",
-    });
-    if (info.network !== "unix" && info.network !== "tcp") {
-      throw new Error(
-        `Cannot dial broker id ${id} of the host: network "${info.network}" is not supported (${info.address})`,
-      );
+    const mux = setup.multiplexer;
+    if (mux !== undefined) {
+      const knock = () =>
+        this.#endpoint.knock(id, { timeoutMs: options.timeoutMs, peer: "the host" });
+      return this.#endpoint.own(mux.channel(knock));
     }
-    const address = addressOf(info.network, info.address);
     const tls: DialTls | undefined = setup.tls && {
       certificate: setup.tls.certificate,
       privateKey: setup.tls.privateKey,
       serverCertificate: setup.tls.clientCertificate,
     };
-    const channel = setup.connector.dial(address, {
-      readMaxBytes: setup.maxMessageBytes,
-      writeMaxBytes: setup.maxMessageBytes,
-      ...(tls ? { tls } : {}),
+    return await this.#endpoint.dial(id, {
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+      peer: "the host",
+      dial: (address) =>
+        setup.connector.dial(address, {
+          readMaxBytes: setup.maxMessageBytes,
+          writeMaxBytes: setup.maxMessageBytes,
+          ...(tls ? { tls } : {}),
+        }),
     });
-    const close = this.#owned.addChannel(channel);
-    return { transport: channel.transport, close, [Symbol.asyncDispose]: close };
   }
 
   /** Ends the broker: the stream ends, every brokered server and channel closes. Idempotent. */
   close(): Promise<void> {
-    return this.#closing ??= (async () => {
-      this.#end(new Error("Cannot use the broker: the plugin is stopping"));
-      await this.#owned.closeAll();
-    })();
+    return this.#endpoint.close(new Error("Cannot use the broker: the plugin is stopping"));
   }
 
-  #poke(): void {
-    const pokes = [...this.#pokes];
-    this.#pokes.clear();
-    for (const poke of pokes) poke();
-  }
-
-  #end(error: Error): void {
-    this.#announcements.end(error);
-    this.#poke();
-  }
-
-  async *#startStream(
+  #startStream(
     requests: AsyncIterable<ConnInfo>,
     context: HandlerContext,
   ): AsyncGenerator<ConnInfo> {
-    const stream = ++this.#stream;
-    this.#poke(); // an older stream ends
-    let reading = true;
-    void (async () => {
-      try {
-        for await (const info of requests) {
-          // a knock belongs to go-plugin's multiplexed mode, which this plugin does not offer
-          if (info.knock?.knock) continue;
-          this.#announcements.announce(info);
-        }
-      } catch (error) {
-        // the host hung up, or broke the stream's bounds: then the broker ends saying so
-        if (error instanceof BrokerAbuseError) {
-          this.#end(
-            new Error(`Cannot use the broker: the host ${error.message}`, { cause: error }),
-          );
-        }
-      } finally {
-        reading = false;
-        this.#poke();
+    const reading = new AbortController();
+    const stop = () => reading.abort();
+    context.signal.addEventListener("abort", stop, { once: true });
+    this.#endpoint.receive(requests).catch((error) => {
+      // the host hung up, or broke the stream's bounds: then the broker ends saying so
+      if (error instanceof BrokerAbuseError) {
+        this.#endpoint.end(
+          new Error(`Cannot use the broker: the host ${error.message}`, { cause: error }),
+        );
       }
-    })();
-    const onAbort = () => this.#poke();
-    context.signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      while (
-        reading && !context.signal.aborted && stream === this.#stream && !this.#announcements.ended
-      ) {
-        const next = this.#outbox.shift();
-        if (next !== undefined) {
-          yield next;
-          continue;
-        }
-        await new Promise<void>((resolve) => this.#pokes.add(resolve));
-      }
-    } finally {
-      context.signal.removeEventListener("abort", onAbort);
-    }
+    }).finally(() => {
+      context.signal.removeEventListener("abort", stop);
+      stop();
+    });
+    return this.#endpoint.outgoing(reading.signal);
   }
 }

@@ -59,7 +59,7 @@ export interface HostBrokerDialOptions {
 export interface HostBrokerServer extends AsyncDisposable {
   /** The broker id it was announced under. */
   readonly id: number;
-  /** Its socket path, next to the plugin's own socket. */
+  /** Its socket path, next to the plugin's own socket (`""` when multiplexed: no socket). */
   readonly path: string;
   /** Stops serving and removes the socket file. Idempotent. */
   close(): Promise<void>;

@@ -9,11 +9,13 @@ import type { ServiceImpl } from "../npm/connect.ts";
 import {
   BULKHEAD_COOKIE,
   ENV_HOST_STDIN,
+  ENV_MULTIPLEX_GRPC,
   ENV_PROTOCOL_VERSIONS,
   ENV_SOCKET_PATH,
   ENV_UNIX_SOCKET_DIR,
   formatHandshake,
   type MagicCookie,
+  parseGoBool,
   parseVersionList,
 } from "../protocol/handshake.ts";
 import {
@@ -309,22 +311,36 @@ export async function serve(options: ServeOptions): Promise<void> {
   const maxBytes = maxMessageBytes(options.maxMessageBytes);
   const clientPem = env(ENV_CLIENT_CERT);
   const autoMtls = clientPem ? await autoMtlsServer(clientPem) : undefined;
-  const server = await connector.listen(
+  const allServices = [...services as readonly ServiceRegistration[], ...builtins];
+  // go-plugin ≥ 1.5's multiplexing, when the host asks (not under AutoMTLS: then the 7th field says false)
+  const muxAsked = env(ENV_MULTIPLEX_GRPC);
+  const multiplex = parseGoBool(muxAsked) && autoMtls === undefined;
+  const multiplexer = multiplex
+    ? await (await import("../transport/multiplex.ts")).GrpcMultiplexer.listen(
+      socketPath,
+      allServices,
+      { maxMessageBytes: maxBytes },
+    )
+    : undefined;
+  const server = multiplexer ?? await connector.listen(socketPath, allServices, {
+    readMaxBytes: maxBytes,
+    writeMaxBytes: maxBytes,
+    ...(autoMtls ? { tls: autoMtls.tls } : {}),
+    ...(options.codec === undefined ? {} : { codec: options.codec }),
+  });
+  broker.attach({
+    connector,
     socketPath,
-    [...services as readonly ServiceRegistration[], ...builtins],
-    {
-      readMaxBytes: maxBytes,
-      writeMaxBytes: maxBytes,
-      ...(autoMtls ? { tls: autoMtls.tls } : {}),
-      ...(options.codec === undefined ? {} : { codec: options.codec }),
-    },
-  );
-  broker.attach({ connector, socketPath, tls: autoMtls?.tls, maxMessageBytes: maxBytes });
+    tls: autoMtls?.tls,
+    maxMessageBytes: maxBytes,
+    multiplexer,
+  });
   const line = formatHandshake({
     appVersion,
     network: "unix",
     address: socketPath,
     ...(autoMtls ? { serverCert: autoMtls.announced } : {}),
+    ...(muxAsked ? { mux: multiplex } : {}),
   });
   const bytes = new TextEncoder().encode(`${line}\n`);
   for (let written = 0; written < bytes.length;) {

@@ -6,6 +6,7 @@
  * @module
  */
 import type { ConnInfo } from "../gen/plugin/grpc_broker_pb.ts";
+import { deadline, orAborted } from "../_timing.ts";
 
 /** How long a broker dial waits for the peer's announcement when not told, in milliseconds. */
 export const DEFAULT_BROKER_DIAL_TIMEOUT_MS = 5000;
@@ -147,9 +148,8 @@ export class BrokerAnnouncements {
    */
   async wait(id: number, options: AnnouncementWait): Promise<ConnInfo> {
     const { timeoutMs = DEFAULT_BROKER_DIAL_TIMEOUT_MS, signal } = options;
-    let wake!: () => void;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let timedOut = false;
+    const limit = deadline(timeoutMs);
+    const stop = signal === undefined ? limit.signal : AbortSignal.any([limit.signal, signal]);
     const waiters = this.#waiters.get(id) ?? new Set();
     this.#waiters.set(id, waiters);
     try {
@@ -161,25 +161,18 @@ export class BrokerAnnouncements {
         }
         if (this.#ended !== undefined) throw this.#ended;
         signal?.throwIfAborted();
-        if (timedOut) {
+        if (limit.signal.aborted) {
           throw new Error(
             `Cannot dial broker id ${id} of ${options.peer}: not announced within ${timeoutMs} ms`,
           );
         }
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          waiters.add(wake);
-          timer ??= setTimeout(() => {
-            timedOut = true;
-            wake();
-          }, timeoutMs);
-          signal?.addEventListener("abort", wake, { once: true });
-        });
+        let wake!: () => void;
+        const woken = new Promise<void>((resolve) => waiters.add(wake = resolve));
+        await orAborted(woken, stop);
         waiters.delete(wake);
-        signal?.removeEventListener("abort", wake);
       }
     } finally {
-      clearTimeout(timer);
+      limit.clear();
       if (waiters.size === 0) this.#waiters.delete(id);
     }
   }

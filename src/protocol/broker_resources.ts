@@ -6,7 +6,13 @@
  *
  * @module
  */
-import type { GrpcChannel, GrpcServer } from "../transport/transport.ts";
+import type { GrpcChannel } from "../transport/transport.ts";
+
+/** A server as the broker owns it: something to close (a `GrpcServer`, or a multiplexed one). */
+export interface Closable {
+  /** Stops it. Idempotent; never rejects. */
+  close(): Promise<void>;
+}
 
 /**
  * The brokered servers and channels of one broker, closed together.
@@ -23,7 +29,7 @@ import type { GrpcChannel, GrpcServer } from "../transport/transport.ts";
  */
 export class BrokerResources {
   #slots = new Set<number>();
-  #servers = new Set<GrpcServer>();
+  #servers = new Set<Closable>();
   #channels = new Set<GrpcChannel>();
 
   /** Takes the lowest free slot (1, 2, 3, …). */
@@ -44,7 +50,7 @@ export class BrokerResources {
    *
    * @returns An idempotent close that also frees the slot.
    */
-  addServer(server: GrpcServer, slot: number): () => Promise<void> {
+  addServer(server: Closable, slot: number): () => Promise<void> {
     this.#servers.add(server);
     let closing: Promise<void> | undefined;
     return () =>

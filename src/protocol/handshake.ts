@@ -14,6 +14,11 @@
  *   listen on, so a Deno plugin can be granted exactly that path;
  * - `BULKHEAD_HOST_STDIN=1`: (Bulkhead hosts) the host holds the plugin's
  *   stdin open for as long as it lives; EOF on stdin means the host is gone.
+ * - `PLUGIN_MULTIPLEX_GRPC`: (go-plugin ≥ 1.5 hosts that multiplex, and
+ *   Bulkhead hosts started with `multiplex: true`) `true` asks the plugin to
+ *   run a yamux server session on its socket and carry every gRPC
+ *   connection, brokered ones included, as a stream of it; a plugin that
+ *   sees the variable set prints the 7th field.
  * - `TMPDIR`: (Bulkhead hosts, executables only) the socket directory again,
  *   since go-plugin before 1.5 ignores `PLUGIN_UNIX_SOCKET_DIR` and makes its
  *   socket in the temporary directory.
@@ -35,7 +40,9 @@
  * - `PROTOCOL`: `grpc` (go-plugin's `netrpc` is not supported);
  * - `SERVER_CERT`: base64 DER certificate for AutoMTLS, or empty (go-plugin
  *   Go plugins always print this field, empty when mTLS is off);
- * - `MUX`: `true` when the plugin multiplexes broker connections.
+ * - `MUX`: printed only when `PLUGIN_MULTIPLEX_GRPC` is set (older hosts
+ *   split the line into 6 fields): `true` when the plugin multiplexes,
+ *   `false` when it cannot.
  *
  * Example: `1|1|unix|/tmp/bulkhead-x1/plugin.sock|grpc|`
  *
@@ -50,6 +57,8 @@ export const ENV_UNIX_SOCKET_DIR = "PLUGIN_UNIX_SOCKET_DIR";
 export const ENV_SOCKET_PATH = "BULKHEAD_PLUGIN_SOCKET";
 /** Environment variable set to `1` when the host holds the plugin's stdin open. */
 export const ENV_HOST_STDIN = "BULKHEAD_HOST_STDIN";
+/** Environment variable set to `true` when the host multiplexes gRPC over one connection (go-plugin ≥ 1.5). */
+export const ENV_MULTIPLEX_GRPC = "PLUGIN_MULTIPLEX_GRPC";
 /** The only core protocol version. */
 export const CORE_PROTOCOL_VERSION = 1;
 
@@ -89,7 +98,8 @@ export interface HandshakeFields {
 
 /**
  * Formats a handshake line (without the newline), always with the 6th field,
- * as go-plugin does.
+ * as go-plugin does, and with the 7th when `mux` is given (only when the
+ * host set `PLUGIN_MULTIPLEX_GRPC`).
  *
  * @param fields What to announce.
  * @returns The line, e.g. `1|1|unix|/tmp/d/plugin.sock|grpc|`.
@@ -98,10 +108,18 @@ export interface HandshakeFields {
  * import { formatHandshake } from "./handshake.ts";
  * const line = formatHandshake({ appVersion: 1, network: "unix", address: "/tmp/p.sock" });
  * if (line !== "1|1|unix|/tmp/p.sock|grpc|") throw new Error(line);
+ * const muxed = formatHandshake({ appVersion: 1, network: "unix", address: "/tmp/p.sock", mux: true });
+ * if (muxed !== "1|1|unix|/tmp/p.sock|grpc||true") throw new Error(muxed);
  * ```
  */
 export function formatHandshake(
-  fields: { appVersion: number; network: string; address: string; serverCert?: string },
+  fields: {
+    appVersion: number;
+    network: string;
+    address: string;
+    serverCert?: string;
+    mux?: boolean | undefined;
+  },
 ): string {
   return [
     CORE_PROTOCOL_VERSION,
@@ -110,6 +128,7 @@ export function formatHandshake(
     fields.address,
     "grpc",
     fields.serverCert ?? "",
+    ...(fields.mux === undefined ? [] : [String(fields.mux)]),
   ].join("|");
 }
 
@@ -172,4 +191,21 @@ function parseVersion(what: string, text: string): number {
  */
 export function parseVersionList(text: string): number[] {
   return text.split(",").map((v) => v.trim()).filter((v) => /^[0-9]+$/.test(v)).map(Number);
+}
+
+/**
+ * Reads a boolean as Go's `strconv.ParseBool` does (go-plugin reads
+ * `PLUGIN_MULTIPLEX_GRPC` so): `1 t T TRUE true True` are true, anything
+ * else is not.
+ *
+ * @param text The variable's value.
+ * @returns Whether it says true.
+ * @example
+ * ```ts
+ * import { parseGoBool } from "./handshake.ts";
+ * if (!parseGoBool("True") || parseGoBool("yes")) throw new Error();
+ * ```
+ */
+export function parseGoBool(text: string | undefined): boolean {
+  return text !== undefined && ["1", "t", "T", "TRUE", "true", "True"].includes(text);
 }

@@ -31,6 +31,9 @@ export const noGo: string | undefined = missing({
   "grpc-go (golang-google-grpc-dev)": exists(
     "/usr/share/gocode/src/google.golang.org/grpc/server.go",
   ),
+  "yamux (golang-github-hashicorp-yamux-dev)": exists(
+    "/usr/share/gocode/src/github.com/hashicorp/yamux/session.go",
+  ),
 });
 
 /** Why Python tests cannot run (`undefined` when they can). */
@@ -65,6 +68,8 @@ export interface GoBinaries {
   brokerHost: string;
   /** tests/interop/versioned_plugin. */
   versionedPlugin: string;
+  /** tests/interop/yamux_peer. */
+  yamuxPeer: string;
 }
 
 let built: Promise<GoBinaries> | undefined;
@@ -93,6 +98,7 @@ export function goBinaries(): Promise<GoBinaries> {
       brokerPlugin: `${buildDir}/broker_plugin`,
       brokerHost: `${buildDir}/broker_host`,
       versionedPlugin: `${buildDir}/versioned_plugin`,
+      yamuxPeer: `${buildDir}/yamux_peer`,
     };
   })();
 }

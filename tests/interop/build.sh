@@ -9,6 +9,7 @@
 #   OUT_DIR/broker_plugin   tests/interop/broker_plugin, a go-plugin plugin using GRPCBroker
 #   OUT_DIR/broker_host     tests/interop/broker_host, a go-plugin host using GRPCBroker
 #   OUT_DIR/versioned_plugin tests/interop/versioned_plugin, a go-plugin plugin with VersionedPlugins
+#   OUT_DIR/yamux_peer      tests/interop/yamux_peer, hashicorp/yamux echoing (golang-github-hashicorp-yamux-dev)
 #
 # The repository's examples/ and tests/interop/ are linked into a private
 # GOPATH as bulkhead/examples and bulkhead/interop, so examples/kv-go/kv
@@ -39,3 +40,4 @@ cd "$root/tests/interop/netrpc_plugin" && go build -o "$out/netrpc_plugin" .
 cd "$gopath/src/bulkhead/interop/broker_plugin" && go build -o "$out/broker_plugin" .
 cd "$gopath/src/bulkhead/interop/broker_host" && go build -o "$out/broker_host" .
 cd "$gopath/src/bulkhead/interop/versioned_plugin" && go build -o "$out/versioned_plugin" .
+cd "$gopath/src/bulkhead/interop/yamux_peer" && go build -o "$out/yamux_peer" .

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   formatHandshake,
+  parseGoBool,
   parseHandshakeLine,
   parseVersionList,
 } from "../../src/protocol/handshake.ts";
@@ -54,4 +55,19 @@ Deno.test("parseHandshakeLine() rejects malformed lines", () => {
 Deno.test("parseVersionList() ignores blanks and junk", () => {
   assert.deepEqual(parseVersionList("1, 2,,x,3"), [1, 2, 3]);
   assert.deepEqual(parseVersionList(""), []);
+});
+
+Deno.test("formatHandshake() adds the 7th field only when told", () => {
+  const base = { appVersion: 1, network: "unix", address: "/a" };
+  assert.equal(formatHandshake(base), "1|1|unix|/a|grpc|");
+  assert.equal(formatHandshake({ ...base, mux: true }), "1|1|unix|/a|grpc||true");
+  assert.equal(formatHandshake({ ...base, mux: false }), "1|1|unix|/a|grpc||false");
+  assert.equal(parseHandshakeLine(formatHandshake({ ...base, mux: true })).mux, true);
+});
+
+Deno.test("parseGoBool() reads PLUGIN_MULTIPLEX_GRPC as Go's strconv.ParseBool", () => {
+  for (const yes of ["1", "t", "T", "TRUE", "true", "True"]) assert.equal(parseGoBool(yes), true);
+  for (const no of [undefined, "", "0", "false", "yes", "tRUE", " true"]) {
+    assert.equal(parseGoBool(no), false, String(no));
+  }
 });

@@ -17,7 +17,6 @@
 import { Code, ConnectError } from "../../npm/connect.ts";
 import type {
   DialOptions,
-  DialTls,
   GrpcChannel,
   GrpcConnector,
   GrpcServer,
@@ -38,19 +37,20 @@ import { codecFor } from "./codec.ts";
 import { Connection } from "./connection.ts";
 import { type OutputLimits, outputLimitsFor } from "./writer.ts";
 import { GrpcDispatcher } from "./server.ts";
+import { settledWithin } from "../../_timing.ts";
 
 class Channel implements ConnectionProvider {
-  #address: SocketAddress;
-  #tls: DialTls | undefined;
+  #open: () => Promise<ByteStream>;
+  #label: string;
   #outputLimits: OutputLimits;
   #current: Connection | undefined;
   #dialing: Promise<Connection> | undefined;
   #all = new Set<Connection>();
   #closed = false;
 
-  constructor(address: SocketAddress, tls: DialTls | undefined, outputLimits: OutputLimits) {
-    this.#address = address;
-    this.#tls = tls;
+  constructor(open: () => Promise<ByteStream>, label: string, outputLimits: OutputLimits) {
+    this.#open = open;
+    this.#label = label;
     this.#outputLimits = outputLimits;
   }
 
@@ -70,10 +70,10 @@ class Channel implements ConnectionProvider {
     // Connection asks only read, write and close of its socket (ByteStream)
     let socket: Deno.Conn;
     try {
-      socket = await openByteStream(this.#address, this.#tls) as Deno.Conn;
+      socket = await this.#open() as Deno.Conn;
     } catch (error) {
       throw new ConnectError(
-        `Cannot connect to ${describeAddress(this.#address)}: ${(error as Error).message}`,
+        `Cannot connect to ${this.#label}: ${(error as Error).message}`,
         Code.Unavailable,
         undefined,
         undefined,
@@ -106,10 +106,37 @@ class Channel implements ConnectionProvider {
 }
 
 function dial(address: string | SocketAddress, options: DialOptions = {}): GrpcChannel {
+  const target = socketAddress(address);
+  return channelOver(
+    () => openByteStream(target, options.tls),
+    describeAddress(target),
+    options,
+  );
+}
+
+/**
+ * A gRPC channel whose connections are the byte streams `open` returns
+ * (a socket, or a multiplexed stream), one per connection: a connection
+ * that dies is replaced by calling `open` again on the next call.
+ *
+ * @param open Makes the next connection's bytes.
+ * @param label Names the peer in errors.
+ * @param options Message limits and codec (`tls` is ignored: `open` owns the bytes).
+ * @returns The channel.
+ * @example
+ * ```ts ignore
+ * await using channel = channelOver(async () => session.open(), "the plugin's yamux session");
+ * ```
+ */
+export function channelOver(
+  open: () => Promise<ByteStream>,
+  label: string,
+  options: DialOptions = {},
+): GrpcChannel {
   const readMaxBytes = maxMessageBytes(options.readMaxBytes);
   const writeMaxBytes = maxMessageBytes(options.writeMaxBytes);
   const limits = outputLimitsFor(Math.max(readMaxBytes, writeMaxBytes));
-  const channel = new Channel(socketAddress(address), options.tls, limits);
+  const channel = new Channel(open, label, limits);
   const transport = createH2Transport(channel, {
     readMaxBytes,
     writeMaxBytes,
@@ -142,39 +169,14 @@ async function listen(
   services: readonly ServiceRegistration[],
   options: ListenOptions = {},
 ): Promise<GrpcServer> {
-  const readMaxBytes = maxMessageBytes(options.readMaxBytes);
-  const writeMaxBytes = maxMessageBytes(options.writeMaxBytes);
-  const dispatcher = new GrpcDispatcher(services, {
-    readMaxBytes,
-    writeMaxBytes,
-    codec: codecFor(options.codec),
-  });
-  const outputLimits = outputLimitsFor(Math.max(readMaxBytes, writeMaxBytes));
+  const server = serverOver(services, options);
   const listener = await acceptor(path, options);
-  const conns = new Set<Connection>();
   let stopped = false;
   const accepting = (async () => {
     try {
       for await (const socket of listener) {
-        if (stopped) {
-          socket.close();
-          continue;
-        }
-        const conn: Connection = new Connection(socket as Deno.Conn, {
-          role: "server",
-          outputLimits,
-          ...(options.maxConcurrentStreams === undefined
-            ? {}
-            : { maxConcurrentStreams: options.maxConcurrentStreams }),
-          ...(options.maxHeaderListSize === undefined
-            ? {}
-            : { maxHeaderListSize: options.maxHeaderListSize }),
-          onStream: (stream, fields, endStream) =>
-            dispatcher.handle(conn, stream, fields, endStream),
-        });
-        conns.add(conn);
-        void conn.closed.then(() => conns.delete(conn));
-        conn.start();
+        if (stopped) socket.close();
+        else server.accept(socket);
       }
     } catch {
       // The listener was closed.
@@ -196,23 +198,95 @@ async function listen(
   const close = (): Promise<void> =>
     closing ??= (async () => {
       await stopListening();
-      await Promise.all([...conns].map((conn) => conn.close()));
+      await server.close();
       await shuttingDown;
     })();
   const shutdown = (shutdownOptions: ShutdownOptions = {}): Promise<void> =>
     shuttingDown ??= closing ?? (async () => {
       const stopping = stopListening(); // Closes the listener at once.
-      for (const conn of conns) conn.goaway();
+      const draining = server.shutdown(shutdownOptions); // GOAWAY now
       await stopping; // The socket file is gone once GOAWAY is on its way.
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const grace = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, shutdownOptions.graceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
-      });
-      await Promise.race([Promise.all([...conns].map((conn) => conn.closed)), grace]);
-      clearTimeout(timer);
-      await Promise.all([...conns].map((conn) => conn.close()));
+      await draining;
     })();
   return { path, close, shutdown, [Symbol.asyncDispose]: close };
+}
+
+/** Serves gRPC on byte streams handed to it: see {@linkcode serverOver}. */
+export interface StreamServer {
+  /** Serves one connection on `socket` (which it owns from now on). */
+  accept(socket: ByteStream): void;
+  /** Sends GOAWAY on every connection. */
+  goaway(): void;
+  /** GOAWAY, then closes once calls finish or `graceMs` passes. */
+  shutdown(options?: ShutdownOptions): Promise<void>;
+  /** Drops every connection now. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * A gRPC server without a listener: each byte stream given to `accept`
+ * (an accepted socket, or a multiplexed stream) is one HTTP/2 connection.
+ *
+ * @param services What to serve.
+ * @param options Limits and codec (`tls` is ignored: the caller owns the bytes).
+ * @returns The server.
+ * @example
+ * ```ts ignore
+ * const server = serverOver(services);
+ * for await (const stream of session) server.accept(stream);
+ * ```
+ */
+export function serverOver(
+  services: readonly ServiceRegistration[],
+  options: ListenOptions = {},
+): StreamServer {
+  const readMaxBytes = maxMessageBytes(options.readMaxBytes);
+  const writeMaxBytes = maxMessageBytes(options.writeMaxBytes);
+  const dispatcher = new GrpcDispatcher(services, {
+    readMaxBytes,
+    writeMaxBytes,
+    codec: codecFor(options.codec),
+  });
+  const outputLimits = outputLimitsFor(Math.max(readMaxBytes, writeMaxBytes));
+  const conns = new Set<Connection>();
+  let closed = false;
+  const accept = (socket: ByteStream): void => {
+    if (closed) {
+      socket.close();
+      return;
+    }
+    const conn: Connection = new Connection(socket as Deno.Conn, {
+      role: "server",
+      outputLimits,
+      ...(options.maxConcurrentStreams === undefined
+        ? {}
+        : { maxConcurrentStreams: options.maxConcurrentStreams }),
+      ...(options.maxHeaderListSize === undefined
+        ? {}
+        : { maxHeaderListSize: options.maxHeaderListSize }),
+      onStream: (stream, fields, endStream) => dispatcher.handle(conn, stream, fields, endStream),
+    });
+    conns.add(conn);
+    void conn.closed.then(() => conns.delete(conn));
+    conn.start();
+  };
+  const close = async (): Promise<void> => {
+    closed = true;
+    await Promise.all([...conns].map((conn) => conn.close()));
+  };
+  const goaway = (): void => {
+    for (const conn of conns) conn.goaway();
+  };
+  const shutdown = async (shutdownOptions: ShutdownOptions = {}): Promise<void> => {
+    closed = true;
+    goaway();
+    await settledWithin(
+      Promise.all([...conns].map((conn) => conn.closed)),
+      shutdownOptions.graceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
+    );
+    await close();
+  };
+  return { accept, goaway, shutdown, close };
 }
 
 /**
