@@ -1,8 +1,11 @@
 /**
  * Write coalescing for one socket: frames are appended to
  * {@linkcode SocketWriter.out} and leave in one `write` at the end of the
- * current microtask turn. While a write is in flight, new frames collect in
- * a second buffer, so a busy connection writes big batches.
+ * current microtask turn. While a write is in flight, and after it until the
+ * event loop's next turn, new frames collect in a second buffer, so a busy
+ * connection writes big batches: a write to a socket with room completes at
+ * once, and the calls answered in the same turn (a pipeline's next batches,
+ * a stream's next messages) would otherwise each make a write of their own.
  *
  * A peer that stops reading its socket leaves our write in flight, and what
  * it provokes meanwhile (RST_STREAM for its errors, PING and SETTINGS
@@ -59,6 +62,11 @@ export interface OutputLimits {
  */
 export function outputLimitsFor(maxMessageBytes: number): OutputLimits {
   return { maxPendingBytes: Math.max(64 << 20, 16 * maxMessageBytes) };
+}
+
+/** Resolves in the next turn of the event loop, once this turn's microtasks have run. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Coalesces frames into few socket writes. */
@@ -179,7 +187,14 @@ export class SocketWriter {
 
   async #run(): Promise<void> {
     try {
-      while (this.out.length > 0 && !this.#stopped) {
+      while (!this.#stopped) {
+        if (this.out.length === 0) {
+          // a write to a socket with room completes at once, while the code
+          // that answered it is still producing frames in this turn: they
+          // join the next write instead of each making its own
+          await nextTurn();
+          if (this.out.length === 0 || this.#stopped) break;
+        }
         const batch = this.out;
         this.out = this.#spare;
         this.#spare = batch;
