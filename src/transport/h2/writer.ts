@@ -64,10 +64,12 @@ export function outputLimitsFor(maxMessageBytes: number): OutputLimits {
   return { maxPendingBytes: Math.max(64 << 20, 16 * maxMessageBytes) };
 }
 
-/** Resolves in the next turn of the event loop, once this turn's microtasks have run. */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
+/**
+ * Bytes of frames past which the writer stops waiting for the event loop's
+ * next turn and writes: a producer that keeps the turn busy (a stream
+ * pumping messages) sends them on in chunks of this size, not all at once.
+ */
+export const TURN_FLUSH_BYTES = 64 << 10;
 
 /** Coalesces frames into few socket writes. */
 export class SocketWriter {
@@ -85,6 +87,7 @@ export class SocketWriter {
   #maxPending: number;
   #onOverflow: (pending: number, control: number) => void;
   #overflowed = false;
+  #turnWait: (() => void) | undefined;
   /**
    * Bytes of DATA frames in {@linkcode SocketWriter.out} (the sender adds
    * them as it frames DATA; the rest of `out` is counted as control).
@@ -139,6 +142,7 @@ export class SocketWriter {
   schedule(): void {
     if (this.#running !== undefined) {
       const pending = this.out.length;
+      if (this.#turnWait !== undefined && pending >= TURN_FLUSH_BYTES) this.#endTurnWait();
       if (
         (pending > this.#maxPending || pending - this.dataPending > this.#maxControl) &&
         !this.#overflowed && !this.#stopped
@@ -192,7 +196,12 @@ export class SocketWriter {
           // a write to a socket with room completes at once, while the code
           // that answered it is still producing frames in this turn: they
           // join the next write instead of each making its own
-          await nextTurn();
+          await new Promise<void>((resolve) => {
+            this.#turnWait = resolve;
+            setImmediate(() => {
+              if (this.#turnWait === resolve) this.#endTurnWait();
+            });
+          });
           if (this.out.length === 0 || this.#stopped) break;
         }
         const batch = this.out;
@@ -217,6 +226,12 @@ export class SocketWriter {
     this.#inFlight = 0;
     this.#running = undefined;
   }
+
+  #endTurnWait = (): void => {
+    const resolve = this.#turnWait;
+    this.#turnWait = undefined;
+    resolve?.();
+  };
 
   #wakeDrainWaiters(): void {
     const waiters = this.#drainWaiters;
