@@ -17,6 +17,7 @@ import {
   wholeMessage,
 } from "./grpc_framing.ts";
 import { statusError } from "./grpc_status.ts";
+import { type DeadlineHandler, deadlines } from "./deadlines.ts";
 import type { HeaderList } from "./hpack.ts";
 import { type H2Stream, STREAM_REFUSED, type StreamHandler } from "./stream.ts";
 
@@ -26,7 +27,7 @@ export function abortError(signal: AbortSignal): ConnectError {
 }
 
 /** A gRPC call's client side; subclasses decide what messages and the end mean. */
-export abstract class ClientCall implements StreamHandler {
+export abstract class ClientCall implements StreamHandler, DeadlineHandler {
   /** The connection, once the stream is open. */
   conn: Connection | undefined;
   /** The stream, once open. */
@@ -40,7 +41,7 @@ export abstract class ClientCall implements StreamHandler {
   #readMaxBytes: number;
   #deframer: MessageDeframer | undefined; // Made when a message spans or shares frames.
   #sink: ((message: Uint8Array) => void) | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #deadline: number | undefined; // The key of its entry in `deadlines`.
   #signal: AbortSignal | undefined;
   #onSignal: (() => void) | undefined;
 
@@ -63,11 +64,14 @@ export abstract class ClientCall implements StreamHandler {
     // past 2^31 - 1 ms a timer fires at once; a deadline that far off is
     // left to the server (it still travels in grpc-timeout)
     if (timeoutMs !== undefined && timeoutMs <= 2 ** 31 - 1) {
-      this.#timer = setTimeout(
-        () => this.fail(new ConnectError("the operation timed out", Code.DeadlineExceeded)),
-        timeoutMs,
-      );
+      this.#deadline = deadlines.add(this, timeoutMs);
     }
+  }
+
+  /** The deadline passed. */
+  onDeadline(): void {
+    this.#deadline = undefined;
+    this.fail(new ConnectError("the operation timed out", Code.DeadlineExceeded));
   }
 
   /** Binds the call to its stream. */
@@ -175,7 +179,7 @@ export abstract class ClientCall implements StreamHandler {
 
   #cleanup(): void {
     this.settled = true;
-    clearTimeout(this.#timer);
+    if (this.#deadline !== undefined) deadlines.cancel(this, this.#deadline);
     if (this.#onSignal !== undefined) this.#signal!.removeEventListener("abort", this.#onSignal);
   }
 }

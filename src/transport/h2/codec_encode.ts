@@ -667,7 +667,10 @@ function encoderOf(desc: DescMessage): MessageEncoder {
   return encoder;
 }
 
-let sized: { encoder: MessageEncoder; message: Rec; size: number } | undefined;
+// The message last sized, for `writeSized` (module state: no object per message).
+let sizedEncoder: MessageEncoder | undefined;
+let sizedMessage: Rec | undefined;
+let sizedSize = 0;
 
 /**
  * First pass: the encoded size of `message` of a {@linkcode compilable}
@@ -679,10 +682,13 @@ let sized: { encoder: MessageEncoder; message: Rec; size: number } | undefined;
 export function sizeCompiled(desc: DescMessage, message: unknown): number {
   const encoder = encoderOf(desc);
   if (typeof message !== "object" || message === null) throw DEFER;
-  sized = undefined;
+  sizedEncoder = undefined;
+  sizedMessage = undefined;
   sizes.length = 0;
   const size = encoder.size(message as Rec);
-  sized = { encoder, message: message as Rec, size };
+  sizedEncoder = encoder;
+  sizedMessage = message as Rec;
+  sizedSize = size;
   return size;
 }
 
@@ -693,18 +699,22 @@ export function sizeCompiled(desc: DescMessage, message: unknown): number {
  * @throws {Error} When no message was sized, or it changed since.
  */
 export function writeSized(target: Uint8Array, at: number): void {
-  const job = sized;
-  if (job === undefined) throw new Error("compiled codec: writeSized() without sizeCompiled()");
-  sized = undefined;
+  const encoder = sizedEncoder;
+  const message = sizedMessage;
+  if (encoder === undefined || message === undefined) {
+    throw new Error("compiled codec: writeSized() without sizeCompiled()");
+  }
+  sizedEncoder = undefined;
+  sizedMessage = undefined;
   buf = target;
   pos = at;
   cursor = 0;
   try {
-    job.encoder.write(job.message);
+    encoder.write(message);
   } finally {
     buf = EMPTY;
   }
-  if (pos !== at + job.size || cursor !== sizes.length) {
+  if (pos !== at + sizedSize || cursor !== sizes.length) {
     throw new Error("compiled codec: the message changed while it was encoded");
   }
 }

@@ -189,10 +189,13 @@ export class Connection {
     return stream;
   }
 
-  /** Sends a header block (HEADERS plus CONTINUATION as needed). */
-  sendHeaders(stream: H2Stream, fields: HeaderList, endStream: boolean): void {
+  /**
+   * Sends a header block (HEADERS plus CONTINUATION as needed): `fields`,
+   * then `extra` (a shared frozen `fields` keeps its cached HPACK encoding).
+   */
+  sendHeaders(stream: H2Stream, fields: HeaderList, endStream: boolean, extra?: HeaderList): void {
     if (stream.done || stream.localClosed || this.#s.closing) return;
-    this.#out.headers(stream.id, fields, endStream);
+    this.#out.headers(stream.id, fields, endStream, extra);
     if (endStream) {
       stream.localClosed = true;
       this.#s.maybeRemove(stream);

@@ -125,10 +125,17 @@ export class OutputBuffer {
     return this.buf.subarray(0, this.length);
   }
 
-  /** Empties the buffer, shrinking memory that grew past 1 MiB. */
+  /**
+   * Empties the buffer, shrinking memory that grew past 1 MiB once it holds
+   * less than a quarter of it (one large message's memory is given back,
+   * while a stream that keeps filling megabytes keeps its buffer instead of
+   * growing it again, copy after copy, for every write).
+   */
   reset(): void {
+    if (this.buf.length > 1 << 20 && this.length < this.buf.length >>> 2) {
+      this.buf = new Uint8Array(16384);
+    }
     this.length = 0;
-    if (this.buf.length > 1 << 20) this.buf = new Uint8Array(16384);
   }
 
   /** Appends a frame header; the caller appends `length` payload bytes next. */

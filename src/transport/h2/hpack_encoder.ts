@@ -89,9 +89,16 @@ export class HpackEncoder {
    * Appends the header block for `fields` to `out`. A frozen list (one a
    * caller reuses for many blocks, such as a method's request headers) whose
    * last encoding changed nothing in the table is copied from that encoding
-   * while the table stays the same.
+   * while the table stays the same. `extra` (a call's own fields, such as
+   * its `grpc-timeout`) is encoded after `fields`, so a shared frozen list
+   * keeps its cached encoding when calls add a field or two.
    */
-  encode(fields: HeaderList, out: OutputBuffer): void {
+  encode(fields: HeaderList, out: OutputBuffer, extra?: HeaderList): void {
+    this.#encodeBase(fields, out);
+    if (extra !== undefined) this.#encode(extra, out);
+  }
+
+  #encodeBase(fields: HeaderList, out: OutputBuffer): void {
     if (this.#pendingUpdate === -1 && Object.isFrozen(fields)) {
       for (const cached of this.#cache) {
         if (

@@ -71,13 +71,16 @@ export class Outbound {
     this.#blocked.clear();
   }
 
-  /** Sends a header block: HEADERS, plus CONTINUATION frames as needed. */
-  headers(id: number, fields: HeaderList, endStream: boolean): void {
+  /**
+   * Sends a header block: HEADERS, plus CONTINUATION frames as needed;
+   * `extra` fields follow `fields` (see `HpackEncoder.encode`).
+   */
+  headers(id: number, fields: HeaderList, endStream: boolean, extra?: HeaderList): void {
     const out = this.#writer.out;
     const start = out.length;
     out.ensure(9);
     out.length += 9;
-    this.#encoder.encode(fields, out);
+    this.#encoder.encode(fields, out, extra);
     const length = out.length - start - 9;
     const end = endStream ? Flag.END_STREAM : 0;
     if (length <= this.peerMaxFrame) {
@@ -100,11 +103,6 @@ export class Outbound {
     this.#writer.schedule();
   }
 
-  /**
-   * Sends one length-prefixed gRPC message (flag 0, no compression): one
-   * DATA frame written straight into the output when nothing is queued and
-   * the windows and frame size allow, else queued behind the rest.
-   */
   /**
    * Sends one gRPC message of `length` bytes that `write` puts straight
    * into the output (no buffer of its own), when nothing is queued and the
@@ -138,6 +136,7 @@ export class Outbound {
       throw error;
     }
     out.length = p + n;
+    this.#writer.dataPending += 9 + n;
     stream.sendWindow -= n;
     this.#window -= n;
     if (endStream) {
@@ -150,6 +149,11 @@ export class Outbound {
     return true;
   }
 
+  /**
+   * Sends one length-prefixed gRPC message (flag 0, no compression): one
+   * DATA frame written straight into the output when nothing is queued and
+   * the windows and frame size allow, else queued behind the rest.
+   */
   message(stream: H2Stream, bytes: Uint8Array, endStream: boolean): void {
     const n = 5 + bytes.length;
     const length = bytes.length;

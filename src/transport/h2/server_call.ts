@@ -18,6 +18,7 @@ import type { Connection } from "./connection.ts";
 import { ErrorCode } from "./frame.ts";
 import { appendMetadata, MessageDeframer, wholeMessage } from "./grpc_framing.ts";
 import { CallContext } from "./handler_context.ts";
+import { type DeadlineHandler, deadlines } from "./deadlines.ts";
 import { statusTrailers } from "./grpc_status.ts";
 import type { HeaderList } from "./hpack.ts";
 import { MessageIterator, MessageQueue } from "./message_queue.ts";
@@ -65,13 +66,13 @@ function checkWriteSize(size: number, writeMaxBytes: number): void {
 }
 
 /** One incoming gRPC call. */
-export class ServerCall implements StreamHandler {
+export class ServerCall implements StreamHandler, DeadlineHandler {
   #conn: Connection;
   #stream: H2Stream;
   #spec: MethodImplSpec;
   #options: ServerCallOptions;
   #ctx: CallContext;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #deadline: number | undefined; // The key of its entry in `deadlines`.
   #deframer: MessageDeframer | undefined; // Made when a message spans or shares frames.
   #sink: ((message: Uint8Array) => void) | undefined;
   #queue: MessageQueue | undefined;
@@ -97,17 +98,25 @@ export class ServerCall implements StreamHandler {
     this.#spec = spec;
     this.#options = options;
     this.#ctx = new CallContext(spec.method, fields, timeoutMs);
-    if (timeoutMs !== undefined) {
-      this.#timer = setTimeout(() => {
-        const error = new ConnectError("the operation timed out", Code.DeadlineExceeded);
-        this.#ctx.abort(error);
-        this.#finish(error);
-      }, timeoutMs);
-    }
+    if (timeoutMs !== undefined) this.#deadline = deadlines.add(this, timeoutMs);
     if (spec.kind === "client_streaming" || spec.kind === "bidi_streaming") {
       this.#queue = new MessageQueue((bytes) => this.#conn.consume(this.#stream, bytes));
       void this.#run();
     }
+  }
+
+  /** The deadline passed: the handler's signal aborts and the call ends. */
+  onDeadline(): void {
+    this.#deadline = undefined;
+    const error = new ConnectError("the operation timed out", Code.DeadlineExceeded);
+    this.#ctx.abort(error);
+    this.#finish(error);
+  }
+
+  #clearDeadline(): void {
+    if (this.#deadline === undefined) return;
+    deadlines.cancel(this, this.#deadline);
+    this.#deadline = undefined;
   }
 
   onHeaders(_fields: HeaderList | null, _endStream: boolean): void {
@@ -141,7 +150,7 @@ export class ServerCall implements StreamHandler {
 
   onAbort(error: ConnectError): void {
     this.#ended = true;
-    clearTimeout(this.#timer);
+    this.#clearDeadline();
     this.#queue?.fail(error);
     this.#ctx.abort(error);
   }
@@ -273,7 +282,7 @@ export class ServerCall implements StreamHandler {
   #finish(error: ConnectError | undefined): void {
     if (this.#ended) return;
     this.#ended = true;
-    clearTimeout(this.#timer);
+    this.#clearDeadline();
     const conn = this.#conn;
     const stream = this.#stream;
     const trailers = statusTrailers(error, this.#ctx.responseTrailerIfSet);

@@ -1,8 +1,11 @@
 /**
  * Write coalescing for one socket: frames are appended to
  * {@linkcode SocketWriter.out} and leave in one `write` at the end of the
- * current microtask turn. While a write is in flight, new frames collect in
- * a second buffer, so a busy connection writes big batches.
+ * current microtask turn. While a write is in flight, and after it until the
+ * event loop's next turn, new frames collect in a second buffer, so a busy
+ * connection writes big batches: a write to a socket with room completes at
+ * once, and the calls answered in the same turn (a pipeline's next batches,
+ * a stream's next messages) would otherwise each make a write of their own.
  *
  * A peer that stops reading its socket leaves our write in flight, and what
  * it provokes meanwhile (RST_STREAM for its errors, PING and SETTINGS
@@ -61,6 +64,13 @@ export function outputLimitsFor(maxMessageBytes: number): OutputLimits {
   return { maxPendingBytes: Math.max(64 << 20, 16 * maxMessageBytes) };
 }
 
+/**
+ * Bytes of frames past which the writer stops waiting for the event loop's
+ * next turn and writes: a producer that keeps the turn busy (a stream
+ * pumping messages) sends them on in chunks of this size, not all at once.
+ */
+export const TURN_FLUSH_BYTES = 64 << 10;
+
 /** Coalesces frames into few socket writes. */
 export class SocketWriter {
   /** Where frames are appended; swapped while a write is in flight, so never cache it. */
@@ -77,6 +87,7 @@ export class SocketWriter {
   #maxPending: number;
   #onOverflow: (pending: number, control: number) => void;
   #overflowed = false;
+  #turnWait: (() => void) | undefined;
   /**
    * Bytes of DATA frames in {@linkcode SocketWriter.out} (the sender adds
    * them as it frames DATA; the rest of `out` is counted as control).
@@ -131,6 +142,7 @@ export class SocketWriter {
   schedule(): void {
     if (this.#running !== undefined) {
       const pending = this.out.length;
+      if (this.#turnWait !== undefined && pending >= TURN_FLUSH_BYTES) this.#endTurnWait();
       if (
         (pending > this.#maxPending || pending - this.dataPending > this.#maxControl) &&
         !this.#overflowed && !this.#stopped
@@ -179,7 +191,19 @@ export class SocketWriter {
 
   async #run(): Promise<void> {
     try {
-      while (this.out.length > 0 && !this.#stopped) {
+      while (!this.#stopped) {
+        if (this.out.length === 0) {
+          // a write to a socket with room completes at once, while the code
+          // that answered it is still producing frames in this turn: they
+          // join the next write instead of each making its own
+          await new Promise<void>((resolve) => {
+            this.#turnWait = resolve;
+            setImmediate(() => {
+              if (this.#turnWait === resolve) this.#endTurnWait();
+            });
+          });
+          if (this.out.length === 0 || this.#stopped) break;
+        }
         const batch = this.out;
         this.out = this.#spare;
         this.#spare = batch;
@@ -202,6 +226,12 @@ export class SocketWriter {
     this.#inFlight = 0;
     this.#running = undefined;
   }
+
+  #endTurnWait = (): void => {
+    const resolve = this.#turnWait;
+    this.#turnWait = undefined;
+    resolve?.();
+  };
 
   #wakeDrainWaiters(): void {
     const waiters = this.#drainWaiters;
