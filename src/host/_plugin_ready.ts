@@ -6,11 +6,11 @@
  *
  * @module
  */
-import {
-  type DialOptions,
-  type GrpcChannel,
-  type GrpcConnector,
-  type SocketAddress,
+import type {
+  DialOptions,
+  GrpcChannel,
+  GrpcConnector,
+  SocketAddress,
 } from "../transport/transport.ts";
 import { connectorFor } from "../transport/connectors.ts";
 import type { GrpcMultiplexer } from "../transport/multiplex.ts";
