@@ -9,6 +9,16 @@
  * @module
  */
 import { permissionFlags, type Permissions } from "./permissions.ts";
+import { denoExecutable, readEnv } from "./deno_executable.ts";
+import { denoCache } from "./_deno_info.ts";
+import { moduleGraph, resolutionFlags } from "./module_graph.ts";
+
+export {
+  denoExecutable,
+  type DenoExecutableFacts,
+  ENV_DENO,
+  resolveDenoExecutable,
+} from "./deno_executable.ts";
 
 /** What to spawn for a Deno plugin. */
 export interface DenoLaunch {
@@ -18,94 +28,6 @@ export interface DenoLaunch {
   args: string[];
   /** Environment Deno itself needs (the cache directory). */
   env: Record<string, string>;
-}
-
-/** The environment variable naming the `deno` executable that runs Deno plugins. */
-export const ENV_DENO = "BULKHEAD_DENO";
-
-/** What {@linkcode resolveDenoExecutable} looks at. */
-export interface DenoExecutableFacts {
-  /** `BULKHEAD_DENO`, if set. */
-  explicit: string | undefined;
-  /** Whether this host is a `deno compile`d binary (`Deno.build.standalone`). */
-  standalone: boolean;
-  /** This process's executable. */
-  execPath: string;
-  /** The `PATH` to search when the host is compiled. */
-  path: string;
-  /** Whether a path is an existing file. */
-  isFile: (path: string) => boolean;
-}
-
-/**
- * Chooses the `deno` that runs Deno plugins: `BULKHEAD_DENO` if set, else
- * the Deno running this host — unless the host is a `deno compile`d binary,
- * whose executable is the host itself (it would take the plugin's arguments
- * as its own command line): then `deno` on `PATH`.
- *
- * @param facts The environment, injected for tests.
- * @returns The executable's path.
- * @throws {Error} When the host is compiled and no `deno` is found.
- * @example
- * ```ts
- * import { resolveDenoExecutable } from "./deno_command.ts";
- * const deno = resolveDenoExecutable({
- *   explicit: undefined,
- *   standalone: true,
- *   execPath: "/opt/bulkhead",
- *   path: "/usr/local/bin:/usr/bin",
- *   isFile: (p) => p === "/usr/bin/deno",
- * });
- * if (deno !== "/usr/bin/deno") throw new Error(deno);
- * ```
- */
-export function resolveDenoExecutable(facts: DenoExecutableFacts): string {
-  if (facts.explicit) return facts.explicit;
-  if (!facts.standalone) return facts.execPath;
-  for (const dir of facts.path.split(":")) {
-    if (dir && facts.isFile(`${dir}/deno`)) return `${dir}/deno`;
-  }
-  throw new Error(
-    `Cannot run Deno plugins: this host is a compiled binary (${facts.execPath}) and no deno was found on PATH; install Deno or set ${ENV_DENO} to its path`,
-  );
-}
-
-let deno: string | undefined;
-
-/** The `deno` that runs Deno plugins and code generation (see {@linkcode resolveDenoExecutable}). */
-export function denoExecutable(): string {
-  return deno ??= resolveDenoExecutable({
-    explicit: readEnv(ENV_DENO) ?? grantedDenoOnPath(),
-    standalone: Deno.build.standalone ?? false,
-    execPath: Deno.execPath(),
-    path: readEnv("PATH") ?? "",
-    isFile: (path) => {
-      try {
-        return Deno.statSync(path).isFile;
-      } catch {
-        return false;
-      }
-    },
-  });
-}
-
-/**
- * `deno`, when this host may run the `deno` on PATH (`--allow-run=deno`) but
- * not its own executable by that path (PATH's deno is a symlink to it, say).
- */
-function grantedDenoOnPath(): string | undefined {
-  const granted = (command: string) =>
-    Deno.permissions.querySync({ name: "run", command }).state === "granted";
-  if (Deno.build.standalone || granted(Deno.execPath())) return undefined;
-  return granted("deno") ? "deno" : undefined;
-}
-
-function readEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined; // no env permission: as if unset
-  }
 }
 
 let denoDir: Promise<string> | undefined;
@@ -129,82 +51,50 @@ export function findDenoDir(): Promise<string> {
   })();
 }
 
-const cached = new Map<string, Promise<string[]>>();
+/** `deno cache` runs under way or done, and the signal of the caller who started each. */
+const cached = new Map<string, { done: Promise<void>; signal: AbortSignal | undefined }>();
 
 /**
- * Caches a module's graph (once per host process and module), remote
- * imports included (`--allow-import`: the graph is what the plugin's source
- * names, fixed before it runs), and returns the hosts its remote modules
- * come from, for the run's `--allow-import`.
+ * Caches a module's graph (`deno cache`, once per host process, module,
+ * working directory and resolution flags), remote imports included
+ * (`--allow-import`: the graph is what the plugin's source names, fixed
+ * before it runs), and returns the hosts its remote modules come from, for
+ * the run's `--allow-import`. The hosts come from the module graph listing
+ * (`module_graph.ts`), which the host's module root check reuses: one
+ * `deno info` per start, none on a restart when no file changed.
  *
  * @param module The module's URL or path.
  * @param cwd The directory the plugin runs in (its `deno.json` applies).
+ * @param flags Resolution flags (`--config`, `--import-map`, …) from its Deno flags.
  * @param signal Aborts the cache step.
  * @returns `host[:port]` of each remote module (empty for a local graph).
- * @throws {Error} When `deno cache` fails; the message holds its output.
+ * @throws {Error} When `deno cache` or `deno info` fails; the message holds its output.
  */
-function cacheModule(
+async function cacheModule(
   module: string,
   cwd: string | undefined,
+  flags: readonly string[],
   signal?: AbortSignal,
 ): Promise<string[]> {
-  const key = `${cwd ?? ""}\0${module}`;
-  let done = cached.get(key);
-  if (!done) {
-    done = (async () => {
-      const { code, stderr } = await denoTool(["cache", "--quiet", "--allow-import", module], {
-        cwd,
-        signal,
-      });
-      if (code !== 0) {
-        const text = new TextDecoder().decode(stderr).trim().split("\n").slice(-5).join("\n  ");
-        throw new Error(
-          `Cannot cache plugin module ${module}: deno cache exited ${code}\n  ${text}`,
-        );
-      }
-      // the graph is cached now: deno info reads it without fetching
-      const info = await denoTool(["info", "--json", "--allow-import", module], { cwd, signal });
-      return remoteHosts(new TextDecoder().decode(info.stdout));
-    })();
-    cached.set(key, done);
-    done.catch(() => cached.delete(key));
+  const key = JSON.stringify([module, cwd ?? "", flags]);
+  for (;;) {
+    let entry = cached.get(key);
+    if (!entry) {
+      const started = { done: denoCache(module, cwd, flags, signal), signal };
+      entry = started;
+      cached.set(key, started);
+      started.done.catch(() => cached.get(key) === started && cached.delete(key));
+    }
+    try {
+      await entry.done;
+      break;
+    } catch (error) {
+      // another caller's abort stopped the run we waited for: run it again
+      if (signal?.aborted || !entry.signal?.aborted || entry.signal === signal) throw error;
+    }
   }
-  return done;
-}
-
-function denoTool(
-  args: string[],
-  options: { cwd: string | undefined; signal: AbortSignal | undefined },
-): Promise<Deno.CommandOutput> {
-  return new Deno.Command(denoExecutable(), {
-    args,
-    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
-    ...(options.signal ? { signal: options.signal } : {}),
-  }).output();
-}
-
-/** The `host[:port]` of every http(s) module (and redirect) in `deno info --json` output. */
-function remoteHosts(json: string): string[] {
-  let info: { modules?: { specifier?: unknown }[]; redirects?: Record<string, unknown> };
-  try {
-    info = JSON.parse(json);
-  } catch {
-    return [];
-  }
-  const specifiers = [
-    ...(info.modules ?? []).map((m) => m.specifier),
-    ...Object.keys(info.redirects ?? {}),
-    ...Object.values(info.redirects ?? {}),
-  ];
-  const hosts = new Set<string>();
-  for (const specifier of specifiers) {
-    if (typeof specifier !== "string" || !/^https?:/.test(specifier)) continue;
-    hosts.add(new URL(specifier).host);
-  }
-  return [...hosts].sort();
+  // the graph is cached now: deno info reads it without fetching
+  return (await moduleGraph(module, { cwd, flags, signal })).remoteHosts;
 }
 
 /**
@@ -233,7 +123,7 @@ export async function denoLaunch(
   const flags = permissionFlags(options.permissions ?? {}, options.socketPath, options.envNames);
   const [dir, remote] = await Promise.all([
     findDenoDir(),
-    cacheModule(module, options.cwd, options.signal),
+    cacheModule(module, options.cwd, resolutionFlags(options.denoFlags ?? []), options.signal),
   ]);
   return {
     command: denoExecutable(),

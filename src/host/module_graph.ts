@@ -10,15 +10,17 @@
  * every listed file (and the configuration files Deno could have found) on
  * each use: a Supervisor restart pays a few `stat` calls, not another
  * `deno info`. A changed, added or removed file (its mtime, ctime, size or
- * inode differs) lists the graph again.
+ * inode differs) lists the graph again. The same listing gives the hosts of
+ * the graph's remote modules (for the plugin's `--allow-import`), so a
+ * start runs `deno info` once for both.
  *
  * @module
  */
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { denoInfo, type GraphFile } from "./_deno_info.ts";
+import { denoInfo, type GraphFile, type GraphInfo } from "./_deno_info.ts";
 
-export type { GraphFile };
+export type { GraphFile, GraphInfo };
 
 /** What {@linkcode listModuleGraph} needs. */
 export interface ListGraphOptions {
@@ -26,12 +28,14 @@ export interface ListGraphOptions {
   cwd?: string | undefined;
   /** Flags that change how Deno resolves modules (`--config`, `--import-map`, …). */
   flags?: readonly string[];
-  /** Aborts the wait (a listing under way for other callers goes on). */
+  /**
+   * Aborts the wait, and the listing's `deno info` when this caller started
+   * it (other callers waiting for it then list again).
+   */
   signal?: AbortSignal | undefined;
 }
 
-interface Listing {
-  files: GraphFile[];
+interface Listing extends GraphInfo {
   /** Every stat'ed path and what it was, to revalidate the listing. */
   stamps: Map<string, string>;
   /**
@@ -44,7 +48,12 @@ interface Listing {
 
 /** Graph listings are few (one per plugin module); past this many the oldest goes. */
 const MAX_LISTINGS = 128;
-const listings = new Map<string, Promise<Listing>>();
+/** A listing under way or done, and the signal of the caller who started it. */
+interface ListingEntry {
+  listing: Promise<Listing>;
+  signal: AbortSignal | undefined;
+}
+const listings = new Map<string, ListingEntry>();
 
 /**
  * Lists the local files of a module's graph, from this process's cache when
@@ -63,26 +72,61 @@ export async function listModuleGraph(
   module: string,
   options: ListGraphOptions = {},
 ): Promise<GraphFile[]> {
-  options.signal?.throwIfAborted();
+  return (await moduleGraph(module, options)).files;
+}
+
+/**
+ * Lists a module's graph (its local files and the hosts of its remote
+ * modules), from this process's cache when none of its files changed. Run
+ * it after `deno cache`: the listing reads remote modules from Deno's cache
+ * (`--allow-import`), and would fetch those not there.
+ *
+ * @param module The entry module's specifier (`file:` or `https:` URL).
+ * @param options Working directory, resolution flags, signal (which stops
+ *   the listing's `deno info` when this caller started it; others waiting
+ *   for it then list again).
+ * @returns The graph's `file:` modules and assets, and its remote hosts.
+ * @throws {Error} When `deno info` fails or says something unreadable.
+ * @example
+ * ```ts ignore
+ * const { remoteHosts } = await moduleGraph("file:///srv/plugins/a/plugin.ts", { cwd: "/srv" });
+ * ```
+ */
+export async function moduleGraph(
+  module: string,
+  options: ListGraphOptions = {},
+): Promise<GraphInfo> {
+  const signal = options.signal;
+  signal?.throwIfAborted();
   const flags = options.flags ?? [];
   const key = JSON.stringify([module, options.cwd ?? "", flags]);
   const known = listings.get(key);
   if (known) {
-    const listing = await abortable(known.catch(() => undefined), options.signal);
-    if (listing?.reusable && await unchanged(listing)) return listing.files;
+    const listing = await abortable(known.listing.catch(() => undefined), signal);
+    if (listing?.reusable && await unchanged(listing)) return listing;
     if (listings.get(key) === known) listings.delete(key);
   }
-  let listing = listings.get(key);
-  if (!listing) {
-    listing = list(module, options.cwd, flags);
-    listings.set(key, listing);
-    listing.catch(() => listings.get(key) === listing && listings.delete(key));
-    for (const old of listings.keys()) {
-      if (listings.size <= MAX_LISTINGS) break;
-      listings.delete(old);
+  for (;;) {
+    let entry = listings.get(key);
+    if (!entry) {
+      // the caller who starts the listing may abort it (its `deno info` is killed)
+      const listing = list(module, options.cwd, flags, signal);
+      const started: ListingEntry = { listing, signal };
+      entry = started;
+      listings.set(key, started);
+      listing.catch(() => listings.get(key) === started && listings.delete(key));
+      for (const old of listings.keys()) {
+        if (listings.size <= MAX_LISTINGS) break;
+        listings.delete(old);
+      }
+    }
+    try {
+      return await abortable(entry.listing, signal);
+    } catch (error) {
+      // another caller's abort ended the listing we waited for: list again
+      if (signal?.aborted || !entry.signal?.aborted || entry.signal === signal) throw error;
     }
   }
-  return (await abortable(listing, options.signal)).files;
 }
 
 /**
@@ -137,10 +181,15 @@ function configCandidates(cwd: string): string[] {
   }
 }
 
-async function list(module: string, cwd: string | undefined, flags: readonly string[]) {
-  const remote = /^https?:/.test(module);
+async function list(
+  module: string,
+  cwd: string | undefined,
+  flags: readonly string[],
+  signal: AbortSignal | undefined,
+): Promise<Listing> {
   const startedAt = Date.now();
-  const files = await denoInfo(module, cwd, [...(remote ? [] : ["--no-remote"]), ...flags]);
+  // remote modules are read from the cache (`deno cache` ran first), for their hosts
+  const { files, remoteHosts } = await denoInfo(module, cwd, ["--allow-import", ...flags], signal);
   const stamps = new Map<string, string>();
   const paths = [
     ...files.map((f) => f.path),
@@ -156,7 +205,7 @@ async function list(module: string, cwd: string | undefined, flags: readonly str
     stamps.set(path, now.stamp);
     if (now.changedMs >= startedAt - 1000) reusable = false;
   }));
-  return { files, stamps, reusable };
+  return { files, remoteHosts, stamps, reusable };
 }
 
 async function unchanged(listing: Listing): Promise<boolean> {
