@@ -28,6 +28,8 @@ export interface GraphInfo {
   files: GraphFile[];
   /** `host[:port]` of every http(s) module and redirect, sorted. */
   remoteHosts: string[];
+  /** Whether every module of the graph was found (none has an `error`). */
+  complete: boolean;
 }
 
 /** A graph's JSON past this size is refused rather than read into memory. */
@@ -217,7 +219,10 @@ function parseInfo(module: string, text: string): GraphInfo {
       importer: importer ?? typeImporters.get(specifier),
     });
   }
-  return { files, remoteHosts: remoteHosts(info as Record<string, unknown>, modules) };
+  const complete = modules.every((m) =>
+    typeof (m as { error?: unknown } | null)?.error !== "string"
+  );
+  return { files, remoteHosts: remoteHosts(info as Record<string, unknown>, modules), complete };
 }
 
 /** The `host[:port]` of every http(s) module and redirect (source or target), sorted. */

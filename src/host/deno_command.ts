@@ -55,13 +55,17 @@ export function findDenoDir(): Promise<string> {
 const cached = new Map<string, { done: Promise<void>; signal: AbortSignal | undefined }>();
 
 /**
- * Caches a module's graph (`deno cache`, once per host process, module,
- * working directory and resolution flags), remote imports included
- * (`--allow-import`: the graph is what the plugin's source names, fixed
- * before it runs), and returns the hosts its remote modules come from, for
- * the run's `--allow-import`. The hosts come from the module graph listing
- * (`module_graph.ts`), which the host's module root check reuses: one
- * `deno info` per start, none on a restart when no file changed.
+ * Makes sure a module's graph is in Deno's cache and returns the hosts its
+ * remote modules come from, for the run's `--allow-import` (the graph is
+ * what the plugin's source names, fixed before it runs). The module graph
+ * listing (`module_graph.ts`, `deno info --allow-import`, which the host's
+ * module root check reuses) comes first: it caches npm packages itself, so
+ * a graph of local and npm modules needs nothing more. `deno cache` (once
+ * per host process, module, working directory and resolution flags) runs
+ * only for a graph with remote modules, which `deno info` fetches but does
+ * not keep, or with a module it could not find (then `deno cache` says why).
+ * So a first start runs one `deno info` (and `deno cache` for remote
+ * graphs), a restart with no file changed neither.
  *
  * @param module The module's URL or path.
  * @param cwd The directory the plugin runs in (its `deno.json` applies).
@@ -76,6 +80,8 @@ async function cacheModule(
   flags: readonly string[],
   signal?: AbortSignal,
 ): Promise<string[]> {
+  let graph = await moduleGraph(module, { cwd, flags, signal });
+  if (graph.complete && graph.remoteHosts.length === 0) return [];
   const key = JSON.stringify([module, cwd ?? "", flags]);
   for (;;) {
     let entry = cached.get(key);
@@ -93,8 +99,9 @@ async function cacheModule(
       if (signal?.aborted || !entry.signal?.aborted || entry.signal === signal) throw error;
     }
   }
-  // the graph is cached now: deno info reads it without fetching
-  return (await moduleGraph(module, { cwd, flags, signal })).remoteHosts;
+  // listed again only when a module was missing (such a listing is not reused)
+  if (!graph.complete) graph = await moduleGraph(module, { cwd, flags, signal });
+  return graph.remoteHosts;
 }
 
 /**

@@ -77,9 +77,10 @@ export async function listModuleGraph(
 
 /**
  * Lists a module's graph (its local files and the hosts of its remote
- * modules), from this process's cache when none of its files changed. Run
- * it after `deno cache`: the listing reads remote modules from Deno's cache
- * (`--allow-import`), and would fetch those not there.
+ * modules), from this process's cache when none of its files changed. The
+ * listing runs `deno info --allow-import`, which fetches what Deno's cache
+ * lacks: npm packages it keeps in the cache, remote modules it does not
+ * (`deno cache` does). A listing with a module missing is not reused.
  *
  * @param module The entry module's specifier (`file:` or `https:` URL).
  * @param options Working directory, resolution flags, signal (which stops
@@ -189,7 +190,12 @@ async function list(
 ): Promise<Listing> {
   const startedAt = Date.now();
   // remote modules are read from the cache (`deno cache` ran first), for their hosts
-  const { files, remoteHosts } = await denoInfo(module, cwd, ["--allow-import", ...flags], signal);
+  const { files, remoteHosts, complete } = await denoInfo(
+    module,
+    cwd,
+    ["--allow-import", ...flags],
+    signal,
+  );
   const stamps = new Map<string, string>();
   const paths = [
     ...files.map((f) => f.path),
@@ -197,7 +203,7 @@ async function list(
     ...(module.startsWith("file:") ? configCandidates(dirname(fileURLToPath(module))) : []),
     ...flags.filter((f) => !f.startsWith("-")).map((f) => resolve(cwd ?? Deno.cwd(), f)),
   ];
-  let reusable = true;
+  let reusable = complete; // a module missing now may be there once `deno cache` ran
   // Same stamp, same file: the real path found now stays right while the listing is reused.
   await Promise.all(files.map(async (file) => file.realPath = await realPath(file.path)));
   await Promise.all(paths.map(async (path) => {
@@ -205,7 +211,7 @@ async function list(
     stamps.set(path, now.stamp);
     if (now.changedMs >= startedAt - 1000) reusable = false;
   }));
-  return { files, remoteHosts, stamps, reusable };
+  return { files, remoteHosts, complete, stamps, reusable };
 }
 
 async function unchanged(listing: Listing): Promise<boolean> {
