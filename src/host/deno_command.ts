@@ -1,6 +1,7 @@
 /**
- * How a Deno plugin module is run: its module graph cached by the host
- * first (remote imports included), then `deno run --cached-only` with
+ * How a Deno plugin module is run: its module graph listed and cached by
+ * the host first (`deno info`, which keeps npm packages in Deno's cache;
+ * `deno cache` too when it has remote imports), then `deno run --cached-only` with
  * exactly the granted permissions, `--no-remote` for a local graph or
  * `--allow-import` of its remote hosts only, so a plugin without network
  * access cannot make Deno fetch anything (an `npm:` or `https:` import built
