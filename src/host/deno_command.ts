@@ -33,11 +33,17 @@ export interface DenoLaunch {
 
 let denoDir: Promise<string> | undefined;
 
-/** Returns Deno's cache directory, so a plugin run with a cleared environment finds its cache. */
+/**
+ * Returns Deno's cache directory, so a plugin run with a cleared environment
+ * finds its cache: `DENO_DIR`, else Deno's default on Linux when it exists,
+ * else what `deno info --json` says (one more process on a first start).
+ */
 export function findDenoDir(): Promise<string> {
   return denoDir ??= (async () => {
     const fromEnv = readEnv("DENO_DIR"); // without env access, deno info (which inherits it) says
     if (fromEnv) return fromEnv;
+    const known = linuxDefaultDenoDir();
+    if (known) return known;
     const { stdout } = await new Deno.Command(denoExecutable(), {
       args: ["info", "--json"],
       stdout: "piped",
@@ -50,6 +56,31 @@ export function findDenoDir(): Promise<string> {
     }
     return info.denoDir;
   })();
+}
+
+/**
+ * Deno's default cache directory on Linux, as Deno finds it without
+ * `DENO_DIR`: `$XDG_CACHE_HOME/deno`, else `$HOME/.cache/deno` (checked
+ * against `deno info` with both set and unset); undefined elsewhere, for a
+ * relative `XDG_CACHE_HOME`, without env access, or when that directory does
+ * not exist (yet).
+ */
+function linuxDefaultDenoDir(): string | undefined {
+  if (Deno.build.os !== "linux") return undefined;
+  const xdg = readEnv("XDG_CACHE_HOME");
+  const home = readEnv("HOME");
+  // a relative XDG_CACHE_HOME: Deno's reading of it is deno info's to say
+  const base = xdg
+    ? (xdg.startsWith("/") ? xdg : undefined)
+    : home?.startsWith("/")
+    ? `${home}/.cache`
+    : undefined;
+  if (base === undefined) return undefined;
+  try {
+    return Deno.statSync(`${base}/deno`).isDirectory ? `${base}/deno` : undefined;
+  } catch {
+    return undefined; // absent, or no read access to stat it: ask deno info
+  }
 }
 
 /** `deno cache` runs under way or done, and the signal of the caller who started each. */
