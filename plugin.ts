@@ -9,6 +9,15 @@
  * starts about twice as slowly (measured: ~160 ms to its handshake instead
  * of ~70 ms). Import this module in plugins.
  *
+ * Most of a plugin's start is Deno loading and evaluating ~190 modules
+ * (protobuf-es, Connect, this SDK and its transport). A plugin bundled with
+ * `deno bundle --platform deno --code-splitting --outdir dist plugin.ts`
+ * (then started as `dist/plugin.js`) holds one tree-shaken copy of each,
+ * its own generated code included, and starts faster: measured with the
+ * greeter, ~28% less CPU to its first answer, ~19% less time, and ~7 MB
+ * less RSS after 200 calls. Keep `--code-splitting`: without it the
+ * transports it does not use are loaded at start.
+ *
  * @example
  * ```ts ignore
  * // deno.json: { "imports": { "bulkhead/": "<URL of Bulkhead>/" } }

@@ -1,13 +1,14 @@
 /**
  * What `deno info --json` says of a module's graph: its `file:` modules and
- * assets, each with the module that imports it. The answer is read with a
- * size bound and a deadline (it describes code the plugin's author wrote).
- * Internal to `src/host/` (see `module_graph.ts`).
+ * assets, each with the module that imports it, and the hosts of its remote
+ * modules; and `deno cache`, which fetches the graph first. Both answers are
+ * read with a size bound and a deadline (they describe code the plugin's
+ * author wrote). Internal to `src/host/` (see `module_graph.ts`).
  *
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { denoExecutable } from "./deno_command.ts";
+import { denoExecutable } from "./deno_executable.ts";
 
 /** One local file in a module graph. */
 export interface GraphFile {
@@ -21,10 +22,22 @@ export interface GraphFile {
   importer: string | undefined;
 }
 
+/** What `deno info` says of a module's graph. */
+export interface GraphInfo {
+  /** The graph's `file:` modules and assets. */
+  files: GraphFile[];
+  /** `host[:port]` of every http(s) module and redirect, sorted. */
+  remoteHosts: string[];
+  /** Whether every module of the graph was found (none has an `error`). */
+  complete: boolean;
+}
+
 /** A graph's JSON past this size is refused rather than read into memory. */
 const MAX_INFO_BYTES = 64 * 1024 * 1024;
 /** `deno info` on a cached graph takes well under a second; this bounds a stuck one. */
 const INFO_TIMEOUT_MS = 60_000;
+/** `deno cache` may download a graph: this bounds a stuck one. */
+const CACHE_TIMEOUT_MS = 300_000;
 
 /**
  * Runs `deno info --json` on a module and reads its local files.
@@ -32,15 +45,48 @@ const INFO_TIMEOUT_MS = 60_000;
  * @param module The entry module's specifier.
  * @param cwd The directory to run in (its `deno.json` applies).
  * @param flags Resolution flags for `deno info`.
- * @returns The graph's `file:` modules and assets.
+ * @param signal Aborts it.
+ * @returns The graph's `file:` modules and assets, and its remote hosts.
  * @throws {Error} When `deno info` fails, says too much or says something unreadable.
  */
 export async function denoInfo(
   module: string,
   cwd: string | undefined,
   flags: readonly string[],
-): Promise<GraphFile[]> {
-  return parseInfo(module, await denoInfoText(module, cwd, flags));
+  signal?: AbortSignal,
+): Promise<GraphInfo> {
+  return parseInfo(module, await denoInfoText(module, cwd, flags, signal));
+}
+
+/**
+ * Runs `deno cache --allow-import` on a module: its graph, remote and npm
+ * modules included, is in Deno's cache afterwards.
+ *
+ * @param module The entry module's specifier.
+ * @param cwd The directory to run in (its `deno.json` applies).
+ * @param flags Resolution flags for `deno cache`.
+ * @param signal Aborts it.
+ * @throws {Error} When `deno cache` fails; the message holds the end of its output.
+ */
+export async function denoCache(
+  module: string,
+  cwd: string | undefined,
+  flags: readonly string[],
+  signal?: AbortSignal,
+): Promise<void> {
+  const { stderr, status } = await runBounded(
+    ["cache", "--quiet", "--allow-import", ...flags, module],
+    cwd,
+    CACHE_TIMEOUT_MS,
+    signal,
+  );
+  if (status.success) return;
+  const text = new TextDecoder().decode(stderr ?? new Uint8Array()).trim().split("\n");
+  throw new Error(
+    `Cannot cache plugin module ${module}: deno cache exited ${status.code}\n  ${
+      text.slice(-5).join("\n  ")
+    }`,
+  );
 }
 
 /**
@@ -56,32 +102,14 @@ export async function denoInfoText(
   module: string,
   cwd: string | undefined,
   flags: readonly string[],
+  signal?: AbortSignal,
 ): Promise<string> {
-  const child = new Deno.Command(denoExecutable(), {
-    args: ["info", "--json", ...flags, module],
-    ...(cwd === undefined ? {} : { cwd }),
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
-  }).spawn();
-  const kill = () => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already exited
-    }
-  };
-  const timer = setTimeout(kill, INFO_TIMEOUT_MS);
-  let stdout: Uint8Array | undefined, stderr: Uint8Array | undefined, status: Deno.CommandStatus;
-  try {
-    [stdout, stderr, status] = await Promise.all([
-      readBounded(child.stdout, kill),
-      readBounded(child.stderr, () => {}),
-      child.status,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+  const { stdout, stderr, status } = await runBounded(
+    ["info", "--json", ...flags, module],
+    cwd,
+    INFO_TIMEOUT_MS,
+    signal,
+  );
   if (!status.success || stdout === undefined) {
     const text = new TextDecoder().decode(stderr ?? new Uint8Array()).trim().split("\n");
     throw new Error(
@@ -94,12 +122,59 @@ export async function denoInfoText(
 }
 
 /**
+ * Runs one of deno's tools, its output read up to {@linkcode MAX_INFO_BYTES}
+ * each (stdout undefined past that: the tool is killed), killed after
+ * `timeoutMs` or when `signal` aborts.
+ */
+async function runBounded(
+  args: string[],
+  cwd: string | undefined,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<{ stdout?: Uint8Array; stderr?: Uint8Array; status: Deno.CommandStatus }> {
+  signal?.throwIfAborted();
+  const child = new Deno.Command(denoExecutable(), {
+    args,
+    ...(cwd === undefined ? {} : { cwd }),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
+  }).spawn();
+  const kill = () => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+  };
+  const timer = setTimeout(kill, timeoutMs);
+  signal?.addEventListener("abort", kill, { once: true });
+  try {
+    const [stdout, stderr, status] = await Promise.all([
+      readBounded(child.stdout, kill),
+      readBounded(child.stderr, () => {}),
+      child.status,
+    ]);
+    signal?.throwIfAborted();
+    return {
+      ...(stdout === undefined ? {} : { stdout }),
+      ...(stderr === undefined ? {} : { stderr }),
+      status,
+    };
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", kill);
+  }
+}
+
+/**
  * Reads `deno info --json`'s answer: every module whose specifier is a
  * `file:` URL, with the first module found importing it — except those
  * only ever imported for their types (`import type`), which `deno run`
  * does not load.
  */
-function parseInfo(module: string, text: string): GraphFile[] {
+function parseInfo(module: string, text: string): GraphInfo {
   let info: unknown;
   try {
     info = JSON.parse(text);
@@ -144,7 +219,31 @@ function parseInfo(module: string, text: string): GraphFile[] {
       importer: importer ?? typeImporters.get(specifier),
     });
   }
-  return files;
+  const complete = modules.every((m) =>
+    typeof (m as { error?: unknown } | null)?.error !== "string"
+  );
+  return { files, remoteHosts: remoteHosts(info as Record<string, unknown>, modules), complete };
+}
+
+/** The `host[:port]` of every http(s) module and redirect (source or target), sorted. */
+function remoteHosts(info: Record<string, unknown>, modules: unknown[]): string[] {
+  const redirects = info.redirects !== null && typeof info.redirects === "object"
+    ? Object.entries(info.redirects).flat()
+    : [];
+  const specifiers = [
+    ...modules.map((m) => (m as { specifier?: unknown } | null)?.specifier),
+    ...redirects,
+  ];
+  const hosts = new Set<string>();
+  for (const specifier of specifiers) {
+    if (typeof specifier !== "string" || !/^https?:/.test(specifier)) continue;
+    try {
+      hosts.add(new URL(specifier).host);
+    } catch {
+      // not a URL: nothing to grant
+    }
+  }
+  return [...hosts].sort();
 }
 
 async function readBounded(

@@ -1,6 +1,7 @@
 /**
- * How a Deno plugin module is run: its module graph cached by the host
- * first (remote imports included), then `deno run --cached-only` with
+ * How a Deno plugin module is run: its module graph listed and cached by
+ * the host first (`deno info`, which keeps npm packages in Deno's cache;
+ * `deno cache` too when it has remote imports), then `deno run --cached-only` with
  * exactly the granted permissions, `--no-remote` for a local graph or
  * `--allow-import` of its remote hosts only, so a plugin without network
  * access cannot make Deno fetch anything (an `npm:` or `https:` import built
@@ -9,6 +10,16 @@
  * @module
  */
 import { permissionFlags, type Permissions } from "./permissions.ts";
+import { denoExecutable, readEnv } from "./deno_executable.ts";
+import { denoCache } from "./_deno_info.ts";
+import { moduleGraph, resolutionFlags } from "./module_graph.ts";
+
+export {
+  denoExecutable,
+  type DenoExecutableFacts,
+  ENV_DENO,
+  resolveDenoExecutable,
+} from "./deno_executable.ts";
 
 /** What to spawn for a Deno plugin. */
 export interface DenoLaunch {
@@ -20,101 +31,19 @@ export interface DenoLaunch {
   env: Record<string, string>;
 }
 
-/** The environment variable naming the `deno` executable that runs Deno plugins. */
-export const ENV_DENO = "BULKHEAD_DENO";
-
-/** What {@linkcode resolveDenoExecutable} looks at. */
-export interface DenoExecutableFacts {
-  /** `BULKHEAD_DENO`, if set. */
-  explicit: string | undefined;
-  /** Whether this host is a `deno compile`d binary (`Deno.build.standalone`). */
-  standalone: boolean;
-  /** This process's executable. */
-  execPath: string;
-  /** The `PATH` to search when the host is compiled. */
-  path: string;
-  /** Whether a path is an existing file. */
-  isFile: (path: string) => boolean;
-}
-
-/**
- * Chooses the `deno` that runs Deno plugins: `BULKHEAD_DENO` if set, else
- * the Deno running this host — unless the host is a `deno compile`d binary,
- * whose executable is the host itself (it would take the plugin's arguments
- * as its own command line): then `deno` on `PATH`.
- *
- * @param facts The environment, injected for tests.
- * @returns The executable's path.
- * @throws {Error} When the host is compiled and no `deno` is found.
- * @example
- * ```ts
- * import { resolveDenoExecutable } from "./deno_command.ts";
- * const deno = resolveDenoExecutable({
- *   explicit: undefined,
- *   standalone: true,
- *   execPath: "/opt/bulkhead",
- *   path: "/usr/local/bin:/usr/bin",
- *   isFile: (p) => p === "/usr/bin/deno",
- * });
- * if (deno !== "/usr/bin/deno") throw new Error(deno);
- * ```
- */
-export function resolveDenoExecutable(facts: DenoExecutableFacts): string {
-  if (facts.explicit) return facts.explicit;
-  if (!facts.standalone) return facts.execPath;
-  for (const dir of facts.path.split(":")) {
-    if (dir && facts.isFile(`${dir}/deno`)) return `${dir}/deno`;
-  }
-  throw new Error(
-    `Cannot run Deno plugins: this host is a compiled binary (${facts.execPath}) and no deno was found on PATH; install Deno or set ${ENV_DENO} to its path`,
-  );
-}
-
-let deno: string | undefined;
-
-/** The `deno` that runs Deno plugins and code generation (see {@linkcode resolveDenoExecutable}). */
-export function denoExecutable(): string {
-  return deno ??= resolveDenoExecutable({
-    explicit: readEnv(ENV_DENO) ?? grantedDenoOnPath(),
-    standalone: Deno.build.standalone ?? false,
-    execPath: Deno.execPath(),
-    path: readEnv("PATH") ?? "",
-    isFile: (path) => {
-      try {
-        return Deno.statSync(path).isFile;
-      } catch {
-        return false;
-      }
-    },
-  });
-}
-
-/**
- * `deno`, when this host may run the `deno` on PATH (`--allow-run=deno`) but
- * not its own executable by that path (PATH's deno is a symlink to it, say).
- */
-function grantedDenoOnPath(): string | undefined {
-  const granted = (command: string) =>
-    Deno.permissions.querySync({ name: "run", command }).state === "granted";
-  if (Deno.build.standalone || granted(Deno.execPath())) return undefined;
-  return granted("deno") ? "deno" : undefined;
-}
-
-function readEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined; // no env permission: as if unset
-  }
-}
-
 let denoDir: Promise<string> | undefined;
 
-/** Returns Deno's cache directory, so a plugin run with a cleared environment finds its cache. */
+/**
+ * Returns Deno's cache directory, so a plugin run with a cleared environment
+ * finds its cache: `DENO_DIR`, else Deno's default on Linux when it exists,
+ * else what `deno info --json` says (one more process on a first start).
+ */
 export function findDenoDir(): Promise<string> {
   return denoDir ??= (async () => {
     const fromEnv = readEnv("DENO_DIR"); // without env access, deno info (which inherits it) says
     if (fromEnv) return fromEnv;
+    const known = linuxDefaultDenoDir();
+    if (known) return known;
     const { stdout } = await new Deno.Command(denoExecutable(), {
       args: ["info", "--json"],
       stdout: "piped",
@@ -129,82 +58,82 @@ export function findDenoDir(): Promise<string> {
   })();
 }
 
-const cached = new Map<string, Promise<string[]>>();
+/**
+ * Deno's default cache directory on Linux, as Deno finds it without
+ * `DENO_DIR`: `$XDG_CACHE_HOME/deno`, else `$HOME/.cache/deno` (checked
+ * against `deno info` with both set and unset); undefined elsewhere, for a
+ * relative `XDG_CACHE_HOME`, without env access, or when that directory does
+ * not exist (yet).
+ */
+function linuxDefaultDenoDir(): string | undefined {
+  if (Deno.build.os !== "linux") return undefined;
+  const xdg = readEnv("XDG_CACHE_HOME");
+  const home = readEnv("HOME");
+  // a relative XDG_CACHE_HOME: Deno's reading of it is deno info's to say
+  const base = xdg
+    ? (xdg.startsWith("/") ? xdg : undefined)
+    : home?.startsWith("/")
+    ? `${home}/.cache`
+    : undefined;
+  if (base === undefined) return undefined;
+  try {
+    return Deno.statSync(`${base}/deno`).isDirectory ? `${base}/deno` : undefined;
+  } catch {
+    return undefined; // absent, or no read access to stat it: ask deno info
+  }
+}
+
+/** `deno cache` runs under way or done, and the signal of the caller who started each. */
+const cached = new Map<string, { done: Promise<void>; signal: AbortSignal | undefined }>();
 
 /**
- * Caches a module's graph (once per host process and module), remote
- * imports included (`--allow-import`: the graph is what the plugin's source
- * names, fixed before it runs), and returns the hosts its remote modules
- * come from, for the run's `--allow-import`.
+ * Makes sure a module's graph is in Deno's cache and returns the hosts its
+ * remote modules come from, for the run's `--allow-import` (the graph is
+ * what the plugin's source names, fixed before it runs). The module graph
+ * listing (`module_graph.ts`, `deno info --allow-import`, which the host's
+ * module root check reuses) comes first: it caches npm packages itself, so
+ * a graph of local and npm modules needs nothing more. `deno cache` (once
+ * per host process, module, working directory and resolution flags) runs
+ * only for a graph with remote modules, which `deno info` fetches but does
+ * not keep, or with a module it could not find (then `deno cache` says why).
+ * So a first start runs one `deno info` (and `deno cache` for remote
+ * graphs), a restart with no file changed neither.
  *
  * @param module The module's URL or path.
  * @param cwd The directory the plugin runs in (its `deno.json` applies).
+ * @param flags Resolution flags (`--config`, `--import-map`, …) from its Deno flags.
  * @param signal Aborts the cache step.
  * @returns `host[:port]` of each remote module (empty for a local graph).
- * @throws {Error} When `deno cache` fails; the message holds its output.
+ * @throws {Error} When `deno cache` or `deno info` fails; the message holds its output.
  */
-function cacheModule(
+async function cacheModule(
   module: string,
   cwd: string | undefined,
+  flags: readonly string[],
   signal?: AbortSignal,
 ): Promise<string[]> {
-  const key = `${cwd ?? ""}\0${module}`;
-  let done = cached.get(key);
-  if (!done) {
-    done = (async () => {
-      const { code, stderr } = await denoTool(["cache", "--quiet", "--allow-import", module], {
-        cwd,
-        signal,
-      });
-      if (code !== 0) {
-        const text = new TextDecoder().decode(stderr).trim().split("\n").slice(-5).join("\n  ");
-        throw new Error(
-          `Cannot cache plugin module ${module}: deno cache exited ${code}\n  ${text}`,
-        );
-      }
-      // the graph is cached now: deno info reads it without fetching
-      const info = await denoTool(["info", "--json", "--allow-import", module], { cwd, signal });
-      return remoteHosts(new TextDecoder().decode(info.stdout));
-    })();
-    cached.set(key, done);
-    done.catch(() => cached.delete(key));
+  let graph = await moduleGraph(module, { cwd, flags, signal });
+  if (graph.complete && graph.remoteHosts.length === 0) return [];
+  const key = JSON.stringify([module, cwd ?? "", flags]);
+  for (;;) {
+    let entry = cached.get(key);
+    if (!entry) {
+      const started = { done: denoCache(module, cwd, flags, signal), signal };
+      entry = started;
+      cached.set(key, started);
+      started.done.catch(() => cached.get(key) === started && cached.delete(key));
+    }
+    try {
+      await entry.done;
+      break;
+    } catch (error) {
+      // another caller's abort stopped the run we waited for: run it again
+      if (signal?.aborted || !entry.signal?.aborted || entry.signal === signal) throw error;
+    }
   }
-  return done;
-}
-
-function denoTool(
-  args: string[],
-  options: { cwd: string | undefined; signal: AbortSignal | undefined },
-): Promise<Deno.CommandOutput> {
-  return new Deno.Command(denoExecutable(), {
-    args,
-    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
-    ...(options.signal ? { signal: options.signal } : {}),
-  }).output();
-}
-
-/** The `host[:port]` of every http(s) module (and redirect) in `deno info --json` output. */
-function remoteHosts(json: string): string[] {
-  let info: { modules?: { specifier?: unknown }[]; redirects?: Record<string, unknown> };
-  try {
-    info = JSON.parse(json);
-  } catch {
-    return [];
-  }
-  const specifiers = [
-    ...(info.modules ?? []).map((m) => m.specifier),
-    ...Object.keys(info.redirects ?? {}),
-    ...Object.values(info.redirects ?? {}),
-  ];
-  const hosts = new Set<string>();
-  for (const specifier of specifiers) {
-    if (typeof specifier !== "string" || !/^https?:/.test(specifier)) continue;
-    hosts.add(new URL(specifier).host);
-  }
-  return [...hosts].sort();
+  // listed again only when a module was missing (such a listing is not reused)
+  if (!graph.complete) graph = await moduleGraph(module, { cwd, flags, signal });
+  return graph.remoteHosts;
 }
 
 /**
@@ -233,7 +162,7 @@ export async function denoLaunch(
   const flags = permissionFlags(options.permissions ?? {}, options.socketPath, options.envNames);
   const [dir, remote] = await Promise.all([
     findDenoDir(),
-    cacheModule(module, options.cwd, options.signal),
+    cacheModule(module, options.cwd, resolutionFlags(options.denoFlags ?? []), options.signal),
   ]);
   return {
     command: denoExecutable(),

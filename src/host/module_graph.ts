@@ -10,16 +10,18 @@
  * every listed file (and the configuration files Deno could have found) on
  * each use: a Supervisor restart pays a few `stat` calls, not another
  * `deno info`. A changed, added or removed file (its mtime, ctime, size or
- * inode differs) lists the graph again.
+ * inode differs) lists the graph again. The same listing gives the hosts of
+ * the graph's remote modules (for the plugin's `--allow-import`), so a
+ * start runs `deno info` once for both.
  *
  * @module
  */
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ABORTED, orAborted } from "../_timing.ts";
-import { denoInfo, type GraphFile } from "./_deno_info.ts";
+import { denoInfo, type GraphFile, type GraphInfo } from "./_deno_info.ts";
 
-export type { GraphFile };
+export type { GraphFile, GraphInfo };
 
 /** What {@linkcode listModuleGraph} needs. */
 export interface ListGraphOptions {
@@ -27,12 +29,14 @@ export interface ListGraphOptions {
   cwd?: string | undefined;
   /** Flags that change how Deno resolves modules (`--config`, `--import-map`, …). */
   flags?: readonly string[];
-  /** Aborts the wait (a listing under way for other callers goes on). */
+  /**
+   * Aborts the wait, and the listing's `deno info` when this caller started
+   * it (other callers waiting for it then list again).
+   */
   signal?: AbortSignal | undefined;
 }
 
-interface Listing {
-  files: GraphFile[];
+interface Listing extends GraphInfo {
   /** Every stat'ed path and what it was, to revalidate the listing. */
   stamps: Map<string, string>;
   /**
@@ -45,7 +49,12 @@ interface Listing {
 
 /** Graph listings are few (one per plugin module); past this many the oldest goes. */
 const MAX_LISTINGS = 128;
-const listings = new Map<string, Promise<Listing>>();
+/** A listing under way or done, and the signal of the caller who started it. */
+interface ListingEntry {
+  listing: Promise<Listing>;
+  signal: AbortSignal | undefined;
+}
+const listings = new Map<string, ListingEntry>();
 
 /**
  * Lists the local files of a module's graph, from this process's cache when
@@ -64,26 +73,62 @@ export async function listModuleGraph(
   module: string,
   options: ListGraphOptions = {},
 ): Promise<GraphFile[]> {
-  options.signal?.throwIfAborted();
+  return (await moduleGraph(module, options)).files;
+}
+
+/**
+ * Lists a module's graph (its local files and the hosts of its remote
+ * modules), from this process's cache when none of its files changed. The
+ * listing runs `deno info --allow-import`, which fetches what Deno's cache
+ * lacks: npm packages it keeps in the cache, remote modules it does not
+ * (`deno cache` does). A listing with a module missing is not reused.
+ *
+ * @param module The entry module's specifier (`file:` or `https:` URL).
+ * @param options Working directory, resolution flags, signal (which stops
+ *   the listing's `deno info` when this caller started it; others waiting
+ *   for it then list again).
+ * @returns The graph's `file:` modules and assets, and its remote hosts.
+ * @throws {Error} When `deno info` fails or says something unreadable.
+ * @example
+ * ```ts ignore
+ * const { remoteHosts } = await moduleGraph("file:///srv/plugins/a/plugin.ts", { cwd: "/srv" });
+ * ```
+ */
+export async function moduleGraph(
+  module: string,
+  options: ListGraphOptions = {},
+): Promise<GraphInfo> {
+  const signal = options.signal;
+  signal?.throwIfAborted();
   const flags = options.flags ?? [];
   const key = JSON.stringify([module, options.cwd ?? "", flags]);
   const known = listings.get(key);
   if (known) {
-    const listing = await abortable(known.catch(() => undefined), options.signal);
-    if (listing?.reusable && await unchanged(listing)) return listing.files;
+    const listing = await abortable(known.listing.catch(() => undefined), signal);
+    if (listing?.reusable && unchanged(listing)) return listing;
     if (listings.get(key) === known) listings.delete(key);
   }
-  let listing = listings.get(key);
-  if (!listing) {
-    listing = list(module, options.cwd, flags);
-    listings.set(key, listing);
-    listing.catch(() => listings.get(key) === listing && listings.delete(key));
-    for (const old of listings.keys()) {
-      if (listings.size <= MAX_LISTINGS) break;
-      listings.delete(old);
+  for (;;) {
+    let entry = listings.get(key);
+    if (!entry) {
+      // the caller who starts the listing may abort it (its `deno info` is killed)
+      const listing = list(module, options.cwd, flags, signal);
+      const started: ListingEntry = { listing, signal };
+      entry = started;
+      listings.set(key, started);
+      listing.catch(() => listings.get(key) === started && listings.delete(key));
+      for (const old of listings.keys()) {
+        if (listings.size <= MAX_LISTINGS) break;
+        listings.delete(old);
+      }
+    }
+    try {
+      return await abortable(entry.listing, signal);
+    } catch (error) {
+      // another caller's abort ended the listing we waited for: list again
+      if (signal?.aborted || !entry.signal?.aborted || entry.signal === signal) throw error;
     }
   }
-  return (await abortable(listing, options.signal)).files;
 }
 
 /**
@@ -138,10 +183,20 @@ function configCandidates(cwd: string): string[] {
   }
 }
 
-async function list(module: string, cwd: string | undefined, flags: readonly string[]) {
-  const remote = /^https?:/.test(module);
+async function list(
+  module: string,
+  cwd: string | undefined,
+  flags: readonly string[],
+  signal: AbortSignal | undefined,
+): Promise<Listing> {
   const startedAt = Date.now();
-  const files = await denoInfo(module, cwd, [...(remote ? [] : ["--no-remote"]), ...flags]);
+  // remote modules are read from the cache (`deno cache` ran first), for their hosts
+  const { files, remoteHosts, complete } = await denoInfo(
+    module,
+    cwd,
+    ["--allow-import", ...flags],
+    signal,
+  );
   const stamps = new Map<string, string>();
   const paths = [
     ...files.map((f) => f.path),
@@ -149,7 +204,7 @@ async function list(module: string, cwd: string | undefined, flags: readonly str
     ...(module.startsWith("file:") ? configCandidates(dirname(fileURLToPath(module))) : []),
     ...flags.filter((f) => !f.startsWith("-")).map((f) => resolve(cwd ?? Deno.cwd(), f)),
   ];
-  let reusable = true;
+  let reusable = complete; // a module missing now may be there once `deno cache` ran
   // Same stamp, same file: the real path found now stays right while the listing is reused.
   await Promise.all(files.map(async (file) => file.realPath = await realPath(file.path)));
   await Promise.all(paths.map(async (path) => {
@@ -157,12 +212,28 @@ async function list(module: string, cwd: string | undefined, flags: readonly str
     stamps.set(path, now.stamp);
     if (now.changedMs >= startedAt - 1000) reusable = false;
   }));
-  return { files, stamps, reusable };
+  return { files, remoteHosts, complete, stamps, reusable };
 }
 
-async function unchanged(listing: Listing): Promise<boolean> {
-  const checks = [...listing.stamps].map(async ([path, was]) => (await stamp(path)).stamp === was);
-  return (await Promise.all(checks)).every(Boolean);
+/**
+ * Whether no listed file changed. Synchronous `stat` calls: a start checks
+ * ~100-200 paths twice (the launch's `--allow-import` hosts, then the module
+ * root check), which as async ops cost 10-30 ms of a restart under load,
+ * and synchronously well under a millisecond on a local disk.
+ */
+function unchanged(listing: Listing): boolean {
+  for (const [path, was] of listing.stamps) {
+    if (stampSync(path) !== was) return false;
+  }
+  return true;
+}
+
+function stampSync(path: string): string {
+  try {
+    return stampOf(Deno.statSync(path)).stamp;
+  } catch {
+    return "missing";
+  }
 }
 
 /**
@@ -171,16 +242,19 @@ async function unchanged(listing: Listing): Promise<boolean> {
  */
 async function stamp(path: string): Promise<{ stamp: string; changedMs: number }> {
   try {
-    const s = await Deno.stat(path);
-    const mtime = s.mtime?.getTime() ?? Infinity;
-    const ctime = s.ctime?.getTime() ?? Infinity;
-    return {
-      stamp: [s.dev, s.ino, s.size, mtime, ctime].join(":"),
-      changedMs: Math.max(mtime, ctime),
-    };
+    return stampOf(await Deno.stat(path));
   } catch {
     return { stamp: "missing", changedMs: 0 };
   }
+}
+
+function stampOf(s: Deno.FileInfo): { stamp: string; changedMs: number } {
+  const mtime = s.mtime?.getTime() ?? Infinity;
+  const ctime = s.ctime?.getTime() ?? Infinity;
+  return {
+    stamp: [s.dev, s.ino, s.size, mtime, ctime].join(":"),
+    changedMs: Math.max(mtime, ctime),
+  };
 }
 
 /**
