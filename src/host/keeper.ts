@@ -9,6 +9,7 @@
 import { AdaptiveLimit } from "./adaptive_limit.ts";
 import { CallStats } from "./call_stats.ts";
 import { deadline } from "./_deadline.ts";
+import { watchHealth } from "./_health_watch.ts";
 import { type ExitStatus, PluginCrashedError } from "./errors.ts";
 import { explainExit } from "./limits.ts";
 import { Plugin } from "./plugin.ts";
@@ -132,10 +133,12 @@ export class Keeper {
    * @throws {PluginError} When the plugin fails to start.
    */
   async start(signal?: AbortSignal): Promise<void> {
+    const launch = new AbortController();
     try {
-      await this.#launch(signal);
+      await this.#launch(launch, signal);
     } catch (error) {
-      if (this.#state.t === "starting") this.#enter({ t: "failed", reason: messageOf(error) });
+      // (a start stopped meanwhile, and maybe started again since, is not this one)
+      if (this.#launching(launch)) this.#enter({ t: "failed", reason: messageOf(error) });
       throw error;
     }
   }
@@ -233,8 +236,11 @@ export class Keeper {
     this.#options.onChange();
   }
 
-  async #launch(signal?: AbortSignal): Promise<void> {
-    const launch = new AbortController();
+  #launching(launch: AbortController): boolean {
+    return this.#state.t === "starting" && this.#state.launch === launch;
+  }
+
+  async #launch(launch: AbortController, signal?: AbortSignal): Promise<void> {
     this.#enter({ t: "starting", launch });
     const { signal: _ignored, ...plugin } = this.#options.plugin;
     const started = await Plugin.start({
@@ -242,7 +248,7 @@ export class Keeper {
       name: this.name,
       signal: signal ? AbortSignal.any([signal, launch.signal]) : launch.signal,
     });
-    if (this.#state.t !== "starting" || this.#state.launch !== launch) {
+    if (!this.#launching(launch)) {
       await started.stop(); // stopped or failed meanwhile
       return;
     }
@@ -251,33 +257,13 @@ export class Keeper {
       t: "ready",
       plugin: started,
       generation,
-      health: this.#watchHealth(started),
+      health: watchHealth(started, this.#options.healthIntervalMs, (r) => this.kill(started, r)),
       missed: 0,
       killReason: undefined,
       fresh: this.restarts > 0,
     });
     this.#emit({ type: "started", pid: started.pid, restarts: this.restarts });
     void started.exited.then((status) => this.#onExit(started, status));
-  }
-
-  #watchHealth(plugin: Plugin): ReturnType<typeof setInterval> | undefined {
-    const interval = this.#options.healthIntervalMs;
-    if (interval <= 0) return undefined;
-    let checking = false;
-    return setInterval(async () => {
-      if (checking) return;
-      checking = true;
-      try {
-        const status = await plugin.health({ timeoutMs: Math.min(interval, 5000) });
-        if (status !== "SERVING") this.kill(plugin, `reported health ${status}`);
-      } catch (error) {
-        if (plugin.state === "ready") {
-          this.kill(plugin, `failed its health check (${messageOf(error)})`);
-        }
-      } finally {
-        checking = false;
-      }
-    }, interval);
   }
 
   #onExit(plugin: Plugin, status: ExitStatus): void {
@@ -304,11 +290,12 @@ export class Keeper {
       return;
     }
     const timer = setTimeout(async () => {
+      const launch = new AbortController();
       try {
         this.restarts++;
-        await this.#launch();
+        await this.#launch(launch);
       } catch (error) {
-        if (this.#state.t !== "starting") return; // stopped or failed meanwhile
+        if (!this.#launching(launch)) return; // stopped or failed meanwhile
         this.#emit({ type: "restart-failed", error: messageOf(error) });
         this.#crashed(messageOf(error));
       }

@@ -7,8 +7,7 @@
  *
  * @module
  */
-import { Code, ConnectError } from "../npm/connect.ts";
-import { deadline as timer } from "./_deadline.ts";
+import { LeaseDesk } from "./_lease_desk.ts";
 import { PluginError, PluginFailedError } from "./errors.ts";
 import { Keeper } from "./keeper.ts";
 import type { Lease, LeaseOptions, LeaseSource } from "./lease.ts";
@@ -49,13 +48,12 @@ export class PluginPool implements LeaseSource, AsyncDisposable {
   readonly #budget: CrashBudget;
   #keepers: Keeper[] = [];
   readonly #retiring = new Set<Keeper>();
-  readonly #waiters = new Set<() => void>();
-  /** Alone leases waiting for a process to reserve, first come first served. */
-  readonly #queue: object[] = [];
+  readonly #desk: LeaseDesk;
   readonly #listeners = new Set<(event: SupervisorEvent) => void>();
   #state: SupervisorState = "starting";
   #failure = "";
   #exits = 0;
+  #retiredRestarts = 0;
   #nextSlot = 0;
   #stopping: Promise<void> | undefined;
   /** The plugin's name. */
@@ -65,6 +63,7 @@ export class PluginPool implements LeaseSource, AsyncDisposable {
     this.#options = options;
     this.name = options.plugin.name ?? defaultPluginName(options.plugin);
     this.#budget = new CrashBudget(options.restart, options.now, options.random);
+    this.#desk = new LeaseDesk(this.name, () => this.#keepers, () => this.#retiring);
   }
 
   /**
@@ -112,9 +111,9 @@ export class PluginPool implements LeaseSource, AsyncDisposable {
     return n;
   }
 
-  /** Restarts of its processes so far. */
+  /** Restarts of its processes so far (retired keepers' included). */
   get restarts(): number {
-    return this.#keepers.reduce((n, k) => n + k.restarts, 0);
+    return this.#keepers.reduce((n, k) => n + k.restarts, this.#retiredRestarts);
   }
 
   /** Unexpected exits of its processes so far (crashes and kills). */
@@ -181,10 +180,11 @@ export class PluginPool implements LeaseSource, AsyncDisposable {
     this.#keepers = this.#keepers.filter((k) => k !== keeper);
     this.#retiring.add(keeper);
     this.#wake();
-    while (keeper.inFlight > 0 && !signal?.aborted) await this.#wait(Infinity, signal);
+    while (keeper.inFlight > 0 && !signal?.aborted) await this.#desk.wait(Infinity, signal);
     const drained = keeper.inFlight === 0;
     await keeper.stop(drained ? undefined : reason);
     this.#retiring.delete(keeper);
+    this.#retiredRestarts += keeper.restarts;
     return drained;
   }
 
@@ -252,144 +252,17 @@ export class PluginPool implements LeaseSource, AsyncDisposable {
   }
 
   /** Leases a process; see {@linkcode LeaseSource.lease}. */
-  async lease(options: LeaseOptions = {}): Promise<Lease> {
-    const { alone = false, signal, deadline = Infinity } = options;
-    const claim = {};
-    if (alone) this.#queue.push(claim);
-    try {
-      while (true) {
-        signal?.throwIfAborted();
-        if (this.#state === "failed") throw new PluginFailedError(this.name, this.#failure);
-        if (this.#state === "stopped") {
-          throw new PluginError(this.name, `Cannot call plugin "${this.name}": it was stopped`);
-        }
-        const keeper = alone ? this.#reserveFor(claim) : this.#leastBusy();
-        if (keeper) return this.#grant(keeper, alone, claim);
-        if (deadline - Date.now() <= 0) {
-          throw new ConnectError(
-            `no "${this.name}" plugin could take the call within its deadline (restarting, or at its limit of calls in flight after crashes)`,
-            Code.DeadlineExceeded,
-          );
-        }
-        await this.#wait(deadline, signal);
+  lease(options: LeaseOptions = {}): Promise<Lease> {
+    return this.#desk.lease(options, () => {
+      if (this.#state === "failed") throw new PluginFailedError(this.name, this.#failure);
+      if (this.#state === "stopped") {
+        throw new PluginError(this.name, `Cannot call plugin "${this.name}": it was stopped`);
       }
-    } catch (error) {
-      this.#unclaim(claim);
-      throw error;
-    }
-  }
-
-  /** The least busy ready keeper with room, not reserved; undefined when none. */
-  #leastBusy(): Keeper | undefined {
-    let best: Keeper | undefined;
-    for (const k of this.#keepers) {
-      if (k.state.t !== "ready" || k.reserved || !k.limit.admits(k.sending)) continue;
-      if (!best || k.inFlight < best.inFlight) best = k;
-    }
-    return best;
-  }
-
-  /**
-   * For an alone lease: its reserved keeper once drained and ready. First
-   * in the queue reserves the least busy unreserved keeper (a ready one
-   * first); later ones wait their turn.
-   */
-  #reserveFor(claim: object): Keeper | undefined {
-    let mine = this.#keepers.find((k) => k.reserved === claim);
-    if (!mine && this.#queue[0] === claim) {
-      for (const k of this.#keepers) {
-        if (k.reserved) continue;
-        const better = !mine ||
-          (k.state.t === "ready" && mine.state.t !== "ready") ||
-          ((k.state.t === "ready") === (mine.state.t === "ready") && k.inFlight < mine.inFlight);
-        if (better) mine = k;
-      }
-      if (mine) {
-        mine.reserved = claim;
-        this.#queue.shift();
-      }
-    }
-    return mine && mine.state.t === "ready" && mine.inFlight === 0 ? mine : undefined;
-  }
-
-  #grant(keeper: Keeper, alone: boolean, claim: object): Lease {
-    const state = keeper.state;
-    if (state.t !== "ready") throw new Error("unreachable: a lease of a keeper not ready");
-    const { plugin, generation } = state;
-    keeper.inFlight++;
-    keeper.sending++;
-    const started = performance.now();
-    let answered = false;
-    let released = false;
-    return {
-      plugin,
-      generation,
-      slot: keeper.slot,
-      keeper,
-      alone,
-      get current() {
-        return keeper.serves(generation);
-      },
-      answered: (failed) => {
-        if (answered) return;
-        answered = true;
-        keeper.sending--;
-        keeper.calls.record(performance.now() - started, failed);
-        if (!failed) keeper.answered(plugin);
-        this.#wake();
-      },
-      missedDeadline: () => keeper.missedDeadline(plugin),
-      crashOf: (cause) => keeper.crashOf(plugin, cause),
-      kill: (reason) => keeper.kill(plugin, reason),
-      release: () => {
-        if (released) return;
-        released = true;
-        if (!answered) {
-          answered = true;
-          keeper.sending--;
-        }
-        keeper.inFlight--;
-        if (alone) this.#unclaim(claim);
-        this.#wake();
-      },
-    };
-  }
-
-  /** Frees an alone lease's place in the queue, or its reservation. */
-  #unclaim(claim: object): void {
-    const at = this.#queue.indexOf(claim);
-    if (at >= 0) this.#queue.splice(at, 1);
-    for (const k of [...this.#keepers, ...this.#retiring]) {
-      if (k.reserved === claim) k.reserved = undefined;
-    }
-    this.#wake();
-  }
-
-  /** Waits for a change (a release, a state change), the deadline or the signal. */
-  async #wait(deadline: number, signal: AbortSignal | undefined): Promise<void> {
-    const left = Math.min(deadline - Date.now(), 2 ** 31 - 1);
-    const time = timer(Math.max(0, left));
-    const stop = signal ? AbortSignal.any([signal, time.signal]) : time.signal;
-    try {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          this.#waiters.delete(done);
-          stop.removeEventListener("abort", done);
-          resolve();
-        };
-        this.#waiters.add(done);
-        stop.addEventListener("abort", done, { once: true });
-        if (stop.aborted) done();
-      });
-    } finally {
-      time.clear();
-    }
+    });
   }
 
   #wake(): void {
-    const waiters = [...this.#waiters];
-    this.#waiters.clear();
-    for (const wake of waiters) wake();
+    this.#desk.wake();
   }
 
   #fail(reason: string): void {
