@@ -8,7 +8,7 @@
  */
 import { AdaptiveLimit } from "./adaptive_limit.ts";
 import { CallStats } from "./call_stats.ts";
-import { deadline } from "./_deadline.ts";
+import { settledWithin } from "../_timing.ts";
 import { watchHealth } from "./_health_watch.ts";
 import { type ExitStatus, PluginCrashedError } from "./errors.ts";
 import { explainExit } from "./limits.ts";
@@ -169,15 +169,8 @@ export class Keeper {
    * @returns The crash error, or `undefined` when the process lives on.
    */
   async crashOf(plugin: Plugin, cause: unknown): Promise<PluginCrashedError | undefined> {
-    const wait = deadline(1500);
-    const status = await Promise.race([
-      plugin.exited,
-      new Promise<undefined>((resolve) => {
-        wait.signal.addEventListener("abort", () => resolve(undefined), { once: true });
-      }),
-    ]);
-    wait.clear();
-    if (!status) return undefined;
+    if (!await settledWithin(plugin.exited, 1500)) return undefined;
+    const status = await plugin.exited;
     const info = plugin.info();
     const reason = this.#cutOff?.plugin === plugin
       ? this.#cutOff.reason

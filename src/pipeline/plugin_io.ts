@@ -16,6 +16,7 @@
  * @module
  */
 import { Code, ConnectError, createClient } from "../npm/connect.ts";
+import { sleep } from "../_timing.ts";
 import { BatchInputService } from "../gen/redpanda/runtime/v1alpha1/input_pb.ts";
 import { BatchOutputService } from "../gen/redpanda/runtime/v1alpha1/output_pb.ts";
 import { PluginCrashedError } from "../host/errors.ts";
@@ -42,18 +43,6 @@ const MAX_FAILURES = 5;
  * that waited.)
  */
 const READ_TIMEOUT_MS = 2_000_000_000;
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-  });
-}
 
 /** Whether a call failed because the plugin went away (it is being restarted). */
 function transient(error: unknown): boolean {
