@@ -26,7 +26,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { PERMISSIONS, type Permissions } from "../host/permissions.ts";
 import type { HandshakeMode } from "../host/plugin_options.ts";
 import type { ResourceLimits } from "../host/limits.ts";
-import type { RestartPolicy } from "../host/restart_policy.ts";
+import { PIPELINE_RESTART_DEFAULTS, type RestartPolicy } from "../host/restart_policy.ts";
 import { componentName } from "./_component_name.ts";
 import { type PluginManifest, readManifestConfig } from "./manifest.ts";
 import { ConfigReader, type Field } from "./_config_reader.ts";
@@ -532,11 +532,12 @@ function readModuleRoot(r: ConfigReader, field: Field, dir: string, isCommand: b
 
 function readRestart(r: ConfigReader, field: Field): RestartPolicy {
   r.map(field, ["initial_delay", "max_delay", "max_crashes", "window"]);
+  const defaults = PIPELINE_RESTART_DEFAULTS; // which says why they differ from a library's
   return {
-    initialDelayMs: r.duration(r.child(field, "initial_delay")) ?? 50,
-    maxDelayMs: r.duration(r.child(field, "max_delay")) ?? 5000,
-    maxCrashes: r.integer(r.child(field, "max_crashes"), 1) ?? 20,
-    windowMs: r.duration(r.child(field, "window")) ?? 60_000,
+    initialDelayMs: r.duration(r.child(field, "initial_delay")) ?? defaults.initialDelayMs,
+    maxDelayMs: r.duration(r.child(field, "max_delay")) ?? defaults.maxDelayMs,
+    maxCrashes: r.integer(r.child(field, "max_crashes"), 1) ?? defaults.maxCrashes,
+    windowMs: r.duration(r.child(field, "window")) ?? defaults.windowMs,
   };
 }
 
