@@ -34,6 +34,14 @@ import { type ExitStatus, HandshakeError, PluginError, PluginExitedError } from 
 import type { Handshake } from "./handshake.ts";
 import { logLine, stderrLogger } from "./logger.ts";
 import { PluginProcess } from "./plugin_process.ts";
+import {
+  type AttachOptions,
+  attachPlugin,
+  planReattach,
+  type ReattachConfig,
+  type ReattachTicket,
+} from "./reattach.ts";
+import type { AttachedProcess } from "./reattach_process.ts";
 import { checkHostPermissions, socketDirError } from "./host_permissions.ts";
 import { denoExecutable } from "./deno_command.ts";
 import { readRss, readTreeRss } from "./call_stats.ts";
@@ -83,7 +91,8 @@ export { REDPANDA_ADDRESS_ENV } from "./_launch_plan.ts";
  * ```
  */
 export class Plugin implements AsyncDisposable {
-  readonly #process: PluginProcess;
+  readonly #process: PluginProcess | AttachedProcess;
+  readonly #reattach: { ticket: ReattachTicket; watchdogPid: number | undefined } | undefined;
   readonly #channel: GrpcChannel;
   readonly #graceMs: number;
   readonly #sandbox: SandboxKind;
@@ -115,7 +124,7 @@ export class Plugin implements AsyncDisposable {
 
   private constructor(
     name: string,
-    process: PluginProcess,
+    process: PluginProcess | AttachedProcess,
     channel: GrpcChannel,
     handshake: Handshake,
     facts: {
@@ -135,6 +144,7 @@ export class Plugin implements AsyncDisposable {
         socketSlots: number | undefined;
         maxAnnouncements: number;
       };
+      reattach?: { ticket: ReattachTicket; watchdogPid: number | undefined };
     },
   ) {
     this.name = name;
@@ -151,6 +161,7 @@ export class Plugin implements AsyncDisposable {
     this.#shutdown = facts.shutdown;
     this.#stdioDone = facts.stdioDone;
     this.#brokerContext = facts.broker;
+    this.#reattach = facts.reattach;
     this.exited = process.exited.then(async (status) => {
       this.#state = "exited";
       // each step is bounded (a closing connection gives a peer that stopped
@@ -222,11 +233,15 @@ export class Plugin implements AsyncDisposable {
         `Cannot start plugin "${name}": maxBrokerAnnouncements must be a positive integer`,
       );
     }
+    const reattach = await planReattach(name, options);
+    if (reattach) reattach.ticket.handOver(bare ? "none" : "go-plugin", clientCert);
     // the watchdog makes the directory: nothing is on disk before something
     // exists that removes it should this host die during the start
-    const watchdog = await Watchdog.open(options.socketParent).catch((error) => {
-      throw socketDirError(name, options.socketParent, error);
-    });
+    const watchdog = await Watchdog.open(options.socketParent, reattach?.watchdog).catch(
+      (error) => {
+        throw socketDirError(name, options.socketParent, error);
+      },
+    );
     const { dir, socketPath } = watchdog;
     let command: string, args: string[], env: Record<string, string>, flags: string[];
     let moduleRoot: string | undefined;
@@ -242,17 +257,20 @@ export class Plugin implements AsyncDisposable {
           ? [target]
           : [],
       });
-      ({ command, args, env, flags, sandbox, escapes } = await planLaunch(options, {
-        name,
-        target,
-        dir,
-        socketPath,
-        versions,
-        cookie,
-        bare,
-        clientCert,
-        brokerSockets,
-      }));
+      ({ command, args, env, flags, sandbox, escapes } = await planLaunch(
+        reattach?.options ?? options,
+        {
+          name,
+          target,
+          dir,
+          socketPath,
+          versions,
+          cookie,
+          bare,
+          clientCert,
+          brokerSockets,
+        },
+      ));
       if (options.module !== undefined) moduleRoot = await checkModuleGraph(name, target, options);
       if (options.sha256 !== undefined) {
         await verifyChecksum(name, options.sha256, checksumTarget(options, target), options.signal);
@@ -360,6 +378,7 @@ export class Plugin implements AsyncDisposable {
           socketSlots: options.module === undefined ? undefined : brokerSockets,
           maxAnnouncements,
         },
+        ...(reattach ? { reattach: { ticket: reattach.ticket, watchdogPid: watchdog.pid } } : {}),
       });
     } catch (error) {
       await channel?.close();
@@ -371,6 +390,87 @@ export class Plugin implements AsyncDisposable {
       if (error instanceof PluginError || !deadline.signal.aborted) throw error;
       throw deadline.error(name, "the plugin was not ready", { stderrTail: process.stderrTail() });
     }
+  }
+
+  /**
+   * Adopts a running reattachable plugin that another host started, from the
+   * config that host's {@linkcode Plugin.reattachConfig} made (go-plugin's
+   * `ReattachConfig`). Checks the config against what runs before it
+   * touches anything (see `reattach.ts`), takes the old host's place as the
+   * plugin's guardian, reopens its stdio and checks its health. The plugin
+   * is then this host's like any other: `stop()` ends it, and when this host
+   * dies it waits its reattach window for the next successor. Its exit code
+   * is unknown here (not its parent): `exited` resolves with code -1.
+   *
+   * @param config The config, as `JSON.parse` returned it (untrusted).
+   * @param options How to attach.
+   * @returns The adopted plugin.
+   * @throws {ReattachError} `malformed`, `stale` (the plugin, its guardian or its directory is gone; its pid was reused), `mismatch` (not this user's, not that plugin's, the wrong token) or `unreachable` (no health answer: the host killed it).
+   * @example
+   * ```ts ignore
+   * const config = JSON.parse(await Deno.readTextFile("plugins.json"));
+   * await using plugin = await Plugin.attach(config);
+   * ```
+   */
+  static async attach(config: unknown, options: AttachOptions = {}): Promise<Plugin> {
+    const started = performance.now();
+    const a = await attachPlugin(config, options);
+    return new Plugin(a.name, a.process, a.channel, a.handshake, {
+      graceMs: options.stopGraceMs ?? 2000,
+      sandbox: a.config.sandbox,
+      flags: [],
+      escapes: [],
+      limits: {},
+      moduleRoot: undefined,
+      readyInMs: performance.now() - started,
+      shutdown: options.shutdown,
+      stdioDone: a.stdioDone,
+      broker: {
+        connector: a.connector,
+        dialOptions: a.dialOptions,
+        allowTcp: false,
+        socketSlots: undefined,
+        maxAnnouncements: DEFAULT_MAX_BROKER_ANNOUNCEMENTS,
+      },
+      reattach: { ticket: a.ticket, watchdogPid: a.watchdogPid },
+    });
+  }
+
+  /**
+   * What a successor needs to adopt this plugin with {@linkcode Plugin.attach}:
+   * a JSON value (write it with mode 0600: it holds the token and any
+   * AutoMTLS key). The plugin must have been started with `reattachable:
+   * true`. This host keeps the plugin until it exits; the successor has the
+   * plugin's reattach window from then.
+   *
+   * @returns The config.
+   * @throws {TypeError} When the plugin is not reattachable.
+   * @throws {Error} When it has exited, or `/proc` may not be read.
+   * @example
+   * ```ts ignore
+   * Deno.addSignalListener("SIGTERM", () => {
+   *   Deno.writeTextFileSync("plugins.json", JSON.stringify(plugin.reattachConfig()), { mode: 0o600 });
+   *   Deno.exit(0);
+   * });
+   * ```
+   */
+  reattachConfig(): ReattachConfig {
+    if (this.#reattach === undefined) {
+      throw new TypeError(
+        `Cannot make a reattach config for plugin "${this.name}": it was not started with reattachable: true`,
+      );
+    }
+    if (this.#process.exitStatus !== undefined) {
+      throw new Error(`Cannot make a reattach config for plugin "${this.name}": it has exited`);
+    }
+    return this.#reattach.ticket.config({
+      name: this.name,
+      pid: this.pid,
+      socketDir: this.#process.socketDir,
+      handshake: this.handshake,
+      sandbox: this.#sandbox,
+      watchdogPid: this.#reattach.watchdogPid,
+    });
   }
 
   /** The process id (also its process group id). */
