@@ -192,7 +192,9 @@ async function verify(name: string, config: ReattachConfig, hash: string): Promi
     fail(
       "stale",
       `process ${config.pid} is gone${
-        plugin === undefined ? "" : " (its pid belongs to another process now)"
+        plugin === undefined || plugin.startTime === config.pidStartTime
+          ? ""
+          : " (its pid belongs to another process now)"
       }`,
     );
   }

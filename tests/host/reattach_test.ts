@@ -10,7 +10,7 @@ import { Plugin, ReattachError } from "../../mod.ts";
 import { KvService } from "../../src/gen/bulkhead/examples/kv/v1/kv_pb.ts";
 import { KV_COOKIE } from "../../examples/kv-deno/cookie.ts";
 import { assertCleanedUp, exists, isAlive, memoryLogger, waitFor } from "../_helpers.ts";
-import { hostStoppedBySigterm, sweep } from "./_reattach_helpers.ts";
+import { hostStoppedBySigterm, sweep } from "../_reattach_host.ts";
 
 const KV_DENO = new URL("../../examples/kv-deno/plugin.ts", import.meta.url).href;
 

@@ -5,10 +5,10 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { PluginOptions, ReattachConfig } from "../../mod.ts";
-import { readLines } from "../../src/host/lines.ts";
+import type { PluginOptions, ReattachConfig } from "../mod.ts";
+import { readLines } from "../src/host/lines.ts";
 
-const HOST = new URL("../fixtures/reattach_host.ts", import.meta.url);
+const HOST = new URL("./fixtures/reattach_host.ts", import.meta.url);
 
 /** What a stopped host left: its plugin, and the config it wrote (if reattachable). */
 export interface HandedOver {
