@@ -9,9 +9,11 @@
  * user's, leads its process group, and its environment names the socket
  * (the plugin of that directory); the guardian's pid has its start time and
  * its command line shows that directory and the SHA-256 of the config's
- * token (only the host that started the plugin knew the token). Only then is
- * anything signalled: the successor starts its own guardian, kills the old
- * one's process group (it and its `sleep`), and checks the plugin still runs.
+ * token (only the host that started the plugin knew the token); and the
+ * plugin answers a health check on its socket (over AutoMTLS with the pinned
+ * certificate, when on). Only then is anything signalled: the successor
+ * starts its own guardian, kills the old one's process group (it and its
+ * `sleep`), reopens the plugin's stdio and checks the plugin still runs.
  *
  * @module
  */
@@ -75,24 +77,6 @@ export async function attachPlugin(
   });
   const hash = await tokenHash(config.token);
   await verify(name, config, hash);
-  // Take over: our guardian first (from now on it removes everything should
-  // this host die), then the old one goes, its `sleep` with it.
-  const reattach = { windowMs: config.reattachWindowMs, tokenHash: hash };
-  const watchdog = Watchdog.adopt(config.socketDir, config.pid, reattach);
-  if (isSameProcess(config.watchdog.pid, config.watchdog.startTime)) {
-    try {
-      Deno.kill(-config.watchdog.pid, "SIGKILL");
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const process = await AttachedProcess.adopt({
-    name,
-    pid: config.pid,
-    startTime: config.pidStartTime,
-    logger: resolved.logger,
-    tailLines: resolved.stderrTailLines,
-  }, watchdog);
   const handshake: Handshake = {
     coreVersion: 1,
     appVersion: config.appVersion,
@@ -108,18 +92,12 @@ export async function attachPlugin(
     writeMaxBytes: resolved.maxMessageBytes,
     ...(options.codec === undefined ? {} : { codec: options.codec }),
   };
+  // It must answer (over its pinned TLS, if any) before anything is touched.
+  const connector = await connectorFor(options.transport);
   let channel: GrpcChannel | undefined;
   try {
-    if (!isSameProcess(config.pid, config.pidStartTime)) {
-      throw new ReattachError(
-        name,
-        "stale",
-        `process ${config.pid} exited as this host attached (its reattach window ended)`,
-      );
-    }
     const tls = tlsFor(name, handshake, config.clientCert, []);
     if (tls !== undefined) dialOptions.tls = tls;
-    const connector = await connectorFor(options.transport);
     channel = connector.dial(addressOf("unix", config.address), dialOptions);
     const signal = options.signal ?? AbortSignal.timeout(10_000);
     if (config.handshake === "go-plugin") {
@@ -127,47 +105,73 @@ export async function attachPlugin(
     } else {
       await options.ready?.(channel.transport, signal);
     }
-    const stdioDone = config.handshake === "go-plugin"
-      ? drainStdio(name, channel, resolved.logger)
-      : Promise.resolve();
-    const ticket = new ReattachTicket(config.token, config.reattachWindowMs)
-      .handOver(config.handshake, config.clientCert);
-    return {
-      options: resolved,
-      spawned: {
-        process,
-        plan: { command: "", args: [], env: {}, flags: [], sandbox: config.sandbox, escapes: [] },
-        socketPath: config.address,
-        dir: config.socketDir,
-        clientCert: config.clientCert,
-        moduleRoot: undefined,
-        spawnedAt: started,
-        reattach: { ticket, watchdogPid: watchdog.pid },
-      },
-      ready: {
-        handshake,
-        channel,
-        connector,
-        dialOptions,
-        stdioDone,
-        readyInMs: performance.now() - started,
-      },
-    };
   } catch (error) {
-    // we took over: the plugin is ours to end, as a failed start's would be
     await channel?.close().catch(() => {});
-    process.kill("SIGKILL");
-    await process.cleanup(100);
-    if (error instanceof ReattachError) throw error;
     throw new ReattachError(
       name,
       "unreachable",
-      `the plugin did not answer on ${config.address}; the host killed it (${
+      `the plugin did not answer on ${config.address} (${
         error instanceof Error ? error.message : String(error)
-      })`,
+      }); it was left as it was`,
       { cause: error },
     );
   }
+  // Take over: our guardian first (from now on it removes everything should
+  // this host die), then the old one goes, its `sleep` with it.
+  const watchdog = Watchdog.adopt(config.socketDir, config.pid, {
+    windowMs: config.reattachWindowMs,
+    tokenHash: hash,
+  });
+  if (isSameProcess(config.watchdog.pid, config.watchdog.startTime)) {
+    try {
+      Deno.kill(-config.watchdog.pid, "SIGKILL");
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const process = await AttachedProcess.adopt({
+    name,
+    pid: config.pid,
+    startTime: config.pidStartTime,
+    logger: resolved.logger,
+    tailLines: resolved.stderrTailLines,
+  }, watchdog);
+  if (!isSameProcess(config.pid, config.pidStartTime)) {
+    // the old guardian's window ended as this host took over
+    await channel.close().catch(() => {});
+    await process.cleanup(100);
+    throw new ReattachError(
+      name,
+      "stale",
+      `process ${config.pid} exited as this host attached (its reattach window ended)`,
+    );
+  }
+  const stdioDone = config.handshake === "go-plugin"
+    ? drainStdio(name, channel, resolved.logger)
+    : Promise.resolve();
+  const ticket = new ReattachTicket(config.token, config.reattachWindowMs)
+    .handOver(config.handshake, config.clientCert);
+  return {
+    options: resolved,
+    spawned: {
+      process,
+      plan: { command: "", args: [], env: {}, flags: [], sandbox: config.sandbox, escapes: [] },
+      socketPath: config.address,
+      dir: config.socketDir,
+      clientCert: config.clientCert,
+      moduleRoot: undefined,
+      spawnedAt: started,
+      reattach: { ticket, watchdogPid: watchdog.pid },
+    },
+    ready: {
+      handshake,
+      channel,
+      connector,
+      dialOptions,
+      stdioDone,
+      readyInMs: performance.now() - started,
+    },
+  };
 }
 
 /** Everything the module doc lists, before anything is signalled. */

@@ -61,12 +61,13 @@ export type ReattachFailure =
   | "stale"
   /** The config and what runs disagree: not ours, not that plugin's, the wrong token. */
   | "mismatch"
-  /** Everything checked out, but the plugin did not answer a health check. */
+  /** Everything checked out, but the plugin did not answer a health check (left as it was). */
   | "unreachable";
 
 /**
- * A reattach config that `Plugin.attach` refused; nothing was touched (no
- * process signalled, no guardian replaced) unless `reason` is `unreachable`.
+ * A reattach config that `Plugin.attach` refused. Nothing was touched (no
+ * process signalled, no guardian replaced), except for `stale` found after
+ * the take-over: the plugin exited as the successor attached.
  */
 export class ReattachError extends PluginError {
   /** Why. */

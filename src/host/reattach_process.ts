@@ -37,7 +37,10 @@ export interface AdoptSpec {
 }
 
 /** The line a successor writes to an adopted plugin's stdin. */
-const ATTACHED = new TextEncoder().encode("bulkhead-attached\n");
+const ATTACHED = "bulkhead-attached";
+
+/** How long the successor's line may take to reach the plugin's stdin. */
+const ANNOUNCE_MS = 5000;
 
 /** An adopted plugin process and what this host holds of it. */
 export class AttachedProcess {
@@ -97,7 +100,7 @@ export class AttachedProcess {
       }
     };
     this.#stdin = await open(0);
-    await this.#stdin?.write(ATTACHED).catch(() => {});
+    if (this.#stdin) await announce(pid);
     const pump = async (file: Deno.FsFile | undefined, source: "stdout" | "stderr") => {
       if (!file) return;
       try {
@@ -188,5 +191,25 @@ export class AttachedProcess {
       await this.drained(drainMs);
       await this.#watchdog.close();
     })();
+  }
+}
+
+/**
+ * Writes the successor's line to the plugin's stdin pipe, from a short-lived
+ * shell killed after a deadline: a plugin that filled its own stdin pipe
+ * (reopening `/proc/self/fd/0`) cannot hold this host's write up.
+ */
+async function announce(pid: number): Promise<void> {
+  try {
+    await new Deno.Command("/bin/sh", {
+      args: ["-c", `echo ${ATTACHED} >"$0"`, `/proc/${pid}/fd/0`],
+      clearEnv: true,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+      signal: AbortSignal.timeout(ANNOUNCE_MS),
+    }).output();
+  } catch {
+    // no /bin/sh, or too slow: a Bulkhead plugin then leaves after its window
   }
 }

@@ -9,6 +9,11 @@ import assert from "node:assert/strict";
 import { Plugin, ReattachError } from "../../mod.ts";
 import { KvService } from "../../src/gen/bulkhead/examples/kv/v1/kv_pb.ts";
 import { KV_COOKIE } from "../../examples/kv-deno/cookie.ts";
+import {
+  certificateDer,
+  generateCertificate,
+  handshakeCertificate,
+} from "../../src/protocol/auto_mtls.ts";
 import { assertCleanedUp, exists, isAlive, memoryLogger, waitFor } from "../_helpers.ts";
 import { hostStoppedBySigterm, sweep } from "../_reattach_host.ts";
 
@@ -169,6 +174,34 @@ Deno.test("Plugin.attach refuses a forged, stale or malformed config before it t
     assert.ok(await waitFor(() => !isAlive(config.pid) && !exists(config.socketDir), 30_000));
   } finally {
     await Deno.remove(other, { recursive: true });
+    sweep(left);
+  }
+});
+
+Deno.test("an AutoMTLS plugin is adopted with its pinned certificate and the host's key from the config; another certificate is refused", async () => {
+  const left = await hostStoppedBySigterm({
+    module: KV_DENO,
+    reattachable: true,
+    reattachWindowMs: 120_000,
+    autoMtls: true,
+  });
+  try {
+    const config = left.config!;
+    assert.notEqual(config.serverCert, "");
+    assert.ok(config.clientCert?.privateKey.startsWith("-----BEGIN PRIVATE KEY-----"));
+    const other = await generateCertificate();
+    const impostor = handshakeCertificate(certificateDer(other.certificate));
+    for (const forged of [{ ...config, serverCert: impostor }, { ...config, clientCert: other }]) {
+      await assert.rejects(
+        () => Plugin.attach(forged, { logger: () => {}, signal: AbortSignal.timeout(20_000) }),
+        (e) => e instanceof ReattachError && e.reason === "unreachable",
+      );
+      // left as it was
+      assert.ok(isAlive(config.pid) && isAlive(config.watchdog.pid));
+    }
+    await using plugin = await Plugin.attach(config, { logger: () => {} });
+    assert.equal((await plugin.client(KvService).get({ key: "greeting" })).value, "hello");
+  } finally {
     sweep(left);
   }
 });
