@@ -9,7 +9,7 @@ import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1
 import { Broker } from "./_broker.ts";
 import type { PluginProcess } from "./plugin_process.ts";
 import type { AttachedProcess } from "./reattach_process.ts";
-import type { AttachOptions, ReattachConfig } from "./reattach.ts";
+import { type AttachOptions, type ReattachConfig, reattachConfigOf } from "./reattach.ts";
 import { type AdoptedPlugin, attachPlugin } from "./reattach_attach.ts";
 import { type ResolvedPluginOptions, resolvePluginOptions } from "./_resolve_options.ts";
 import { type SpawnedPlugin, spawnPlugin } from "./_plugin_spawn.ts";
@@ -140,23 +140,20 @@ export class Plugin implements AsyncDisposable {
   }
 
   /**
-   * Adopts a running reattachable plugin that another host started, from the
-   * config that host's {@linkcode Plugin.reattachConfig} made (go-plugin's
-   * `ReattachConfig`). Checks the config against what runs before it
-   * touches anything (see `reattach_attach.ts`), takes the old host's place
-   * as the plugin's guardian, reopens its stdio and checks its health. The
-   * plugin is then this host's like any other: `stop()` ends it, and when
-   * this host dies it waits its reattach window for the next successor. Its
-   * exit code is unknown here (not its parent): `exited` resolves with code -1.
+   * Adopts a running `reattachable` plugin another host started, from that
+   * host's {@linkcode Plugin.reattachConfig} (go-plugin's `ReattachConfig`):
+   * checks the config against what runs before touching anything, then
+   * takes the old host's place (see `reattach_attach.ts`). The plugin is then
+   * this host's like any other; its exit code is unknown here (`exited`
+   * resolves with code -1).
    *
    * @param config The config, as `JSON.parse` returned it (untrusted).
    * @param options How to attach.
    * @returns The adopted plugin.
-   * @throws {ReattachError} `malformed`, `stale` (the plugin, its guardian or its directory is gone; its pid was reused), `mismatch` (not this user's, not that plugin's, the wrong token) or `unreachable` (no health answer: the host killed it).
+   * @throws {ReattachError} `malformed`, `stale`, `mismatch` or `unreachable` (see its `reason`).
    * @example
    * ```ts ignore
-   * const config = JSON.parse(await Deno.readTextFile("plugins.json"));
-   * await using plugin = await Plugin.attach(config);
+   * await using plugin = await Plugin.attach(JSON.parse(await Deno.readTextFile("plugins.json")));
    * ```
    */
   static async attach(config: unknown, options: AttachOptions = {}): Promise<Plugin> {
@@ -165,40 +162,27 @@ export class Plugin implements AsyncDisposable {
   }
 
   /**
-   * What a successor needs to adopt this plugin with {@linkcode Plugin.attach}:
-   * a JSON value (write it with mode 0600: it holds the token and any
-   * AutoMTLS key). The plugin must have been started with `reattachable:
-   * true`. This host keeps the plugin until it exits; the successor has the
-   * plugin's reattach window from then.
+   * What a successor needs to adopt this `reattachable` plugin with
+   * {@linkcode Plugin.attach}: a JSON value holding a secret token (and any
+   * AutoMTLS key), to write with mode 0600. The successor has the plugin's
+   * reattach window from the moment this host exits.
    *
    * @returns The config.
    * @throws {TypeError} When the plugin is not reattachable.
    * @throws {Error} When it has exited, or `/proc` may not be read.
    * @example
    * ```ts ignore
-   * Deno.addSignalListener("SIGTERM", () => {
-   *   Deno.writeTextFileSync("plugins.json", JSON.stringify(plugin.reattachConfig()), { mode: 0o600 });
-   *   Deno.exit(0);
-   * });
+   * Deno.writeTextFileSync("plugins.json", JSON.stringify(plugin.reattachConfig()), { mode: 0o600 });
    * ```
    */
   reattachConfig(): ReattachConfig {
-    const reattach = this.#spawned.reattach;
-    if (reattach === undefined) {
-      throw new TypeError(
-        `Cannot make a reattach config for plugin "${this.name}": it was not started with reattachable: true`,
-      );
-    }
-    if (this.#process.exitStatus !== undefined) {
-      throw new Error(`Cannot make a reattach config for plugin "${this.name}": it has exited`);
-    }
-    return reattach.ticket.config({
+    return reattachConfigOf(this.#spawned.reattach, {
       name: this.name,
       pid: this.pid,
+      exited: this.#process.exitStatus !== undefined,
       socketDir: this.#process.socketDir,
       handshake: this.handshake,
       sandbox: this.#spawned.plan.sandbox,
-      watchdogPid: reattach.watchdogPid,
     });
   }
 

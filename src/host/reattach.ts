@@ -120,6 +120,30 @@ export interface ReattachFacts {
   watchdogPid: number | undefined;
 }
 
+/**
+ * A plugin's reattach config, or why it has none.
+ *
+ * @param handle Its reattach handle (`undefined`: not reattachable).
+ * @param facts The running plugin, and whether it has exited.
+ * @returns The config.
+ * @throws {TypeError} When the plugin is not reattachable.
+ * @throws {Error} When it has exited, or `/proc` may not be read.
+ */
+export function reattachConfigOf(
+  handle: ReattachHandle | undefined,
+  facts: Omit<ReattachFacts, "watchdogPid"> & { exited: boolean },
+): ReattachConfig {
+  if (handle === undefined) {
+    throw new TypeError(
+      `Cannot make a reattach config for plugin "${facts.name}": it was not started with reattachable: true`,
+    );
+  }
+  if (facts.exited) {
+    throw new Error(`Cannot make a reattach config for plugin "${facts.name}": it has exited`);
+  }
+  return handle.ticket.config({ ...facts, watchdogPid: handle.watchdogPid });
+}
+
 /** A reattachable plugin's secret half: its token, window and AutoMTLS client key. */
 export class ReattachTicket {
   readonly #token: string;
