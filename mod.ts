@@ -87,7 +87,6 @@ export {
 // Pipelines
 export {
   type InputConfig,
-  type LaunchMode,
   loadPipelineConfig,
   type OutputConfig,
   type ParseConfigOptions,

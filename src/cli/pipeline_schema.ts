@@ -32,7 +32,15 @@ const PLUGIN = {
     module: { type: "string", description: "A Deno module, run in Deno's sandbox" },
     command: { type: "string", description: "An executable (not sandboxed)" },
     args: { type: "array", items: { type: "string" } },
-    launch: { enum: ["bulkhead", "redpanda"], default: "bulkhead" },
+    handshake: {
+      enum: ["go-plugin", "none"],
+      default: "go-plugin",
+      description: "none: Redpanda Connect's launch (address variable, Init, no handshake line)",
+    },
+    launch: {
+      enum: ["bulkhead", "redpanda"],
+      description: "The older name of handshake: bulkhead is go-plugin, redpanda is none",
+    },
     processes: { type: "integer", minimum: 1, default: 1 },
     permissions: {
       type: "object",

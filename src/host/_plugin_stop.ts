@@ -8,7 +8,7 @@
 import type { GrpcChannel } from "../transport/transport.ts";
 import { GRPCController } from "../gen/plugin/grpc_controller_pb.ts";
 import { createClient } from "../npm/connect.ts";
-import { deadline, settledOrAborted } from "./_deadline.ts";
+import { deadline, settledOrAborted } from "../_timing.ts";
 import type { PluginProcess } from "./plugin_process.ts";
 import type { AttachedProcess } from "./reattach_process.ts";
 import type { PluginCall } from "./plugin_options.ts";

@@ -90,7 +90,7 @@ function plugin(
     : `command ${show(config.command!)}`;
   const parts = [`${config.name}: ${target}`];
   if (config.args.length > 0) parts.push(`args ${JSON.stringify(config.args)}`);
-  parts.push(`launch ${config.launch}`);
+  parts.push(`handshake ${config.handshake}`);
   if (pooled) parts.push(`${config.processes} process${config.processes === 1 ? "" : "es"}`);
   if (config.sandbox) {
     const grants = Object.entries(config.permissions)

@@ -93,7 +93,7 @@ export function componentSupervisorOptions(
     env: plugin.env,
     permissions: plugin.permissions,
     limits: plugin.limits,
-    handshake: plugin.launch === "redpanda" ? "none" : "go-plugin",
+    handshake: plugin.handshake,
     ready,
     shutdown,
     restart: plugin.restart,
@@ -103,7 +103,7 @@ export function componentSupervisorOptions(
     // a missed deadline means a hung plugin: kill it, so the batch can be retried
     maxMissedDeadlines: 1,
     // Redpanda Connect plugins serve no grpc.health; a crash is noticed by its exit
-    healthIntervalMs: plugin.launch === "redpanda" ? 0 : 5000,
+    healthIntervalMs: plugin.handshake === "none" ? 0 : 5000,
     stopGraceMs: 2000,
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
