@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { settledWithin } from "../_timing.ts";
 import type { ExitStatus } from "./errors.ts";
 import { LineTail, readLines } from "./lines.ts";
 import { type Logger, logLine } from "./logger.ts";
@@ -164,9 +165,7 @@ export class AttachedProcess {
 
   /** Waits for the output pumps, at most `ms` milliseconds. */
   async drained(ms: number): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([this.#pumps, new Promise((resolve) => timer = setTimeout(resolve, ms))]);
-    clearTimeout(timer);
+    await settledWithin(this.#pumps, ms);
   }
 
   /**

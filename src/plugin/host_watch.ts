@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { sleep } from "../_timing.ts";
 import { ENV_REATTACH_WINDOW_MS } from "../protocol/reattach_window.ts";
 
 /** Options for {@linkcode watchHost}. */
@@ -98,7 +99,7 @@ export function watchHost(options: HostWatchOptions): () => void {
       if (done) return;
       // Nobody holds the pipe's write end now: reads return EOF at once
       // until a successor opens one, then wait for its line.
-      await new Promise((resolve) => setTimeout(resolve, SUCCESSOR_POLL_MS));
+      await sleep(SUCCESSOR_POLL_MS);
     }
   }
 
