@@ -62,6 +62,7 @@ export function watchHost(options: HostWatchOptions): () => void {
   const hostGone = (why: string) => {
     if (done || waiting !== undefined) return;
     if (windowMs <= 0 || !options.stdinHeldByHost) return gone(why);
+    say(`host gone (${why}); waiting ${windowMs} ms for a successor`);
     waiting = setTimeout(
       () => gone(`${why}, and no successor attached within ${windowMs} ms`),
       windowMs,
@@ -87,6 +88,7 @@ export function watchHost(options: HostWatchOptions): () => void {
           if (waiting !== undefined) {
             clearTimeout(waiting);
             waiting = undefined;
+            say("a successor host attached");
           }
         }
       } catch {
@@ -127,5 +129,14 @@ function reattachWindowFromEnv(): number {
     return Number.isSafeInteger(value) && value > 0 ? value : 0;
   } catch {
     return 0;
+  }
+}
+
+/** One line on stderr, which the host (or its successor) logs under the plugin's name. */
+function say(message: string): void {
+  try {
+    Deno.stderr.writeSync(new TextEncoder().encode(`bulkhead plugin: ${message}\n`));
+  } catch {
+    // nobody reads stderr: nothing to tell
   }
 }

@@ -38,11 +38,13 @@ Deno.test("Plugin.attach adopts a reattachable Deno plugin whose host was stoppe
     const kv = plugin.client(KvService);
     assert.deepEqual({ ...await kv.get({ key: "greeting" }) }.value, "hello");
     await kv.put({ key: "after", value: "attach" });
-    // the plugin's stderr reaches the successor, through its reopened pipe
-    assert.ok(
-      await waitFor(() => records.some((r) => r.message.includes("put after")), 30_000),
-      JSON.stringify(records),
-    );
+    // the plugin's stderr reaches the successor, through its reopened pipe:
+    // what it wrote while it waited (held by its guardian meanwhile) and after
+    const said = (text: string) => records.some((r) => r.message.includes(text));
+    assert.ok(await waitFor(() => said("put after"), 30_000), JSON.stringify(records));
+    assert.ok(said("waiting 120000 ms for a successor"), JSON.stringify(records));
+    // the SDK saw its successor arrive: its own window is cancelled
+    assert.ok(said("a successor host attached"), JSON.stringify(records));
     // the old guardian was replaced: the successor's watches the plugin now
     assert.ok(await waitFor(() => !isAlive(config.watchdog.pid), 30_000));
     const next = plugin.reattachConfig();
