@@ -22,6 +22,7 @@ import { connectorFor, type GrpcChannel } from "../transport/transport.ts";
 import { Health } from "../gen/grpc/health/v1/health_pb.ts";
 import { addressOf, isNotASocket, tlsFor } from "./_dial_target.ts";
 import { drainStdio } from "./_readiness.ts";
+import { healthProbe } from "./_address_readiness.ts";
 import { Watchdog, WATCHDOG_NAME } from "./_watchdog.ts";
 import { isSameProcess, ownUid, processIdentity, procStrings } from "./_proc_identity.ts";
 import { type ResolvedPluginOptions, resolvePluginOptions } from "./_resolve_options.ts";
@@ -103,7 +104,7 @@ export async function attachPlugin(
     if (config.handshake === "go-plugin") {
       await createClient(Health, channel.transport).check({ service: "plugin" }, { signal });
     } else {
-      await options.ready?.(channel.transport, signal);
+      await (options.ready ?? healthProbe)(channel.transport, signal);
     }
   } catch (error) {
     await channel?.close().catch(() => {});
