@@ -68,7 +68,7 @@ Deno.test("a reattachable plugin with no successor outlives its host, then it an
   const left = await hostStoppedBySigterm({
     module: KV_DENO,
     reattachable: true,
-    reattachWindowMs: 2000,
+    reattachWindowMs: 5000,
   });
   try {
     const config = left.config!;

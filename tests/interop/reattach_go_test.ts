@@ -80,7 +80,7 @@ Deno.test({
     const left = await hostStoppedBySigterm({
       command: kvGo,
       reattachable: true,
-      reattachWindowMs: 2000,
+      reattachWindowMs: 5000,
     });
     try {
       const pids = tree(left.pid);
