@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { PERMISSIONS } from "../host/permissions.ts";
 
 const DURATION = {
   type: "string",
@@ -46,7 +47,7 @@ const PLUGIN = {
       type: "object",
       additionalProperties: false,
       properties: Object.fromEntries(
-        ["read", "write", "net", "env", "sys", "unsafe_run", "unsafe_ffi"].map((k) => [k, GRANT]),
+        PERMISSIONS.map((p) => [p.yaml, GRANT]),
       ),
     },
     env: { type: "object", additionalProperties: { type: "string" } },

@@ -6,12 +6,8 @@
  *
  * @module
  */
-import {
-  connectorFor,
-  type DialOptions,
-  type GrpcChannel,
-  type GrpcConnector,
-} from "../transport/transport.ts";
+import { type DialOptions, type GrpcChannel, type GrpcConnector } from "../transport/transport.ts";
+import { connectorFor } from "../transport/connectors.ts";
 import { drainStdio, waitForHandshake, waitForHealth } from "./_readiness.ts";
 import { healthProbe, waitForAddress } from "./_address_readiness.ts";
 import { addressOf, isNotASocket, tlsFor } from "./_dial_target.ts";

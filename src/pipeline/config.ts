@@ -23,7 +23,7 @@
  * @module
  */
 import { dirname, isAbsolute, resolve } from "node:path";
-import type { Permissions } from "../host/permissions.ts";
+import { PERMISSIONS, type Permissions } from "../host/permissions.ts";
 import type { HandshakeMode } from "../host/plugin_options.ts";
 import type { ResourceLimits } from "../host/limits.ts";
 import type { RestartPolicy } from "../host/restart_policy.ts";
@@ -33,7 +33,7 @@ import { ConfigReader, type Field } from "./_config_reader.ts";
 import { PipelineConfigError } from "./config_error.ts";
 import type { FileMode } from "./file_output.ts";
 import { DEFAULT_RESPONSE_BUDGET, type ResponseBudget } from "./response_budget.ts";
-import { DEFAULT_MAX_MESSAGE_BYTES } from "../transport/transport.ts";
+import { maxMessageBytes } from "../transport/transport.ts";
 import type { BatchPolicy } from "./batch_policy.ts";
 import {
   type NatsInputConfig,
@@ -447,7 +447,7 @@ function readPlugin(
     restart,
     timeoutMs: r.duration(r.child(field, "timeout")) ?? 30_000,
     startTimeoutMs: r.duration(r.child(field, "start_timeout")) ?? 10_000,
-    maxMessageBytes: r.size(r.child(field, "max_message_bytes")) ?? DEFAULT_MAX_MESSAGE_BYTES,
+    maxMessageBytes: maxMessageBytes(r.size(r.child(field, "max_message_bytes"))),
     responseBudget: readResponseBudget(r, r.child(field, "response_budget")),
   };
   return r.issues.length > before ? undefined : plugin;
@@ -515,7 +515,7 @@ function manifestPlugin(
     timeoutMs: 30_000,
     startTimeoutMs: 10_000,
     sandbox: true, // in bubblewrap, with its manifest's folder (its cwd) readable
-    maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+    maxMessageBytes: maxMessageBytes(undefined),
     responseBudget: DEFAULT_RESPONSE_BUDGET,
   };
 }
@@ -540,22 +540,15 @@ function readRestart(r: ConfigReader, field: Field): RestartPolicy {
   };
 }
 
-const PERMISSIONS: Record<string, keyof Permissions> = {
-  read: "read",
-  write: "write",
-  net: "net",
-  env: "env",
-  sys: "sys",
-  unsafe_run: "unsafeRun",
-  unsafe_ffi: "unsafeFfi",
-};
+/** A grant's field by its YAML key. */
+const PERMISSION_KEYS = new Map(PERMISSIONS.map((p) => [p.yaml, p.key]));
 
 function readPermissions(r: ConfigReader, field: Field): Permissions {
   const out: Record<string, readonly string[] | boolean> = {};
-  for (const key of r.map(field, Object.keys(PERMISSIONS)) ?? []) {
+  for (const key of r.map(field, [...PERMISSION_KEYS.keys()]) ?? []) {
     const at = r.child(field, key);
     const value = r.has(at) && typeof r.plain(at) === "boolean" ? r.boolean(at) : r.strings(at);
-    if (value !== undefined) out[PERMISSIONS[key]!] = value;
+    if (value !== undefined) out[PERMISSION_KEYS.get(key)!] = value;
   }
   return out as Permissions;
 }

@@ -6,7 +6,6 @@
  * @module
  */
 import { createClient, type Transport } from "../npm/connect.ts";
-import type { Error as PbError } from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
 import { BatchProcessorService } from "../gen/redpanda/runtime/v1alpha1/processor_pb.ts";
 import { BatchInputService } from "../gen/redpanda/runtime/v1alpha1/input_pb.ts";
 import { BatchOutputService } from "../gen/redpanda/runtime/v1alpha1/output_pb.ts";
@@ -34,11 +33,6 @@ export class ComponentInitError extends Error {
     );
     this.name = "ComponentInitError";
   }
-}
-
-/** Throws when a response carries an error. */
-export function check(error: PbError | undefined, what: string): void {
-  if (error?.message) throw new Error(`${what}: ${error.message}`);
 }
 
 const SERVICES = {

@@ -20,6 +20,23 @@ export type TransportKind = "node-http2" | "native";
 /** The largest gRPC message either way, in bytes, when none is configured (gRPC's usual 4 MiB). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
+/**
+ * A message limit as configured, with the default applied: the one place
+ * the default of every `maxMessageBytes`, `readMaxBytes` and
+ * `writeMaxBytes` is applied.
+ *
+ * @param bytes The configured limit, if any.
+ * @returns The limit in bytes.
+ * @example
+ * ```ts
+ * import { maxMessageBytes } from "./transport.ts";
+ * console.log(maxMessageBytes(undefined)); // 4194304
+ * ```
+ */
+export function maxMessageBytes(bytes: number | undefined): number {
+  return bytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+}
+
 /** The transport used when none is named. */
 export const DEFAULT_TRANSPORT: TransportKind = "native";
 
@@ -261,31 +278,4 @@ export function describeAddress(address: SocketAddress): string {
   if (address.network === "unix") return address.path;
   const host = address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname;
   return `${host}:${address.port}`;
-}
-
-/**
- * Returns the connector for a transport kind.
- *
- * @example
- * ```ts ignore
- * const connector = await connectorFor("node-http2");
- * await using channel = connector.dial("/tmp/x/plugin.sock");
- * await using local = connector.dial({ network: "tcp", hostname: "127.0.0.1", port: 1234 });
- * ```
- */
-export async function connectorFor(
-  kind: TransportKind = DEFAULT_TRANSPORT,
-): Promise<GrpcConnector> {
-  switch (kind) {
-    case "node-http2": {
-      const { nodeHttp2Connector } = await import("./node_http2.ts");
-      return nodeHttp2Connector;
-    }
-    case "native": {
-      const { nativeConnector } = await import("./h2/native.ts");
-      return nativeConnector;
-    }
-    default:
-      throw new RangeError(`Cannot use transport "${kind}": unknown transport`);
-  }
 }
