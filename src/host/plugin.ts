@@ -175,14 +175,7 @@ export class Plugin implements AsyncDisposable {
    * ```
    */
   reattachConfig(): ReattachConfig {
-    return reattachConfigOf(this.#spawned.reattach, {
-      name: this.name,
-      pid: this.pid,
-      exited: this.#process.exitStatus !== undefined,
-      socketDir: this.#process.socketDir,
-      handshake: this.handshake,
-      sandbox: this.#spawned.plan.sandbox,
-    });
+    return reattachConfigOf(this.name, this.#spawned, this.handshake);
   }
 
   /** The process id (also its process group id). */

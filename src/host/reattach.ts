@@ -123,25 +123,39 @@ export interface ReattachFacts {
 /**
  * A plugin's reattach config, or why it has none.
  *
- * @param handle Its reattach handle (`undefined`: not reattachable).
- * @param facts The running plugin, and whether it has exited.
+ * @param name The plugin's name.
+ * @param spawned Its process, launch plan and reattach handle (none: not reattachable).
+ * @param handshake Its handshake.
  * @returns The config.
  * @throws {TypeError} When the plugin is not reattachable.
  * @throws {Error} When it has exited, or `/proc` may not be read.
  */
 export function reattachConfigOf(
-  handle: ReattachHandle | undefined,
-  facts: Omit<ReattachFacts, "watchdogPid"> & { exited: boolean },
+  name: string,
+  spawned: {
+    process: { pid: number; socketDir: string; exitStatus: unknown };
+    plan: { sandbox: SandboxKind };
+    reattach?: ReattachHandle;
+  },
+  handshake: Handshake,
 ): ReattachConfig {
-  if (handle === undefined) {
+  const { process, plan, reattach } = spawned;
+  if (reattach === undefined) {
     throw new TypeError(
-      `Cannot make a reattach config for plugin "${facts.name}": it was not started with reattachable: true`,
+      `Cannot make a reattach config for plugin "${name}": it was not started with reattachable: true`,
     );
   }
-  if (facts.exited) {
-    throw new Error(`Cannot make a reattach config for plugin "${facts.name}": it has exited`);
+  if (process.exitStatus !== undefined) {
+    throw new Error(`Cannot make a reattach config for plugin "${name}": it has exited`);
   }
-  return handle.ticket.config({ ...facts, watchdogPid: handle.watchdogPid });
+  return reattach.ticket.config({
+    name,
+    pid: process.pid,
+    socketDir: process.socketDir,
+    handshake,
+    sandbox: plan.sandbox,
+    watchdogPid: reattach.watchdogPid,
+  });
 }
 
 /** A reattachable plugin's secret half: its token, window and AutoMTLS client key. */

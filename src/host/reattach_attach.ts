@@ -18,7 +18,8 @@
  * @module
  */
 import { createClient } from "../npm/connect.ts";
-import { connectorFor, type GrpcChannel } from "../transport/transport.ts";
+import type { GrpcChannel } from "../transport/transport.ts";
+import { connectorFor } from "../transport/connectors.ts";
 import { Health } from "../gen/grpc/health/v1/health_pb.ts";
 import { addressOf, isNotASocket, tlsFor } from "./_dial_target.ts";
 import { drainStdio } from "./_readiness.ts";
