@@ -39,6 +39,12 @@ export type { BrokerDialOptions, BrokeredServer, PluginBroker } from "./src/host
 export { type HandshakeMode, type PluginCall, REDPANDA_ADDRESS_ENV } from "./src/host/plugin.ts";
 export { type Permissions } from "./src/host/permissions.ts";
 export {
+  type AttachOptions,
+  type ReattachConfig,
+  ReattachError,
+  type ReattachFailure,
+} from "./src/host/reattach.ts";
+export {
   escapeControlChars,
   type Logger,
   type LogLevel,

@@ -5,6 +5,7 @@
  * @module
  */
 import type { SpawnedPlugin } from "./_plugin_spawn.ts";
+import type { AdoptedPlugin } from "./reattach_attach.ts";
 import type { ReadyPlugin } from "./_plugin_ready.ts";
 import { readRss, readTreeRss } from "./call_stats.ts";
 import type { Handshake } from "./handshake.ts";
@@ -33,7 +34,11 @@ export interface PluginNow {
  * @param ready What its readiness produced.
  * @returns The snapshot.
  */
-export function pluginInfo(now: PluginNow, spawned: SpawnedPlugin, ready: ReadyPlugin): PluginInfo {
+export function pluginInfo(
+  now: PluginNow,
+  spawned: SpawnedPlugin | AdoptedPlugin,
+  ready: ReadyPlugin,
+): PluginInfo {
   const { plan, moduleRoot, process } = spawned;
   const info: PluginInfo = {
     name: now.name,

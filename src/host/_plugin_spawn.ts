@@ -17,6 +17,7 @@ import { PluginExitedError } from "./errors.ts";
 import { checkHostPermissions, socketDirError } from "./host_permissions.ts";
 import { denoExecutable } from "./deno_command.ts";
 import { PluginProcess } from "./plugin_process.ts";
+import { planReattach, type ReattachHandle } from "./reattach.ts";
 
 /** A spawned plugin process and what its launch was. */
 export interface SpawnedPlugin {
@@ -34,6 +35,8 @@ export interface SpawnedPlugin {
   moduleRoot: string | undefined;
   /** `performance.now()` at the spawn. */
   spawnedAt: number;
+  /** With `reattachable`: what its reattach config is made from. */
+  reattach?: ReattachHandle;
 }
 
 /**
@@ -53,7 +56,8 @@ export async function spawnPlugin(
   const clientCert = options.autoMtls ? await generateCertificate() : undefined;
   // the watchdog makes the directory: nothing is on disk before something
   // exists that removes it should this host die during the start
-  const watchdog = await Watchdog.open(options.socketParent).catch((error) => {
+  const reattach = await planReattach(name, options);
+  const watchdog = await Watchdog.open(options.socketParent, reattach?.watchdog).catch((error) => {
     throw socketDirError(name, options.socketParent, error);
   });
   const { dir, socketPath } = watchdog;
@@ -70,7 +74,7 @@ export async function spawnPlugin(
         ? [target]
         : [],
     });
-    plan = await planLaunch(options, { dir, socketPath, clientCert });
+    plan = await planLaunch(reattach?.options ?? options, { dir, socketPath, clientCert });
     if (options.module !== undefined) moduleRoot = await checkModuleGraph(name, target, options);
     if (options.sha256 !== undefined) {
       await verifyChecksum(name, options.sha256, checksumTarget(options, target), options.signal);
@@ -91,7 +95,23 @@ export async function spawnPlugin(
       logger: options.logger,
       tailLines: options.stderrTailLines,
     }, watchdog);
-    return { process, plan, socketPath, dir, clientCert, moduleRoot, spawnedAt };
+    const handle = reattach && {
+      ticket: reattach.ticket.handOver(
+        options.handshake === "none" ? "none" : "go-plugin",
+        clientCert,
+      ),
+      watchdogPid: watchdog.pid,
+    };
+    return {
+      process,
+      plan,
+      socketPath,
+      dir,
+      clientCert,
+      moduleRoot,
+      spawnedAt,
+      ...(handle ? { reattach: handle } : {}),
+    };
   } catch (error) {
     await watchdog.close();
     throw new PluginExitedError(name, "before it started", { code: 127, signal: null }, [

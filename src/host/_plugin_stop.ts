@@ -10,12 +10,13 @@ import { GRPCController } from "../gen/plugin/grpc_controller_pb.ts";
 import { createClient } from "../npm/connect.ts";
 import { deadline, settledOrAborted } from "../_timing.ts";
 import type { PluginProcess } from "./plugin_process.ts";
+import type { AttachedProcess } from "./reattach_process.ts";
 import type { PluginCall } from "./plugin_options.ts";
 
 /** What a stop works on. */
 export interface StopTarget {
   /** The plugin's process. */
-  process: PluginProcess;
+  process: PluginProcess | AttachedProcess;
   /** Its connection. */
   channel: GrpcChannel;
   /** Settles when its stdio stream ends. */
@@ -79,7 +80,7 @@ async function askToExit(target: StopTarget, signal: AbortSignal, graceMs: numbe
 
 /** True once the process has exited (after `first`, if given); false when `signal` aborts first. */
 async function exitWithin(
-  process: PluginProcess,
+  process: PluginProcess | AttachedProcess,
   signal: AbortSignal,
   first?: Promise<void>,
 ): Promise<boolean> {

@@ -8,6 +8,9 @@ import { type Client, createClient, type Transport } from "../npm/connect.ts";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
 import { Broker } from "./_broker.ts";
 import type { PluginProcess } from "./plugin_process.ts";
+import type { AttachedProcess } from "./reattach_process.ts";
+import { type AttachOptions, type ReattachConfig, reattachConfigOf } from "./reattach.ts";
+import { type AdoptedPlugin, attachPlugin } from "./reattach_attach.ts";
 import { type ResolvedPluginOptions, resolvePluginOptions } from "./_resolve_options.ts";
 import { type SpawnedPlugin, spawnPlugin } from "./_plugin_spawn.ts";
 import { awaitReady, type ReadyPlugin } from "./_plugin_ready.ts";
@@ -64,7 +67,7 @@ export { defaultPluginName } from "./plugin_name.ts";
  */
 export class Plugin implements AsyncDisposable {
   readonly #options: ResolvedPluginOptions;
-  readonly #spawned: SpawnedPlugin;
+  readonly #spawned: SpawnedPlugin | AdoptedPlugin;
   readonly #ready: ReadyPlugin;
   #broker: Broker | undefined;
   /** Why the host killed the plugin, when it did (it broke a bound). */
@@ -78,7 +81,11 @@ export class Plugin implements AsyncDisposable {
   /** Resolves with the exit status once the process has exited and been cleaned up; never rejects. */
   readonly exited: Promise<ExitStatus>;
 
-  private constructor(options: ResolvedPluginOptions, spawned: SpawnedPlugin, ready: ReadyPlugin) {
+  private constructor(
+    options: ResolvedPluginOptions,
+    spawned: SpawnedPlugin | AdoptedPlugin,
+    ready: ReadyPlugin,
+  ) {
     this.#options = options;
     this.#spawned = spawned;
     this.#ready = ready;
@@ -127,8 +134,48 @@ export class Plugin implements AsyncDisposable {
     return new Plugin(resolved, spawned, ready);
   }
 
-  get #process(): PluginProcess {
+  get #process(): PluginProcess | AttachedProcess {
     return this.#spawned.process;
+  }
+
+  /**
+   * Adopts a running `reattachable` plugin another host started, from that
+   * host's {@linkcode Plugin.reattachConfig} (go-plugin's `ReattachConfig`):
+   * checks the config against what runs before touching anything, then
+   * takes the old host's place (see `reattach_attach.ts`). The plugin is then
+   * this host's like any other; its exit code is unknown here (`exited`
+   * resolves with code -1).
+   *
+   * @param config The config, as `JSON.parse` returned it (untrusted).
+   * @param options How to attach.
+   * @returns The adopted plugin.
+   * @throws {ReattachError} `malformed`, `stale`, `mismatch` or `unreachable` (see its `reason`).
+   * @example
+   * ```ts ignore
+   * await using plugin = await Plugin.attach(JSON.parse(await Deno.readTextFile("plugins.json")));
+   * ```
+   */
+  static async attach(config: unknown, options: AttachOptions = {}): Promise<Plugin> {
+    const { options: resolved, spawned, ready } = await attachPlugin(config, options);
+    return new Plugin(resolved, spawned, ready);
+  }
+
+  /**
+   * What a successor needs to adopt this `reattachable` plugin with
+   * {@linkcode Plugin.attach}: a JSON value holding a secret token (and any
+   * AutoMTLS key), to write with mode 0600. The successor has the plugin's
+   * reattach window from the moment this host exits.
+   *
+   * @returns The config.
+   * @throws {TypeError} When the plugin is not reattachable.
+   * @throws {Error} When it has exited, or `/proc` may not be read.
+   * @example
+   * ```ts ignore
+   * Deno.writeTextFileSync("plugins.json", JSON.stringify(plugin.reattachConfig()), { mode: 0o600 });
+   * ```
+   */
+  reattachConfig(): ReattachConfig {
+    return reattachConfigOf(this.name, this.#spawned, this.handshake);
   }
 
   /** The process id (also its process group id). */

@@ -142,6 +142,21 @@ export interface PluginOptions {
    */
   autoMtls?: boolean;
   /**
+   * Let a successor adopt this plugin with `Plugin.attach(plugin.reattachConfig())`
+   * (go-plugin's `ReattachConfig`; see `reattach.ts`). It relaxes two
+   * promises for this plugin only: a Bulkhead plugin's own exit when its
+   * host is gone, and its guardian's kill (for a sandboxed executable: its
+   * whole sandbox), both happen `reattachWindowMs` after the host is gone
+   * when no successor attached, not at once.
+   * @default {false}
+   */
+  reattachable?: boolean;
+  /**
+   * With `reattachable`: how long the plugin waits for a successor, in milliseconds.
+   * @default {10000}
+   */
+  reattachWindowMs?: number;
+  /**
    * How many brokered servers (go-plugin's `plugin.GRPCBroker`) a Deno
    * plugin may have open at once in each direction. Deno grants Unix
    * sockets by exact path, so the host grants the plugin that many socket

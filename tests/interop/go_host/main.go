@@ -10,6 +10,11 @@
 // -versions 1,2 offers those protocol versions, each with the KV plugin set
 // (ClientConfig.VersionedPlugins), and prints "version N", the negotiated one.
 //
+// -reattach grpc,unix,ADDR,PID adopts a running plugin with go-plugin's
+// ClientConfig.Reattach instead (no command), prints "get greeting = …" and
+// leaves without Kill() or Close() (both shut the plugin down), so the
+// plugin keeps running.
+//
 // -socket passes BULKHEAD_PLUGIN_SOCKET=PATH in the plugin's environment
 // (go-plugin keeps what the host puts in Cmd.Env), so a Bulkhead Deno plugin
 // listens exactly there and can be granted that one path.
@@ -18,6 +23,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -34,7 +40,15 @@ func main() {
 	socket := flag.String("socket", "", "the socket path to pass as BULKHEAD_PLUGIN_SOCKET")
 	autoMTLS := flag.Bool("automtls", false, "use go-plugin's AutoMTLS")
 	versions := flag.String("versions", "", "protocol versions to offer (VersionedPlugins), e.g. 1,2")
+	reattach := flag.String("reattach", "", "adopt a running plugin: PROTOCOL,NETWORK,ADDRESS,PID")
 	flag.Parse()
+	if *reattach != "" {
+		if err := adopt(*reattach); err != nil {
+			fmt.Printf("error %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if flag.NArg() < 1 {
 		fmt.Fprintln(os.Stderr, "usage: go_host [-socket PATH] [-automtls] <plugin command> [args...]")
 		os.Exit(2)
@@ -122,5 +136,44 @@ func run(cmd *exec.Cmd, autoMTLS bool, versions string) error {
 	start := time.Now()
 	client.Kill()
 	fmt.Printf("killed exited=%t graceful=%t\n", client.Exited(), time.Since(start) < 2*time.Second)
+	return nil
+}
+
+// adopt reattaches to a running KV plugin (go-plugin's ReattachConfig) and
+// reads the key "greeting"; it does not Kill() the plugin.
+func adopt(spec string) error {
+	parts := strings.Split(spec, ",")
+	if len(parts) != 4 {
+		return fmt.Errorf("-reattach wants PROTOCOL,NETWORK,ADDRESS,PID, not %q", spec)
+	}
+	pid, err := strconv.Atoi(parts[3])
+	if err != nil {
+		return fmt.Errorf("pid %q: %w", parts[3], err)
+	}
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  kv.Handshake,
+		Plugins:          kv.PluginMap,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		Reattach: &plugin.ReattachConfig{
+			Protocol: plugin.Protocol(parts[0]),
+			Addr:     &net.UnixAddr{Net: parts[1], Name: parts[2]},
+			Pid:      pid,
+		},
+		Logger: hclog.New(&hclog.LoggerOptions{Name: "go-host", Output: os.Stderr, Level: hclog.Debug}),
+	})
+	rpc, err := client.Client()
+	if err != nil {
+		return fmt.Errorf("reattach: %w", err)
+	}
+	raw, err := rpc.Dispense("kv")
+	if err != nil {
+		return fmt.Errorf("dispense: %w", err)
+	}
+	value, found, err := raw.(kv.KV).Get("greeting")
+	if err != nil {
+		return fmt.Errorf("get greeting: %w", err)
+	}
+	fmt.Printf("get greeting = %q found=%t\n", value, found)
+	// not rpc.Close(): go-plugin's GRPCClient.Close asks the plugin to shut down
 	return nil
 }
