@@ -22,6 +22,7 @@ processors:
   - plugin:
       module: ./upper.ts
       processes: 2
+      config: { hold_ms: 20 }
 output: { file: { path: out.txt } }
 dead_letter: { file: { path: dead.jsonl } }
 `,

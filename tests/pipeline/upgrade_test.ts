@@ -9,32 +9,38 @@ import {
 import { config, tempDir } from "./_pipeline.ts";
 import { COUNT, expectedOutput, TEMPLATE, writeUpper } from "./_upgrade.ts";
 
-/** A reload of every plugin processor at `at` messages, batches past `holdAt` held until it ends. */
+/** A reload of every plugin processor at `at` messages, to `version`. */
 interface Step {
   at: number;
-  holdAt: number;
   version: "v1" | "v2";
 }
 
 /**
- * Runs `COUNT` messages through an in-process gate stage, then the
+ * Runs `COUNT` messages (10 000 a second; each batch held 20 ms by the
+ * plugin, so batches are in flight at a switch) through an in-process gate stage, then the
  * upper-casing plugin (2 processes, from `dir/upper.ts`) into `dir/out.txt`.
  * The gate rewrites the plugin file and reloads the stage when the step's
- * message count is reached, and holds batches from `holdAt` on until that
- * reload has ended, so each reload happens mid-run with batches flowing.
+ * message count is reached (a reload starts once the one before has
+ * ended): batches keep flowing while the new processes start, the old ones
+ * drain and the new ones are on probation. Batches from `LAST_HOLD` on
+ * wait until every reload has ended, so all happen mid-run.
  */
+/** Batches from here on wait until every reload has ended. */
+const LAST_HOLD = 95_000;
+
 async function run(dir: string, steps: readonly Step[]) {
   await writeUpper(`${dir}/upper.ts`, "v1");
   const parsed = config(
     `
 input:
-  generate: { count: ${COUNT}, message: "${TEMPLATE}" }
+  generate: { count: ${COUNT}, message: "${TEMPLATE}", rate: 10000 }
 batching: { count: 100 }
 max_in_flight: 4
 processors:
   - plugin:
       module: ./upper.ts
       processes: 2
+      config: { hold_ms: 20 }
 output: { file: { path: out.txt } }
 dead_letter: { file: { path: dead.jsonl } }
 `,
@@ -50,13 +56,16 @@ dead_letter: { file: { path: dead.jsonl } }
       seen += batch.length;
       for (const [i, step] of steps.entries()) {
         if (seen >= step.at && reloads[i] === undefined) {
+          const before = reloads[i - 1];
           reloads[i] = (async () => {
+            await before;
             await writeUpper(`${dir}/upper.ts`, step.version);
             return await control!.reload();
           })();
         }
-        if (seen >= step.holdAt) await reloads[i];
       }
+      // the run must not end before the last reload has (it would abandon it)
+      if (steps.length > 0 && seen >= LAST_HOLD) await Promise.all(reloads);
       return batch;
     },
   };
@@ -75,8 +84,8 @@ Deno.test("a pipeline of 100 000 messages upgraded twice mid-run writes byte for
   const baseline = await run(plain.path, []);
   assert.equal(baseline.summary.status, "completed", baseline.summary.error);
   const { summary, events, reloads } = await run(upgraded.path, [
-    { at: 30_000, holdAt: 50_000, version: "v2" },
-    { at: 60_000, holdAt: 80_000, version: "v1" },
+    { at: 30_000, version: "v2" },
+    { at: 60_000, version: "v1" },
   ]);
   assert.equal(summary.status, "completed", summary.error);
   for (const reload of reloads) {
