@@ -3,9 +3,12 @@
  * Unix socket, and let none of them take the host down.
  *
  * Host side: {@linkcode Plugin} starts a plugin and gives typed Connect
- * clients for its services. Plugin side: {@linkcode serve} turns a Deno
- * program into a plugin (plugins import `plugin.ts`, the SDK alone: it
- * starts twice as fast as this module). Connect-RPC's `ConnectError`, `Code`,
+ * clients for its services; {@linkcode Supervisor} keeps a plugin (or a pool
+ * of its processes) running, restarted when it crashes:
+ * `Supervisor.start({ plugin: { module: "./plugin.ts" }, size: 2 })`.
+ * Plugin side: {@linkcode serve} turns a Deno program into a plugin
+ * (plugins import `plugin.ts`, the SDK alone: it starts twice as fast as
+ * this module). Connect-RPC's `ConnectError`, `Code`,
  * `createClient`, `createContextValues` and protobuf-es's `create` and
  * descriptor types are re-exported at the versions Bulkhead uses.
  *

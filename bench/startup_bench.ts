@@ -189,13 +189,15 @@ const modes: [string, Record<string, unknown>][] = [
 
 async function recovery(action: string, extra: Record<string, unknown>): Promise<number> {
   await using supervisor = await Supervisor.start({
-    module: new URL("../tests/fixtures/fixture_plugin.ts", import.meta.url),
-    args: ["ok"],
-    logger: () => {},
-    permissions: { unsafeFfi: true },
+    plugin: {
+      module: new URL("../tests/fixtures/fixture_plugin.ts", import.meta.url),
+      args: ["ok"],
+      logger: () => {},
+      permissions: { unsafeFfi: true },
+      ...extra,
+    },
     restart: { initialDelayMs: 0, jitter: 0 },
     healthIntervalMs: 0,
-    ...extra,
   });
   const fixture = supervisor.client(FixtureService);
   await fixture.echo({});

@@ -33,14 +33,29 @@ export type SupervisorEvent =
   | { type: "reset"; plugin: string }
   | { type: "stopped"; plugin: string };
 
-/** Options for {@linkcode Supervisor.start}: a plugin's options plus supervision. */
-export interface SupervisorOptions extends PluginOptions {
+/**
+ * Options for {@linkcode Supervisor.start}: the plugin (`plugin`), and how
+ * to supervise it. `plugin.signal` aborts the first start only; restarts
+ * and `reset()` are not bound by it.
+ *
+ * @example
+ * ```ts ignore
+ * await using sup = await Supervisor.start({
+ *   plugin: { module: "./plugin.ts", limits: { heapMb: 256 } },
+ *   size: 2,
+ *   restart: { maxCrashes: 3 },
+ * });
+ * ```
+ */
+export interface SupervisorOptions {
+  /** The plugin. */
+  plugin: PluginOptions;
   /**
    * How many identical plugin processes to run; calls go to the least busy.
    * @default {1}
    */
   size?: number;
-  /** Backoff and crash budget. */
+  /** Backoff and crash budget (one budget for all the processes). */
   restart?: RestartPolicy;
   /**
    * Deadline of a call that names none, in milliseconds.

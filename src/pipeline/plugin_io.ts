@@ -15,17 +15,19 @@
  *
  * @module
  */
-import { Code, ConnectError } from "../npm/connect.ts";
+import { Code, ConnectError, createClient } from "../npm/connect.ts";
 import { fromBinary } from "../npm/protobuf.ts";
 import { type Message, MessageBatchSchema } from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
 import { BatchInputService } from "../gen/redpanda/runtime/v1alpha1/input_pb.ts";
 import { BatchOutputService } from "../gen/redpanda/runtime/v1alpha1/output_pb.ts";
 import { PluginCrashedError } from "../host/errors.ts";
-import { Supervisor } from "../host/supervisor.ts";
+import { guardedAttempt } from "../host/guarded_transport.ts";
+import type { Lease } from "../host/lease.ts";
+import { PluginPool } from "../host/pool.ts";
 import type { PluginComponentConfig } from "./config.ts";
 import type { InputChunk, PipelineInput } from "./input.ts";
 import type { PipelineOutput } from "./output.ts";
-import { type ComponentKind, componentSupervisorOptions } from "./plugin_launch.ts";
+import { type ComponentKind, componentPoolOptions } from "./plugin_launch.ts";
 import type { StageOptions, StageStats } from "./processor_stage.ts";
 import { ENCODED_READ_BATCH } from "./_encoded_methods.ts";
 import { weighBatches } from "./response_budget.ts";
@@ -107,13 +109,13 @@ function transient(error: unknown): boolean {
 }
 
 /** An input or output plugin's numbers, in the shape of a stage's. */
-function componentStats(supervisor: Supervisor, kind: "input" | "output"): StageStats {
-  const [slot] = supervisor.stats();
+function componentStats(pool: PluginPool, kind: "input" | "output"): StageStats {
+  const [slot] = pool.stats();
   return {
-    name: supervisor.name,
+    name: pool.name,
     kind,
     processes: 1,
-    restarts: slot?.restarts ?? 0,
+    restarts: pool.restarts,
     retries: 0,
     bisections: 0,
     filtered: 0,
@@ -126,30 +128,36 @@ function componentStats(supervisor: Supervisor, kind: "input" | "output"): Stage
   };
 }
 
-/** A supervised component and which process of it is current. */
-interface Started {
-  supervisor: Supervisor;
-  /** Changes whenever the process is replaced (crash, kill, restart). */
-  generation(): number;
-}
-
-async function startOne(
+function startOne(
   plugin: PluginComponentConfig,
   kind: ComponentKind,
   options: StageOptions,
-): Promise<Started> {
-  let generation = 0;
-  const supervisor = await Supervisor.start(componentSupervisorOptions(plugin, kind, {
-    name: plugin.name,
+): Promise<PluginPool> {
+  return PluginPool.start(componentPoolOptions(plugin, kind, {
     ...(options.logger ? { logger: options.logger } : {}),
-    onEvent: (event) => {
-      if (event.type === "started" || event.type === "crashed" || event.type === "killed") {
-        generation++;
-      }
-      options.onEvent?.(event);
-    },
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   }));
-  return { supervisor, generation: () => generation };
+}
+
+/**
+ * Leases the component's process (waiting up to `timeoutMs` for a
+ * restart), runs `use` on it, and releases it.
+ */
+async function withLease<R>(
+  pool: PluginPool,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  use: (lease: Lease) => Promise<R>,
+): Promise<R> {
+  const lease = await pool.lease({
+    deadline: Date.now() + timeoutMs,
+    ...(signal ? { signal } : {}),
+  });
+  try {
+    return await use(lease);
+  } finally {
+    lease.release();
+  }
 }
 
 /**
@@ -164,64 +172,73 @@ export async function pluginInput(
   plugin: PluginComponentConfig,
   options: StageOptions = {},
 ): Promise<PipelineInput> {
-  const { supervisor, generation } = await startOne(plugin, "input", options);
-  const client = supervisor.client(BatchInputService);
+  const pool = await startOne(plugin, "input", options);
+  const clientOf = (lease: Lease) => createClient(BatchInputService, lease.plugin.transport);
   let connectedIn: number | undefined; // the generation the input was connected in
   let closing: Promise<void> | undefined;
-  const connect = async (signal: AbortSignal) => {
-    for (let delay = 50; !signal.aborted; delay = Math.min(delay * 2, 1000)) {
-      const current = generation();
-      try {
-        const response = await client.connect({}, { signal });
-        if (!response.error?.message) {
-          connectedIn = current;
-          return true;
-        }
-      } catch (error) {
-        if (signal.aborted) return false;
-        if (!transient(error)) throw error;
-      }
-      await sleep(delay, signal);
-    }
-    return false;
+  /** Connects the leased process; false when it refused (it is asked again later). */
+  const connect = async (lease: Lease, signal: AbortSignal) => {
+    const response = await guardedAttempt(
+      lease,
+      signal,
+      () => clientOf(lease).connect({}, { signal, timeoutMs: plugin.timeoutMs }),
+    );
+    if (response.error?.message) return false;
+    connectedIn = lease.generation;
+    return true;
   };
   return {
     name: plugin.name,
     async read(signal): Promise<InputChunk | null> {
       let failures = 0;
-      while (!signal.aborted) {
-        if (connectedIn !== generation() && !await connect(signal)) return null;
-        const readIn = generation();
+      for (let delay = 50; !signal.aborted; delay = Math.min(delay * 2, 1000)) {
         try {
-          const response = (await supervisor.transport.unary(
-            ENCODED_READ_BATCH,
-            signal,
-            READ_TIMEOUT_MS,
-            undefined,
-            {},
-          )).message;
-          const error = response.error;
-          if (error?.detail.case === "endOfInput") return null;
-          if (error?.detail.case === "notConnected") {
-            connectedIn = undefined;
-            continue;
-          }
-          if (error?.message) throw new Error(`input "${plugin.name}": ${error.message}`);
-          const messages = await decodeInputBatch(plugin, response.batch, async (reason) => {
-            await client.ack({ batchId: response.batchId, error: { message: reason } }, {
-              timeoutMs: 5000,
-            }).catch(() => {});
+          const chunk = await withLease(pool, READ_TIMEOUT_MS, signal, async (lease) => {
+            if (connectedIn !== lease.generation && !await connect(lease, signal)) {
+              return "again" as const;
+            }
+            const response = (await guardedAttempt(lease, signal, () =>
+              lease.plugin.transport.unary(
+                ENCODED_READ_BATCH,
+                signal,
+                READ_TIMEOUT_MS,
+                undefined,
+                {},
+              ))).message;
+            const error = response.error;
+            if (error?.detail.case === "endOfInput") {
+              return null;
+            }
+            if (error?.detail.case === "notConnected") {
+              connectedIn = undefined;
+              return "again" as const;
+            }
+            if (error?.message) {
+              throw new Error(`input "${plugin.name}": ${error.message}`);
+            }
+            const client = clientOf(lease);
+            const messages = await decodeInputBatch(plugin, response.batch, async (reason) => {
+              await client.ack({ batchId: response.batchId, error: { message: reason } }, {
+                timeoutMs: 5000,
+              }).catch(() => {});
+            });
+            const id = response.batchId;
+            return {
+              messages,
+              ack: async (reason?: string) => {
+                // acknowledged by the process that read it: a replacement knows not the id
+                if (!lease.current) {
+                  return;
+                }
+                const request = { batchId: id, ...(reason ? { error: { message: reason } } : {}) };
+                // it may crash meanwhile
+                await client.ack(request, { timeoutMs: plugin.timeoutMs }).catch(() => {});
+              },
+            };
           });
-          const id = response.batchId;
-          return {
-            messages,
-            ack: async (reason) => {
-              // read from a process since replaced: the id now means another batch, or none
-              if (generation() !== readIn) return;
-              await client.ack({ batchId: id, ...(reason ? { error: { message: reason } } : {}) })
-                .catch(() => {}); // it crashed meanwhile: its replacement does not know the batch
-            },
-          };
+          if (chunk !== "again") return chunk;
+          failures = 0;
+          await sleep(delay, signal);
         } catch (error) {
           if (signal.aborted) return null;
           if (!transient(error) || ++failures >= MAX_FAILURES) throw error;
@@ -231,8 +248,8 @@ export async function pluginInput(
       }
       return null;
     },
-    stats: () => componentStats(supervisor, "input"),
-    close: () => closing ??= supervisor.stop(),
+    stats: () => componentStats(pool, "input"),
+    close: () => closing ??= pool.stop(),
   };
 }
 
@@ -248,8 +265,7 @@ export async function pluginOutput(
   plugin: PluginComponentConfig,
   options: StageOptions = {},
 ): Promise<PipelineOutput> {
-  const { supervisor, generation } = await startOne(plugin, "output", options);
-  const client = supervisor.client(BatchOutputService);
+  const pool = await startOne(plugin, "output", options);
   let connectedIn: number | undefined; // the generation the output was connected in
   let closing: Promise<void> | undefined;
   return {
@@ -259,23 +275,37 @@ export async function pluginOutput(
       let failures = 0;
       while (true) {
         try {
-          if (connectedIn !== generation()) {
-            const current = generation();
-            const response = await client.connect({});
-            if (response.error?.message) {
-              throw new Error(`output "${plugin.name}" cannot connect: ${response.error.message}`);
+          const again = await withLease(pool, plugin.timeoutMs, undefined, async (lease) => {
+            const client = createClient(BatchOutputService, lease.plugin.transport);
+            const call = { timeoutMs: plugin.timeoutMs };
+            if (connectedIn !== lease.generation) {
+              const response = await guardedAttempt(
+                lease,
+                undefined,
+                () => client.connect({}, call),
+              );
+              if (response.error?.message) {
+                throw new Error(
+                  `output "${plugin.name}" cannot connect: ${response.error.message}`,
+                );
+              }
+              connectedIn = lease.generation;
             }
-            connectedIn = current;
-          }
-          const response = await client.send({ batch: { messages: [...messages] } });
-          if (response.error?.detail.case === "notConnected") {
-            connectedIn = undefined;
-            continue;
-          }
-          if (response.error?.message) {
-            throw new Error(`output "${plugin.name}": ${response.error.message}`);
-          }
-          return;
+            const response = await guardedAttempt(
+              lease,
+              undefined,
+              () => client.send({ batch: { messages: [...messages] } }, call),
+            );
+            if (response.error?.detail.case === "notConnected") {
+              connectedIn = undefined;
+              return true;
+            }
+            if (response.error?.message) {
+              throw new Error(`output "${plugin.name}": ${response.error.message}`);
+            }
+            return false;
+          });
+          if (!again) return;
         } catch (error) {
           if (++failures >= MAX_FAILURES) throw error;
           if (transient(error)) connectedIn = undefined;
@@ -283,7 +313,7 @@ export async function pluginOutput(
         }
       }
     },
-    stats: () => componentStats(supervisor, "output"),
-    close: () => closing ??= supervisor.stop(),
+    stats: () => componentStats(pool, "output"),
+    close: () => closing ??= pool.stop(),
   };
 }

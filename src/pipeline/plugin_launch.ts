@@ -1,6 +1,6 @@
 /**
- * How a pipeline starts a plugin component: supervisor options for either
- * launch mode, with Redpanda Connect's `Init` (carrying the component's
+ * How a pipeline starts a plugin component: the options of its processes
+ * and of its pool, with Redpanda Connect's `Init` (carrying the component's
  * configuration) as the readiness call and `Close` as the graceful stop.
  *
  * @module
@@ -11,7 +11,9 @@ import { BatchProcessorService } from "../gen/redpanda/runtime/v1alpha1/processo
 import { BatchInputService } from "../gen/redpanda/runtime/v1alpha1/input_pb.ts";
 import { BatchOutputService } from "../gen/redpanda/runtime/v1alpha1/output_pb.ts";
 import type { Logger } from "../host/logger.ts";
-import type { SupervisorEvent, SupervisorOptions } from "../host/supervisor.ts";
+import type { PluginOptions } from "../host/plugin_options.ts";
+import type { PoolOptions } from "../host/pool.ts";
+import type { SupervisorEvent } from "../host/supervisor_options.ts";
 import type { PluginComponentConfig } from "./config.ts";
 import { toValue } from "../protocol/redpanda_value.ts";
 
@@ -48,24 +50,27 @@ const SERVICES = {
 } as const;
 
 /**
- * Supervisor options for one process of a plugin component.
+ * The plugin options of a plugin component's processes: either launch
+ * mode, with `Init` (carrying the component's configuration) as the
+ * readiness call and `Close` as the graceful stop.
  *
  * @param plugin The component's configuration.
  * @param kind Which service it serves.
- * @param options Its name (with `#slot` in a pool), logger, events, and
- *   what `Init` answered (an output's `max_in_flight`).
- * @returns Options for `Supervisor.start` (`size` 1; pools are built by the caller).
+ * @param options Its logger, and what `Init` answered (an output's `max_in_flight`).
+ * @returns Options for `Plugin.start` (or a pool's `plugin`).
+ * @example
+ * ```ts ignore
+ * const options = componentPluginOptions(config.plugin, "processor");
+ * ```
  */
-export function componentSupervisorOptions(
+export function componentPluginOptions(
   plugin: PluginComponentConfig,
   kind: ComponentKind,
   options: {
-    name: string;
     logger?: Logger;
-    onEvent?: (event: SupervisorEvent) => void;
     onInit?: (response: { maxInFlight?: number }) => void;
-  },
-): SupervisorOptions {
+  } = {},
+): PluginOptions {
   const config = toValue(plugin.config as never);
   const service = SERVICES[kind];
   const ready = async (transport: Transport, signal: AbortSignal) => {
@@ -88,7 +93,7 @@ export function componentSupervisorOptions(
     ...(plugin.moduleRoot === undefined ? {} : { moduleRoot: plugin.moduleRoot }),
     ...(plugin.sha256 === undefined ? {} : { sha256: plugin.sha256 }),
     args: plugin.args,
-    name: options.name,
+    name: plugin.name,
     cwd: plugin.cwd,
     env: plugin.env,
     permissions: plugin.permissions,
@@ -96,16 +101,44 @@ export function componentSupervisorOptions(
     handshake: plugin.launch === "redpanda" ? "none" : "go-plugin",
     ready,
     shutdown,
-    restart: plugin.restart,
-    callTimeoutMs: plugin.timeoutMs,
     startTimeoutMs: plugin.startTimeoutMs,
     maxMessageBytes: plugin.maxMessageBytes,
+    stopGraceMs: 2000,
+    ...(options.logger ? { logger: options.logger } : {}),
+  };
+}
+
+/**
+ * The pool options of a plugin component: its processes (a processor's
+ * `processes`; one for an input or output), restarts, and what makes a
+ * hung process go: a missed deadline kills it (the batch is then retried).
+ *
+ * @param plugin The component's configuration.
+ * @param kind Which service it serves.
+ * @param options Its logger, events, and what `Init` answered.
+ * @returns Options for `PluginPool.start`.
+ * @example
+ * ```ts ignore
+ * const pool = await PluginPool.start(componentPoolOptions(config.plugin, "processor"));
+ * ```
+ */
+export function componentPoolOptions(
+  plugin: PluginComponentConfig,
+  kind: ComponentKind,
+  options: {
+    logger?: Logger;
+    onEvent?: (event: SupervisorEvent) => void;
+    onInit?: (response: { maxInFlight?: number }) => void;
+  } = {},
+): PoolOptions {
+  return {
+    plugin: componentPluginOptions(plugin, kind, options),
+    size: kind === "processor" ? plugin.processes : 1,
+    restart: plugin.restart,
     // a missed deadline means a hung plugin: kill it, so the batch can be retried
     maxMissedDeadlines: 1,
     // Redpanda Connect plugins serve no grpc.health; a crash is noticed by its exit
     healthIntervalMs: plugin.launch === "redpanda" ? 0 : 5000,
-    stopGraceMs: 2000,
-    ...(options.logger ? { logger: options.logger } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   };
 }

@@ -1,11 +1,11 @@
 /**
- * One processor stage: a pool of plugin processes (each kept alive by its
- * own {@linkcode Supervisor}) that processes batches, and what makes a crash
- * cost a restart rather than a message.
+ * One processor stage: a pool of plugin processes ({@linkcode PluginPool})
+ * that processes batches, and what makes a crash cost a restart rather than
+ * a message.
  *
  * A batch whose plugin crashes (or hangs past its deadline) is sent again,
- * alone, to a process with nothing else in flight — so a crash there is
- * the batch's own doing. A batch that crashes its plugin when alone is
+ * alone (a lease `alone`), to a process with nothing else in flight — so a
+ * crash there is the batch's own doing. A batch that crashes its plugin when alone is
  * bisected, and each half is handled the same way, until single messages
  * remain: one that crashes its plugin twice alone goes to the dead-letter
  * output with the reason; the rest flows on. A batch the plugin fails with
@@ -21,13 +21,15 @@
  *
  * @module
  */
-import { Code, ConnectError } from "../npm/connect.ts";
+import { Code, ConnectError, type Transport } from "../npm/connect.ts";
 import { create } from "../npm/protobuf.ts";
 import { type Message, MessageBatchSchema } from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
 import { CallStats, type CallStatsSnapshot } from "../host/call_stats.ts";
 import { PluginCrashedError, PluginError, PluginFailedError } from "../host/errors.ts";
 import type { Logger } from "../host/logger.ts";
-import { Supervisor, type SupervisorEvent } from "../host/supervisor.ts";
+import { guardedAttempt } from "../host/guarded_transport.ts";
+import { PluginPool } from "../host/pool.ts";
+import type { SupervisorEvent } from "../host/supervisor_options.ts";
 import type { PluginComponentConfig, ProcessorConfig } from "./config.ts";
 import { ENCODED_PROCESS_BATCH } from "./_encoded_methods.ts";
 import type { ResponseBudget } from "./response_budget.ts";
@@ -40,7 +42,7 @@ import {
   readAnswer,
 } from "./_stage_answer.ts";
 import { FunctionStage } from "./_function_stage.ts";
-import { componentSupervisorOptions } from "./plugin_launch.ts";
+import { componentPoolOptions } from "./plugin_launch.ts";
 
 /** A message that could not be processed, and why. */
 export interface DeadLetter {
@@ -142,58 +144,34 @@ export async function startProcessorStage(
 ): Promise<ProcessorStage> {
   if (config.kind === "function") return new FunctionStage(config.name, config.fn);
   const plugin = config.plugin;
-  const size = plugin.processes;
-  const started = await Promise.allSettled(
-    Array.from(
-      { length: size },
-      (_, index) =>
-        Supervisor.start(componentSupervisorOptions(plugin, "processor", {
-          name: size > 1 ? `${plugin.name}#${index}` : plugin.name,
-          ...(options.logger ? { logger: options.logger } : {}),
-          ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-        })),
-    ),
-  );
-  const supervisors = started.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
-  const failed = started.find((r) => r.status === "rejected");
-  if (failed) {
-    await Promise.all(supervisors.map((s) => s.stop()));
-    throw (failed as PromiseRejectedResult).reason;
-  }
-  return new PluginStage(plugin, supervisors);
+  const pool = await PluginPool.start(componentPoolOptions(plugin, "processor", {
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+  }));
+  return new PluginStage(plugin, pool);
 }
 
 /** Crashes alone that convict a single message. */
 const CONFIRMING_CRASHES = 2;
 
-interface Slot {
-  supervisor: Supervisor;
-  inFlight: number;
-  /** Held by a batch that runs alone, or reserved for one (no new work). */
-  reserved: boolean;
-}
-
 class PluginStage implements ProcessorStage {
   readonly name: string;
-  readonly #slots: Slot[];
-  readonly #waiters = new Set<() => void>();
+  readonly #pool: PluginPool;
   readonly #latency = new CallStats();
   readonly #maxMessageBytes: number;
+  readonly #timeoutMs: number;
   readonly #budget: ResponseBudget;
   #retries = 0;
   #bisections = 0;
   #filtered = 0;
   #stopping: Promise<void> | undefined;
 
-  constructor(plugin: PluginComponentConfig, supervisors: Supervisor[]) {
+  constructor(plugin: PluginComponentConfig, pool: PluginPool) {
     this.name = plugin.name;
+    this.#pool = pool;
     this.#maxMessageBytes = plugin.maxMessageBytes;
+    this.#timeoutMs = plugin.timeoutMs;
     this.#budget = plugin.responseBudget;
-    this.#slots = supervisors.map((supervisor) => ({
-      supervisor,
-      inFlight: 0,
-      reserved: false,
-    }));
   }
 
   async process(messages: Message[]): Promise<StageResult> {
@@ -311,24 +289,42 @@ class PluginStage implements ProcessorStage {
   }
 
   async #attempt(messages: Message[], alone: boolean): Promise<Attempt> {
-    const slot = await this.#acquire(alone);
     const started = performance.now();
     try {
-      const response = await slot.supervisor.transport.unary(
-        ENCODED_PROCESS_BATCH,
-        undefined,
-        undefined,
-        undefined,
-        { batch: create(MessageBatchSchema, { messages }) },
-      );
-      this.#latency.record(performance.now() - started, false);
-      const answer = response.message;
-      if (answer.error?.message) {
-        return { ok: false, kind: "error", reason: `${this.name}: ${answer.error.message}` };
+      if (this.#stopping) {
+        throw new StageFailedError(this.name, `Cannot process: stage "${this.name}" was stopped`);
       }
-      return readAnswer(answer.batches, messages.length, this.#budget, this.name);
+      // waiting for a restart counts against a batch's deadline, as its call
+      // does; a batch that goes alone waits (without one) for its process to drain
+      const lease = await this.#pool.lease(
+        alone ? { alone } : { deadline: Date.now() + this.#timeoutMs },
+      );
+      const deadline = Date.now() + this.#timeoutMs;
+      try {
+        const response = await guardedAttempt(
+          lease,
+          undefined,
+          (transport: Transport) =>
+            transport.unary(
+              ENCODED_PROCESS_BATCH,
+              undefined,
+              Math.max(1, deadline - Date.now()),
+              undefined,
+              { batch: create(MessageBatchSchema, { messages }) },
+            ),
+        );
+        this.#latency.record(performance.now() - started, false);
+        const answer = response.message;
+        if (answer.error?.message) {
+          return { ok: false, kind: "error", reason: `${this.name}: ${answer.error.message}` };
+        }
+        return readAnswer(answer.batches, messages.length, this.#budget, this.name);
+      } finally {
+        lease.release();
+      }
     } catch (error) {
       this.#latency.record(performance.now() - started, true);
+      if (error instanceof StageFailedError) throw error;
       if (error instanceof PluginFailedError) {
         throw new StageFailedError(this.name, error.message, { cause: error });
       }
@@ -348,65 +344,15 @@ class PluginStage implements ProcessorStage {
         return { ok: false, kind: "crash", reason };
       }
       throw error;
-    } finally {
-      this.#release(slot, alone);
     }
-  }
-
-  async #acquire(alone: boolean): Promise<Slot> {
-    let reservedSlot: Slot | undefined;
-    while (true) {
-      if (this.#stopping) {
-        if (reservedSlot) reservedSlot.reserved = false;
-        throw new StageFailedError(this.name, `Cannot process: stage "${this.name}" was stopped`);
-      }
-      if (alone) {
-        if (!reservedSlot) {
-          let best: Slot | undefined;
-          for (const slot of this.#slots) {
-            if (!slot.reserved && (!best || slot.inFlight < best.inFlight)) best = slot;
-          }
-          if (best) {
-            best.reserved = true;
-            reservedSlot = best;
-          }
-        }
-        if (reservedSlot && reservedSlot.inFlight === 0) {
-          reservedSlot.inFlight++;
-          return reservedSlot;
-        }
-      } else {
-        let best: Slot | undefined;
-        for (const slot of this.#slots) {
-          if (!slot.reserved && (!best || slot.inFlight < best.inFlight)) best = slot;
-        }
-        if (best) {
-          best.inFlight++;
-          return best;
-        }
-      }
-      await new Promise<void>((resolve) => this.#waiters.add(resolve));
-    }
-  }
-
-  #release(slot: Slot, alone: boolean): void {
-    slot.inFlight--;
-    if (alone) slot.reserved = false;
-    const waiters = [...this.#waiters];
-    this.#waiters.clear();
-    for (const wake of waiters) wake();
   }
 
   stats(): StageStats {
-    let restarts = 0;
-    for (const slot of this.#slots) {
-      for (const s of slot.supervisor.stats()) restarts += s.restarts;
-    }
     return {
       name: this.name,
       kind: "processor",
-      processes: this.#slots.length,
-      restarts,
+      processes: this.#pool.keepers.length,
+      restarts: this.#pool.restarts,
       retries: this.#retries,
       bisections: this.#bisections,
       filtered: this.#filtered,
@@ -415,10 +361,6 @@ class PluginStage implements ProcessorStage {
   }
 
   stop(): Promise<void> {
-    return this.#stopping ??= (async () => {
-      for (const wake of this.#waiters) wake();
-      this.#waiters.clear();
-      await Promise.all(this.#slots.map((slot) => slot.supervisor.stop()));
-    })();
+    return this.#stopping ??= this.#pool.stop();
   }
 }

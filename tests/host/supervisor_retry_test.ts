@@ -11,14 +11,16 @@ import { FIXTURE } from "../_helpers.ts";
 async function hammer(workers: number, calls: number) {
   const events: SupervisorEvent[] = [];
   const supervisor = await Supervisor.start({
-    module: FIXTURE,
-    args: ["crash-every:3"],
-    name: "crash-every-3",
-    logger: () => {},
-    permissions: { unsafeFfi: true },
+    plugin: {
+      module: FIXTURE,
+      args: ["crash-every:3"],
+      name: "crash-every-3",
+      logger: () => {},
+      permissions: { unsafeFfi: true },
+      stopGraceMs: 500,
+    },
     restart: { initialDelayMs: 10, maxDelayMs: 50, jitter: 0, maxCrashes: 10_000 },
     callTimeoutMs: 120_000, // a safety net: the verdicts count events, not time
-    stopGraceMs: 500,
     healthIntervalMs: 0,
     onEvent: (e) => events.push(e),
   });

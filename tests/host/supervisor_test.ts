@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   PluginCrashedError,
   PluginFailedError,
+  type PluginOptions,
   RETRYABLE,
   Supervisor,
   type SupervisorEvent,
@@ -15,16 +16,23 @@ import {
 } from "../../src/gen/grpc/health/v1/health_pb.ts";
 import { FIXTURE, isAlive, waitFor } from "../_helpers.ts";
 
-function supervise(mode: string, extra: Partial<SupervisorOptions> = {}) {
+function supervise(
+  mode: string,
+  extra: Partial<SupervisorOptions> = {},
+  plugin: Partial<PluginOptions> = {},
+) {
   const events: SupervisorEvent[] = [];
   const started = Supervisor.start({
-    module: FIXTURE,
-    args: [mode],
-    name: `fixture-${mode}`,
-    logger: () => {},
-    permissions: { unsafeFfi: true },
+    plugin: {
+      module: FIXTURE,
+      args: [mode],
+      name: `fixture-${mode}`,
+      logger: () => {},
+      permissions: { unsafeFfi: true },
+      stopGraceMs: 500,
+      ...plugin,
+    },
     restart: { initialDelayMs: 20, maxDelayMs: 200, jitter: 0 },
-    stopGraceMs: 500,
     healthIntervalMs: 0,
     onEvent: (e) => events.push(e),
     ...extra,
@@ -41,7 +49,7 @@ async function nextPid(supervisor: Supervisor, than: number): Promise<number> {
 }
 
 Deno.test("Supervisor contains every crash mode, restarts the plugin, and the next call succeeds", async (t) => {
-  const matrix: [action: string, expect: RegExp, extra?: Partial<SupervisorOptions>][] = [
+  const matrix: [action: string, expect: RegExp, plugin?: Partial<PluginOptions>][] = [
     ["segfault", /signal SIGSEGV/],
     ["abort", /signal SIGABRT/],
     ["throw", /exit code 1/],
@@ -51,7 +59,7 @@ Deno.test("Supervisor contains every crash mode, restarts the plugin, and the ne
   ];
   for (const [action, expect, extra] of matrix) {
     await t.step(action, async () => {
-      const { supervisor, events } = await supervise("ok", extra);
+      const { supervisor, events } = await supervise("ok", {}, extra);
       try {
         const fixture = supervisor.client(FixtureService);
         const firstPid = supervisor.stats()[0]!.pid!;
@@ -206,7 +214,9 @@ Deno.test("floods of stdout and stderr do not hurt the host", async (t) => {
   for (const mode of ["stdout-spam", "stderr-flood"]) {
     await t.step(mode, async () => {
       const lines: string[] = [];
-      const { supervisor } = await supervise(mode, { logger: (r) => lines.push(r.message) });
+      const { supervisor } = await supervise(mode, {}, {
+        logger: (r) => lines.push(r.message),
+      });
       try {
         const fixture = supervisor.client(FixtureService);
         for (let i = 0; i < 20; i++) await fixture.echo({ text: "ok" });
@@ -226,7 +236,9 @@ Deno.test("floods of stdout and stderr do not hurt the host", async (t) => {
 });
 
 Deno.test("a plugin's own children die with it", async () => {
-  const { supervisor } = await supervise("ok", { permissions: { unsafeRun: ["/bin/sleep"] } });
+  const { supervisor } = await supervise("ok", {}, {
+    permissions: { unsafeRun: ["/bin/sleep"] },
+  });
   let grandchild = 0;
   try {
     const fixture = supervisor.client(FixtureService);
@@ -240,7 +252,7 @@ Deno.test("a plugin's own children die with it", async () => {
 });
 
 Deno.test("a CPU time limit is a contained crash that names the limit", async () => {
-  const { supervisor } = await supervise("ok", { limits: { cpuSeconds: 1 } });
+  const { supervisor } = await supervise("ok", {}, { limits: { cpuSeconds: 1 } });
   try {
     const fixture = supervisor.client(FixtureService);
     const error = await fixture.act({ action: "busy-hang" }, { timeoutMs: 15_000 }).catch((e) => e);

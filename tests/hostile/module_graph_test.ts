@@ -317,9 +317,7 @@ Deno.test("a plugin that rewrites its own code to import a secret is refused at 
     let refused: (event: SupervisorEvent) => void = () => {};
     const restartFailed = new Promise<SupervisorEvent>((resolve) => refused = resolve);
     await using supervisor = await Supervisor.start({
-      module,
-      permissions: { write: [plugin] },
-      logger: () => {},
+      plugin: { module, permissions: { write: [plugin] }, logger: () => {} },
       restart: { initialDelayMs: 10, maxDelayMs: 50, maxCrashes: 3, windowMs: 60_000 },
       healthIntervalMs: 0,
       onEvent: (event) => {

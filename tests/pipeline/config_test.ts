@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { loadPipelineConfig, parsePipelineConfig, PipelineConfigError } from "../../mod.ts";
-import { componentSupervisorOptions } from "../../src/pipeline/plugin_launch.ts";
+import { componentPluginOptions } from "../../src/pipeline/plugin_launch.ts";
 import { describePipeline } from "../../src/pipeline/plan.ts";
 
 function issuesOf(text: string): string[] {
@@ -142,7 +142,7 @@ Deno.test("parsePipelineConfig() resolves module_root against the file's folder 
   const [stage] = config.processors;
   assert.ok(stage?.kind === "plugin");
   assert.equal(stage.plugin.moduleRoot, examples);
-  const options = componentSupervisorOptions(stage.plugin, "processor", { name: "uppercase" });
+  const options = componentPluginOptions(stage.plugin, "processor");
   assert.equal(options.moduleRoot, examples);
 });
 
@@ -253,7 +253,7 @@ Deno.test("parsePipelineConfig() reads sha256 (64 hex digits) and passes it to t
   const [stage] = config.processors;
   assert.ok(stage?.kind === "plugin");
   assert.equal(stage.plugin.sha256, hash);
-  assert.equal(componentSupervisorOptions(stage.plugin, "processor", { name: "u" }).sha256, hash);
+  assert.equal(componentPluginOptions(stage.plugin, "processor").sha256, hash);
   assert.deepEqual(
     issuesOf(
       [
