@@ -163,11 +163,8 @@ export class PluginPool implements LeaseSource, AsyncDisposable {
   }
 
   /**
-   * Takes a keeper out of leasing without stopping it (an upgrade keeps the
-   * old version so until its probation ends): its leases run on, it counts
-   * in {@linkcode PluginPool.inFlight}, {@linkcode PluginPool.stop} stops
-   * it, {@linkcode PluginPool.add} takes it back. An alone lease waiting for
-   * it to drain reserves another keeper.
+   * Takes a keeper out of leasing, running (an upgrade's old version, until
+   * probation ends): its leases run on; `stop()` stops it, `add()` takes it back.
    */
   withdraw(keeper: Keeper): void {
     if (!this.#keepers.includes(keeper)) return;
@@ -177,11 +174,7 @@ export class PluginPool implements LeaseSource, AsyncDisposable {
     this.#wake();
   }
 
-  /**
-   * Waits until a keeper has no lease out, or `signal` aborts.
-   *
-   * @returns Whether it drained.
-   */
+  /** Waits until a keeper has no lease out (true), or `signal` aborts (false). */
   async drained(keeper: Keeper, signal?: AbortSignal): Promise<boolean> {
     while (keeper.inFlight > 0 && !signal?.aborted) await this.#desk.wait(Infinity, signal);
     return keeper.inFlight === 0;
