@@ -32,6 +32,8 @@ export class UpgradeFailedError extends PluginError {
   readonly reason: string;
 
   /**
+   * Makes the error of a rolled-back upgrade.
+   *
    * @param plugin The plugin's name.
    * @param facts Where it stopped, the new version, and why.
    * @param options The underlying error (`cause`).

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { ROOT } from "./_cli.ts";
-import { tempDir } from "../pipeline/_pipeline.ts";
-import { COUNT, expectedOutput, TEMPLATE, writeUpper } from "../pipeline/_upgrade.ts";
+import { COUNT, expectedOutput, tempDir, TEMPLATE, writeUpper } from "../_upgrade.ts";
 
 /** Lines `from`..`to` (inclusive, from 1) of the input, as the generate template makes them. */
 function inputLines(from: number, to: number): string {

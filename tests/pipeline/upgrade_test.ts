@@ -7,7 +7,7 @@ import {
   type SupervisorEvent,
 } from "../../mod.ts";
 import { config, tempDir } from "./_pipeline.ts";
-import { COUNT, expectedOutput, TEMPLATE, writeUpper } from "./_upgrade.ts";
+import { COUNT, expectedOutput, TEMPLATE, writeUpper } from "../_upgrade.ts";
 
 /** A reload of every plugin processor at `at` messages, to `version`. */
 interface Step {

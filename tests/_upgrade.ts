@@ -1,13 +1,14 @@
 /**
- * Helpers for the hot-upgrade pipeline tests: the upper-casing processor
- * versions as standalone plugin files (written into a test's folder, so a
- * reload picks up what is on disk), and the output a run must produce.
+ * Helpers for the hot-upgrade pipeline tests (tests/pipeline/, tests/cli/):
+ * the upper-casing processor versions as standalone plugin files (written
+ * into a test's folder, so a reload picks up what is on disk), the output a
+ * run must produce, and a temporary folder.
  *
  * @module
  */
 
 /** The SDK, by absolute URL: a plugin file written elsewhere imports it so. */
-const SDK = new URL("../../plugin.ts", import.meta.url).href;
+const SDK = new URL("../plugin.ts", import.meta.url).href;
 
 /** Messages a hot-upgrade pipeline test runs through its processor. */
 export const COUNT = 100_000;
@@ -23,7 +24,7 @@ export const TEMPLATE = "msg-${! i }-abc xyz";
  */
 export async function upperSource(version: "v1" | "v2"): Promise<string> {
   const text = await Deno.readTextFile(
-    new URL(`../fixtures/upgrade/upper_${version}.ts`, import.meta.url),
+    new URL(`./fixtures/upgrade/upper_${version}.ts`, import.meta.url),
   );
   const source = text.replace(`"../../../plugin.ts"`, JSON.stringify(SDK));
   if (source === text) throw new Error(`upper_${version}.ts no longer imports ../../../plugin.ts`);
@@ -44,4 +45,13 @@ export function expectedOutput(): string {
     text += `${TEMPLATE.replace("${! i }", String(i)).toUpperCase()}\n`;
   }
   return text;
+}
+
+/** A temporary folder, removed on dispose. */
+export async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ prefix: "bulkhead-upgrade-test-" });
+  return {
+    path,
+    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }).catch(() => {}),
+  };
 }
