@@ -12,6 +12,7 @@
  * @module
  */
 import { deadline } from "./_deadline.ts";
+import { PluginError } from "./errors.ts";
 import type { Keeper } from "./keeper.ts";
 import type { PluginPool } from "./pool.ts";
 import type { PluginOptions } from "./plugin_options.ts";
@@ -53,6 +54,7 @@ export class PoolUpgrader {
    * @throws {UpgradeFailedError} When the new version failed to start or
    *   crashed within its probation, or the upgrade was aborted: the old
    *   version serves every call.
+   * @throws {PluginError} When the pool is not running (failed, stopped).
    */
   upgrade(options: UpgradeOptions): Promise<UpgradeResult> {
     const next = this.#last.then(() => upgradePool(this.#pool, options));
@@ -66,6 +68,13 @@ type Trouble = { phase: UpgradePhase; reason: string };
 
 async function upgradePool(pool: PluginPool, options: UpgradeOptions): Promise<UpgradeResult> {
   options.signal?.throwIfAborted();
+  if (pool.state !== "running") {
+    throw new PluginError(
+      pool.name,
+      `Cannot upgrade plugin "${pool.name}": it is ${pool.state}` +
+        (pool.state === "failed" ? " (reset() it first)" : ""),
+    );
+  }
   const began = performance.now();
   const old = [...pool.keepers];
   const oldPlugin = old[0]?.pluginOptions;

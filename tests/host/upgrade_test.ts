@@ -212,3 +212,33 @@ Deno.test("Supervisor.upgrade() cuts calls still on the old version at the drain
   }
   for (const pid of result.oldPids) assert.equal(isAlive(pid), false);
 });
+
+Deno.test("Supervisor.upgrade() aborted by its signal while the new version starts is rolled back; a stopped supervisor is not upgraded", async () => {
+  const events: SupervisorEvent[] = [];
+  const supervisor = await Supervisor.start({
+    plugin: { module: V1, logger: () => {} },
+    healthIntervalMs: 0,
+    onEvent: (event) => events.push(event),
+  });
+  try {
+    const greeter = supervisor.client(GreeterService);
+    const controller = new AbortController();
+    const upgrading = supervisor.upgrade({
+      plugin: { module: V2, logger: () => {} },
+      signal: controller.signal,
+    }).then(() => undefined, (e: unknown) => e);
+    assert.ok(await waitFor(() => events.some((e) => e.type === "upgrade-started"), 60_000));
+    controller.abort(new Error("the operator changed their mind"));
+    const error = await upgrading;
+    assert.ok(error instanceof UpgradeFailedError, String(error));
+    assert.equal(error.phase, "aborted");
+    assert.match(error.reason, /changed their mind/);
+    assert.equal((await greeter.greet({ name: "a" })).greeting, "v1: hello a");
+  } finally {
+    await supervisor.stop();
+  }
+  await assert.rejects(
+    supervisor.upgrade({ plugin: { module: V2, logger: () => {} } }),
+    /Cannot upgrade plugin "greeter_v1": it is stopped/,
+  );
+});
