@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { deadline } from "./_deadline.ts";
+import { type Deadline, deadline } from "./_deadline.ts";
 import { PluginError } from "./errors.ts";
 import type { Keeper } from "./keeper.ts";
 import type { PluginPool } from "./pool.ts";
@@ -88,6 +88,8 @@ async function upgradePool(pool: PluginPool, options: UpgradeOptions): Promise<U
   // the same slots: names and stats carry on (upper#0, upper#1)
   const fresh = old.map((k) => pool.keeper(plugin, old.length > 1, k.slot));
   const watch = watchTrouble(pool, fresh, options.signal);
+  const timers: Deadline[] = [];
+  const giveUp = new AbortController();
   try {
     // 1. start the new version beside the old one
     const started = await Promise.allSettled(fresh.map((k) => k.start(watch.signal)));
@@ -128,13 +130,15 @@ async function upgradePool(pool: PluginPool, options: UpgradeOptions): Promise<U
     });
     // 3. drain the old processes (bounded) while the new version is on probation
     const drainTime = deadline(options.drainTimeoutMs ?? 30_000);
+    timers.push(drainTime);
     let drainedAt: number | undefined;
-    const drained = Promise.all(old.map((k) => pool.drained(k, drainTime.signal))).then(() => {
+    const drainStop = AbortSignal.any([drainTime.signal, giveUp.signal]);
+    const drained = Promise.all(old.map((k) => pool.drained(k, drainStop))).then(() => {
       drainedAt = performance.now();
     });
     const probation = deadline(options.probationMs ?? 5000);
+    timers.push(probation);
     await untilAborted(AbortSignal.any([probation.signal, watch.signal]));
-    probation.clear();
     const trouble = watch.trouble;
     if (trouble) {
       rollBack(); // done already by onTrouble; idempotent
@@ -143,7 +147,6 @@ async function upgradePool(pool: PluginPool, options: UpgradeOptions): Promise<U
           pool.retire(k, { signal: drainTime.signal, reason: `rolled back: ${trouble.reason}` })
         ),
       );
-      drainTime.clear();
       throw rolledBack(pool, emit, to, trouble);
     }
     watch.close();
@@ -153,7 +156,6 @@ async function upgradePool(pool: PluginPool, options: UpgradeOptions): Promise<U
     const reason = `stopped by an upgrade to ${to}: still busy at its drain timeout ` +
       `(${options.drainTimeoutMs ?? 30_000} ms)`;
     await Promise.all(old.map((k) => pool.retire(k, { signal: drainTime.signal, reason })));
-    drainTime.clear();
     const result: UpgradeResult = {
       plugin: pool.name,
       oldPids,
@@ -167,6 +169,9 @@ async function upgradePool(pool: PluginPool, options: UpgradeOptions): Promise<U
     return result;
   } finally {
     watch.close();
+    // a drain still waited for (after a rollback) ends now: no timer outlives the upgrade
+    giveUp.abort();
+    for (const timer of timers) timer.clear();
   }
 }
 
