@@ -91,7 +91,6 @@ export {
 // Pipelines
 export {
   type InputConfig,
-  type LaunchMode,
   loadPipelineConfig,
   type OutputConfig,
   type ParseConfigOptions,

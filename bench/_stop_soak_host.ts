@@ -12,7 +12,7 @@
  */
 import { Plugin, type TransportKind } from "../mod.ts";
 import { createClient } from "../src/npm/connect.ts";
-import { connectorFor } from "../src/transport/transport.ts";
+import { connectorFor } from "../src/transport/connectors.ts";
 import { InteropService } from "../src/gen/bulkhead/testing/v1/interop_pb.ts";
 import { KvService } from "../src/gen/bulkhead/examples/kv/v1/kv_pb.ts";
 import { FixtureService } from "../src/gen/bulkhead/testing/v1/fixture_pb.ts";

@@ -24,7 +24,7 @@ import {
   publishNumbered,
   testClient,
   waitForCount,
-} from "../tests/_nats.ts";
+} from "../tests/nats_server.ts";
 
 const count = Number(Deno.args[0] ?? 30_000);
 const plugin = new URL("../examples/nats/plugin.ts", import.meta.url).pathname;

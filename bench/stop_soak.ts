@@ -27,7 +27,7 @@
  * @module
  */
 import { KINDS } from "./_stop_soak_host.ts";
-import { buildGo } from "../tests/transport/interop/_peers.ts";
+import { buildGo } from "../tests/transport/interop/peers.ts";
 
 const perKind = Number(Deno.args[0] ?? 500);
 const transports = Deno.args.length > 1 ? Deno.args.slice(1) : ["native"];

@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import type { Permissions, PluginOptions } from "../../mod.ts";
+import { PERMISSIONS } from "../host/permissions.ts";
 import { parseMethodName } from "../host/json_call.ts";
 
 /** The subcommands that start a plugin. */
@@ -113,18 +114,17 @@ const COMMON = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-const PERMISSION_FLAG =
-  /^--(allow-read|allow-write|allow-net|allow-env|allow-sys|unsafe-allow-run|unsafe-allow-ffi)(?:=(.*))?$/;
+const PERMISSION_FLAG = new RegExp(`^--(${PERMISSIONS.map((p) => p.cli).join("|")})(?:=(.*))?$`);
 
-const PERMISSION_KEYS: Record<string, keyof Permissions> = {
-  "allow-read": "read",
-  "allow-write": "write",
-  "allow-net": "net",
-  "allow-env": "env",
-  "allow-sys": "sys",
-  "unsafe-allow-run": "unsafeRun",
-  "unsafe-allow-ffi": "unsafeFfi",
-};
+const PERMISSION_KEYS = new Map(PERMISSIONS.map((p) => [p.cli, p.key]));
+
+/** `--allow-run` and the like, which must be spelled `--unsafe-allow-run`. */
+const UNSAFE_FLAG = new Map(
+  PERMISSIONS.filter((p) => p.cli.startsWith("unsafe-")).map((p) => [
+    `--${p.cli.slice("unsafe-".length)}`,
+    `--${p.cli}`,
+  ]),
+);
 
 const MODULE_PATTERN = /\.(ts|mts|cts|tsx|js|mjs|cjs|jsx)$|^(file|https?):/i;
 
@@ -184,7 +184,7 @@ export function parseCli(
       continue;
     }
     permissionFlags.push(arg);
-    const key = PERMISSION_KEYS[match[1]!]!;
+    const key = PERMISSION_KEYS.get(match[1]!)!;
     const previous = permissions[key];
     if (match[2] === undefined) {
       permissions[key] = true;
@@ -338,10 +338,9 @@ function explainParseError(error: unknown): string {
   const unknown = /Unknown option '([^']+)'/.exec(message);
   if (unknown) {
     const flag = unknown[1]!;
-    if (/^--allow-(run|ffi)/.test(flag)) {
-      return `Unknown option ${flag}: use --unsafe-${
-        flag.slice(2)
-      }, as it lets the plugin leave the sandbox`;
+    const unsafe = UNSAFE_FLAG.get(flag.replace(/=.*$/, ""));
+    if (unsafe !== undefined) {
+      return `Unknown option ${flag}: use ${unsafe}, as it lets the plugin leave the sandbox`;
     }
     return `Unknown option ${flag}`;
   }

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { PERMISSIONS } from "../host/permissions.ts";
 
 const DURATION = {
   type: "string",
@@ -32,13 +33,21 @@ const PLUGIN = {
     module: { type: "string", description: "A Deno module, run in Deno's sandbox" },
     command: { type: "string", description: "An executable (not sandboxed)" },
     args: { type: "array", items: { type: "string" } },
-    launch: { enum: ["bulkhead", "redpanda"], default: "bulkhead" },
+    handshake: {
+      enum: ["go-plugin", "none"],
+      default: "go-plugin",
+      description: "none: Redpanda Connect's launch (address variable, Init, no handshake line)",
+    },
+    launch: {
+      enum: ["bulkhead", "redpanda"],
+      description: "The older name of handshake: bulkhead is go-plugin, redpanda is none",
+    },
     processes: { type: "integer", minimum: 1, default: 1 },
     permissions: {
       type: "object",
       additionalProperties: false,
       properties: Object.fromEntries(
-        ["read", "write", "net", "env", "sys", "unsafe_run", "unsafe_ffi"].map((k) => [k, GRANT]),
+        PERMISSIONS.map((p) => [p.yaml, GRANT]),
       ),
     },
     env: { type: "object", additionalProperties: { type: "string" } },

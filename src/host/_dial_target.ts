@@ -6,7 +6,7 @@
  * @module
  */
 import type { DialTls } from "../transport/transport.ts";
-import type { CertifiedKey } from "../protocol/auto_mtls.ts";
+import { type CertifiedKey, decodeServerCert } from "../protocol/auto_mtls.ts";
 import { HandshakeError } from "./errors.ts";
 import type { Handshake } from "./handshake.ts";
 
@@ -26,26 +26,6 @@ export { addressOf } from "../protocol/broker_sockets.ts";
 export async function isNotASocket(path: string): Promise<boolean> {
   const stat = await Deno.lstat(path).catch(() => undefined);
   return stat !== undefined && !stat.isSocket;
-}
-
-/**
- * Decodes the handshake's 6th field: the server certificate's DER in
- * base64, unpadded as go-plugin prints it (padded is accepted too).
- *
- * @param field The field, not empty.
- * @returns The DER bytes.
- * @throws {RangeError} When it is not base64.
- */
-export function decodeServerCert(field: string): Uint8Array {
-  const padded = field.replace(/=+$/, "") +
-    "=".repeat((4 - field.replace(/=+$/, "").length % 4) % 4);
-  let binary: string;
-  try {
-    binary = atob(padded);
-  } catch {
-    throw new RangeError("Cannot read the server certificate: not base64");
-  }
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 }
 
 /**

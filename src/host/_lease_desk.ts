@@ -7,7 +7,7 @@
  * @module
  */
 import { Code, ConnectError } from "../npm/connect.ts";
-import { deadline as timer } from "./_deadline.ts";
+import { deadline as timer } from "../_timing.ts";
 import type { Keeper } from "./keeper.ts";
 import type { Lease, LeaseOptions } from "./lease.ts";
 

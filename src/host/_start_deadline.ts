@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { ABORTED as SIGNAL_FIRED, orAborted, sleep } from "../_timing.ts";
 import { HandshakeError, type HandshakeFailure } from "./errors.ts";
 
 /** What {@linkcode StartDeadline.error} attaches to its error. */
@@ -57,24 +58,14 @@ export class StartDeadline implements Disposable {
    * fires first; removes its listener either way.
    */
   async race<T>(promise: Promise<T>): Promise<T> {
-    if (this.signal.aborted) throw ABORTED;
-    let onAbort!: () => void;
-    const fired = new Promise<never>((_, reject) => {
-      onAbort = () => reject(ABORTED);
-      this.signal.addEventListener("abort", onAbort, { once: true });
-    });
-    try {
-      return await Promise.race([promise, fired]);
-    } finally {
-      this.signal.removeEventListener("abort", onAbort);
-    }
+    const result = await orAborted(promise, this.signal);
+    if (result === SIGNAL_FIRED) throw ABORTED;
+    return result;
   }
 
   /** Sleeps `ms` milliseconds, or less when the signal fires; never rejects. */
   async sleep(ms: number): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await this.race(new Promise((resolve) => timer = setTimeout(resolve, ms))).catch(() => {});
-    clearTimeout(timer);
+    await sleep(ms, this.signal);
   }
 
   /**

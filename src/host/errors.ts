@@ -63,7 +63,6 @@ export type HandshakeFailure =
   | "protocol"
   | "timeout"
   | "aborted"
-  | "no-line"
   | "socket"
   | "tls";
 

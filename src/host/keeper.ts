@@ -8,55 +8,16 @@
  */
 import { AdaptiveLimit } from "./adaptive_limit.ts";
 import { CallStats } from "./call_stats.ts";
-import { deadline } from "./_deadline.ts";
+import { settledWithin } from "../_timing.ts";
 import { watchHealth } from "./_health_watch.ts";
 import { type ExitStatus, PluginCrashedError } from "./errors.ts";
 import { explainExit } from "./limits.ts";
 import { Plugin } from "./plugin.ts";
+import type { KeeperOptions, KeeperState } from "./keeper_options.ts";
 import type { PluginOptions } from "./plugin_options.ts";
-import type { CrashBudget } from "./restart_policy.ts";
 import type { PluginStats, SupervisorEvent } from "./supervisor_options.ts";
 
-/** Where a keeper is, and what each state holds. */
-export type KeeperState =
-  | { t: "starting"; launch: AbortController }
-  | {
-    t: "ready";
-    plugin: Plugin;
-    generation: number;
-    health: ReturnType<typeof setInterval> | undefined;
-    /** Deadlines missed in a row. */
-    missed: number;
-    /** Why the keeper killed this process, once it did. */
-    killReason: string | undefined;
-    /** A restarted process that has not yet served a call. */
-    fresh: boolean;
-  }
-  | { t: "restarting"; timer: ReturnType<typeof setTimeout>; attempt: number }
-  | { t: "failed"; reason: string }
-  | { t: "stopped" };
-
-/** Options for a {@linkcode Keeper}: the plugin and what it shares with its pool. */
-export interface KeeperOptions {
-  /** The plugin; its `signal` is ignored (see {@linkcode Keeper.start}). */
-  plugin: PluginOptions;
-  /** The keeper's name (its pool's, with `#slot` in a pool of several). */
-  name: string;
-  /** Its index in its pool. */
-  slot: number;
-  /** The crash budget, shared by the pool's keepers. */
-  budget: CrashBudget;
-  /** How often to check health, in milliseconds; 0 turns checks off. */
-  healthIntervalMs: number;
-  /** Deadlines missed in a row after which the process counts as hung and is killed. */
-  maxMissedDeadlines: number;
-  /** Receives every event. */
-  emit: (event: SupervisorEvent) => void;
-  /** Called after every change of state. */
-  onChange: () => void;
-  /** Called when a crash spends the budget: the pool fails, with this reason. */
-  onBudgetSpent: (reason: string) => void;
-}
+export type { KeeperOptions, KeeperState };
 
 /**
  * Keeps one plugin process alive. Made by a pool ({@linkcode PluginPool});
@@ -208,15 +169,8 @@ export class Keeper {
    * @returns The crash error, or `undefined` when the process lives on.
    */
   async crashOf(plugin: Plugin, cause: unknown): Promise<PluginCrashedError | undefined> {
-    const wait = deadline(1500);
-    const status = await Promise.race([
-      plugin.exited,
-      new Promise<undefined>((resolve) => {
-        wait.signal.addEventListener("abort", () => resolve(undefined), { once: true });
-      }),
-    ]);
-    wait.clear();
-    if (!status) return undefined;
+    if (!await settledWithin(plugin.exited, 1500)) return undefined;
+    const status = await plugin.exited;
     const info = plugin.info();
     const reason = this.#cutOff?.plugin === plugin
       ? this.#cutOff.reason

@@ -16,6 +16,7 @@
  */
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ABORTED, orAborted } from "../_timing.ts";
 import { denoInfo, type GraphFile } from "./_deno_info.ts";
 
 export type { GraphFile };
@@ -197,11 +198,9 @@ export async function realPath(path: string): Promise<string> {
   }
 }
 
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
+async function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return await promise;
+  const result = await orAborted(promise, signal);
+  if (result === ABORTED) throw signal.reason;
+  return result;
 }

@@ -29,6 +29,53 @@ export interface Permissions {
   unsafeFfi?: readonly string[] | boolean;
 }
 
+/** One permission, under each of its names. */
+export interface PermissionName {
+  /** Its field in {@linkcode Permissions}. */
+  readonly key: keyof Permissions;
+  /** Its key in a pipeline's YAML (`permissions: { unsafe_run: … }`). */
+  readonly yaml: string;
+  /** Its `bulkhead` command-line flag, without `--`. */
+  readonly cli: string;
+  /** Its `deno run` flag, without `--allow-`. */
+  readonly deno: string;
+  /** When granted, how it takes a Deno plugin out of the sandbox (for `inspect` and `--check`). */
+  readonly escape?: string;
+}
+
+/**
+ * Every permission a plugin can be granted: the one table the CLI flags,
+ * the YAML keys, `--check`/`inspect` and the `deno run` flags are read
+ * from.
+ *
+ * @example
+ * ```ts
+ * import { PERMISSIONS } from "./permissions.ts";
+ * console.log(PERMISSIONS.map((p) => p.cli)); // ["allow-read", …, "unsafe-allow-ffi"]
+ * ```
+ */
+export const PERMISSIONS: readonly PermissionName[] = [
+  { key: "read", yaml: "read", cli: "allow-read", deno: "read" },
+  { key: "write", yaml: "write", cli: "allow-write", deno: "write" },
+  { key: "net", yaml: "net", cli: "allow-net", deno: "net" },
+  { key: "env", yaml: "env", cli: "allow-env", deno: "env" },
+  { key: "sys", yaml: "sys", cli: "allow-sys", deno: "sys" },
+  {
+    key: "unsafeRun",
+    yaml: "unsafe_run",
+    cli: "unsafe-allow-run",
+    deno: "run",
+    escape: "may run programs, which are not sandboxed (--allow-run)",
+  },
+  {
+    key: "unsafeFfi",
+    yaml: "unsafe_ffi",
+    cli: "unsafe-allow-ffi",
+    deno: "ffi",
+    escape: "may load native libraries, which are not sandboxed (--allow-ffi)",
+  },
+];
+
 /**
  * Returns the `deno run` permission flags for a plugin.
  *
@@ -64,13 +111,14 @@ export function permissionFlags(
     }
     if (list.length > 0) flags.push(`--allow-${name}=${list.join(",")}`);
   };
-  add("read", permissions.read, [socketPath]);
-  add("write", permissions.write, [socketPath]);
-  add("net", permissions.net, [`unix:${socketPath}`]);
-  add("env", permissions.env, [...envNames]);
-  add("sys", permissions.sys, []);
-  add("run", permissions.unsafeRun, []);
-  add("ffi", permissions.unsafeFfi, []);
+  // what every plugin gets: its own socket, and the variables the host sets
+  const always: Partial<Record<keyof Permissions, string[]>> = {
+    read: [socketPath],
+    write: [socketPath],
+    net: [`unix:${socketPath}`],
+    env: [...envNames],
+  };
+  for (const { key, deno } of PERMISSIONS) add(deno, permissions[key], always[key] ?? []);
   return flags;
 }
 
@@ -86,13 +134,9 @@ export function permissionFlags(
  * ```
  */
 export function sandboxEscapes(permissions: Permissions): string[] {
-  const warnings: string[] = [];
-  if (permissions.unsafeRun) {
-    warnings.push("may run programs, which are not sandboxed (--allow-run)");
-  }
-  if (permissions.unsafeFfi) {
-    warnings.push("may load native libraries, which are not sandboxed (--allow-ffi)");
-  }
+  const warnings = PERMISSIONS.flatMap(({ key, escape }) =>
+    escape !== undefined && permissions[key] ? [escape] : []
+  );
   if (permissions.write === true) warnings.push("may write any file");
   if (permissions.net === true) warnings.push("may connect anywhere");
   return warnings;

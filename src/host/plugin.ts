@@ -3,41 +3,21 @@
  *
  * @module
  */
-import { dirname } from "node:path";
 import type { DescService } from "../npm/protobuf.ts";
 import { type Client, createClient, type Transport } from "../npm/connect.ts";
-import {
-  connectorFor,
-  DEFAULT_MAX_MESSAGE_BYTES,
-  type DialOptions,
-  type GrpcChannel,
-  type GrpcConnector,
-} from "../transport/transport.ts";
-import { BULKHEAD_COOKIE } from "../protocol/handshake.ts";
-import { DEFAULT_MAX_BROKER_ANNOUNCEMENTS } from "../protocol/broker_announcements.ts";
-import { GRPCController } from "../gen/plugin/grpc_controller_pb.ts";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
-import { drainStdio, waitForHandshake, waitForHealth } from "./_readiness.ts";
-import { healthProbe, waitForAddress } from "./_address_readiness.ts";
-import { addressOf, isNotASocket, tlsFor } from "./_dial_target.ts";
-import { type CertifiedKey, generateCertificate } from "../protocol/auto_mtls.ts";
 import { Broker } from "./_broker.ts";
-import { deadline, settledOrAborted } from "./_deadline.ts";
-import { moduleSpecifier, planLaunch } from "./_launch_plan.ts";
-import { checkModuleGraph } from "./module_root.ts";
-import { INTERPRETERS } from "./_exec_sandbox.ts";
+import type { PluginProcess } from "./plugin_process.ts";
+import { type ResolvedPluginOptions, resolvePluginOptions } from "./_resolve_options.ts";
+import { type SpawnedPlugin, spawnPlugin } from "./_plugin_spawn.ts";
+import { awaitReady, type ReadyPlugin } from "./_plugin_ready.ts";
+import { stopGracefully } from "./_plugin_stop.ts";
 import { StartDeadline } from "./_start_deadline.ts";
-import { Watchdog } from "./_watchdog.ts";
-import { checksumTarget, verifyChecksum } from "./checksum.ts";
 import type { PluginBroker } from "./broker.ts";
-import { type ExitStatus, HandshakeError, PluginError, PluginExitedError } from "./errors.ts";
+import type { ExitStatus } from "./errors.ts";
 import type { Handshake } from "./handshake.ts";
-import { logLine, stderrLogger } from "./logger.ts";
-import { PluginProcess } from "./plugin_process.ts";
-import { checkHostPermissions, socketDirError } from "./host_permissions.ts";
-import { denoExecutable } from "./deno_command.ts";
 import { readRss, readTreeRss } from "./call_stats.ts";
-import { explainExit, type ResourceLimits } from "./limits.ts";
+import { explainExit } from "./limits.ts";
 import type {
   HandshakeMode,
   HealthOptions,
@@ -60,7 +40,8 @@ export type {
   StopOptions,
 };
 
-export { REDPANDA_ADDRESS_ENV } from "./_launch_plan.ts";
+export { REDPANDA_ADDRESS_ENV } from "./_resolve_options.ts";
+export { defaultPluginName } from "./plugin_name.ts";
 
 /**
  * A plugin process that has completed its handshake and answered a health
@@ -83,24 +64,9 @@ export { REDPANDA_ADDRESS_ENV } from "./_launch_plan.ts";
  * ```
  */
 export class Plugin implements AsyncDisposable {
-  readonly #process: PluginProcess;
-  readonly #channel: GrpcChannel;
-  readonly #graceMs: number;
-  readonly #sandbox: SandboxKind;
-  readonly #permissionFlags: string[];
-  readonly #escapes: string[];
-  readonly #limits: ResourceLimits;
-  readonly #moduleRoot: string | undefined;
-  readonly #readyInMs: number;
-  readonly #shutdown: PluginCall | undefined;
-  readonly #stdioDone: Promise<void>;
-  readonly #brokerContext: {
-    connector: GrpcConnector;
-    dialOptions: DialOptions;
-    allowTcp: boolean;
-    socketSlots: number | undefined;
-    maxAnnouncements: number;
-  };
+  readonly #options: ResolvedPluginOptions;
+  readonly #spawned: SpawnedPlugin;
+  readonly #ready: ReadyPlugin;
   #broker: Broker | undefined;
   /** Why the host killed the plugin, when it did (it broke a bound). */
   #killedFor: string | undefined;
@@ -113,51 +79,19 @@ export class Plugin implements AsyncDisposable {
   /** Resolves with the exit status once the process has exited and been cleaned up; never rejects. */
   readonly exited: Promise<ExitStatus>;
 
-  private constructor(
-    name: string,
-    process: PluginProcess,
-    channel: GrpcChannel,
-    handshake: Handshake,
-    facts: {
-      graceMs: number;
-      sandbox: SandboxKind;
-      flags: string[];
-      escapes: string[];
-      limits: ResourceLimits;
-      moduleRoot: string | undefined;
-      readyInMs: number;
-      shutdown: PluginCall | undefined;
-      stdioDone: Promise<void>;
-      broker: {
-        connector: GrpcConnector;
-        dialOptions: DialOptions;
-        allowTcp: boolean;
-        socketSlots: number | undefined;
-        maxAnnouncements: number;
-      };
-    },
-  ) {
-    this.name = name;
-    this.#process = process;
-    this.#channel = channel;
-    this.handshake = handshake;
-    this.#graceMs = facts.graceMs;
-    this.#sandbox = facts.sandbox;
-    this.#permissionFlags = facts.flags;
-    this.#escapes = facts.escapes;
-    this.#limits = facts.limits;
-    this.#moduleRoot = facts.moduleRoot;
-    this.#readyInMs = facts.readyInMs;
-    this.#shutdown = facts.shutdown;
-    this.#stdioDone = facts.stdioDone;
-    this.#brokerContext = facts.broker;
-    this.exited = process.exited.then(async (status) => {
+  private constructor(options: ResolvedPluginOptions, spawned: SpawnedPlugin, ready: ReadyPlugin) {
+    this.#options = options;
+    this.#spawned = spawned;
+    this.#ready = ready;
+    this.name = options.name;
+    this.handshake = ready.handshake;
+    this.exited = spawned.process.exited.then(async (status) => {
       this.#state = "exited";
       // each step is bounded (a closing connection gives a peer that stopped
       // reading a deadline) and none may make `exited` reject
       await this.#broker?.close().catch(() => {});
-      await this.#channel.close().catch(() => {});
-      await this.#process.cleanup().catch(() => {});
+      await ready.channel.close().catch(() => {});
+      await spawned.process.cleanup().catch(() => {});
       return status;
     });
   }
@@ -184,193 +118,18 @@ export class Plugin implements AsyncDisposable {
    * ```
    */
   static async start(options: PluginOptions): Promise<Plugin> {
-    if ((options.module === undefined) === (options.command === undefined)) {
-      throw new TypeError("Cannot start a plugin: give exactly one of `module` or `command`");
+    const resolved = resolvePluginOptions(options);
+    using deadline = new StartDeadline(resolved.startTimeoutMs, resolved.signal);
+    if (deadline.signal.aborted) {
+      throw deadline.error(resolved.name, "not started", { stderrTail: [] });
     }
-    const target = options.module !== undefined
-      ? moduleSpecifier(options.module, options.cwd)
-      : options.command!;
-    const name = options.name ?? defaultPluginName(options);
-    const versions = options.protocolVersions ?? [1];
-    if (versions.length === 0 || versions.some((v) => !Number.isInteger(v) || v < 1)) {
-      throw new RangeError(
-        `Cannot start plugin "${name}": protocol versions must be positive integers`,
-      );
-    }
-    const cookie = options.cookie ?? BULKHEAD_COOKIE;
-    using deadline = new StartDeadline(options.startTimeoutMs ?? 10_000, options.signal);
-    if (deadline.signal.aborted) throw deadline.error(name, "not started", { stderrTail: [] });
-    const logger = options.logger ?? stderrLogger;
-    const bare = options.handshake === "none";
-    if (!bare && options.handshake !== undefined && options.handshake !== "go-plugin") {
-      throw new RangeError(
-        `Cannot start plugin "${name}": unknown handshake mode "${options.handshake}"`,
-      );
-    }
-    const clientCert: CertifiedKey | undefined = options.autoMtls && !bare
-      ? await generateCertificate()
-      : undefined;
-    const brokerSockets = options.brokerSockets ?? 0;
-    if (!Number.isInteger(brokerSockets) || brokerSockets < 0) {
-      throw new RangeError(
-        `Cannot start plugin "${name}": brokerSockets must be a non-negative integer`,
-      );
-    }
-    const maxAnnouncements = options.maxBrokerAnnouncements ?? DEFAULT_MAX_BROKER_ANNOUNCEMENTS;
-    if (!Number.isInteger(maxAnnouncements) || maxAnnouncements < 1) {
-      throw new RangeError(
-        `Cannot start plugin "${name}": maxBrokerAnnouncements must be a positive integer`,
-      );
-    }
-    // the watchdog makes the directory: nothing is on disk before something
-    // exists that removes it should this host die during the start
-    const watchdog = await Watchdog.open(options.socketParent).catch((error) => {
-      throw socketDirError(name, options.socketParent, error);
-    });
-    const { dir, socketPath } = watchdog;
-    let command: string, args: string[], env: Record<string, string>, flags: string[];
-    let moduleRoot: string | undefined;
-    let sandbox: SandboxKind, escapes: string[];
-    try {
-      checkHostPermissions(name, {
-        socketPath,
-        socketParent: dirname(dir),
-        // a sandboxed executable is started by /bin/sh and bwrap, which Deno does not check
-        run: options.module !== undefined
-          ? [denoExecutable()]
-          : options.sandbox === false
-          ? [target]
-          : [],
-      });
-      ({ command, args, env, flags, sandbox, escapes } = await planLaunch(options, {
-        name,
-        target,
-        dir,
-        socketPath,
-        versions,
-        cookie,
-        bare,
-        clientCert,
-        brokerSockets,
-      }));
-      if (options.module !== undefined) moduleRoot = await checkModuleGraph(name, target, options);
-      if (options.sha256 !== undefined) {
-        await verifyChecksum(name, options.sha256, checksumTarget(options, target), options.signal);
-      }
-    } catch (error) {
-      await watchdog.close();
-      if (!deadline.signal.aborted) throw error;
-      throw deadline.error(name, "the plugin module was not cached", { stderrTail: [] });
-    }
-    let process: PluginProcess;
-    const spawnedAt = performance.now();
-    try {
-      process = PluginProcess.spawn({
-        name,
-        command,
-        args,
-        env,
-        ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-        logger,
-        tailLines: options.stderrTailLines ?? 20,
-      }, watchdog);
-    } catch (error) {
-      await watchdog.close();
-      throw new PluginExitedError(name, "before it started", { code: 127, signal: null }, [
-        `cannot run ${command}: ${error instanceof Error ? error.message : String(error)}`,
-      ]);
-    }
+    const spawned = await spawnPlugin(resolved, deadline);
+    const ready = await awaitReady(resolved, spawned, deadline);
+    return new Plugin(resolved, spawned, ready);
+  }
 
-    deadline.begin();
-    let channel: GrpcChannel | undefined;
-    let stdioDone: Promise<void> = Promise.resolve(); // no stdio stream with handshake "none"
-    let connector: GrpcConnector;
-    const dialOptions: DialOptions = {
-      readMaxBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
-      writeMaxBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
-      ...(options.codec === undefined ? {} : { codec: options.codec }),
-    };
-    try {
-      let handshake: Handshake;
-      connector = await connectorFor(options.transport);
-      if (bare) {
-        // no handshake line: the first stdout line is a log line like the rest
-        void process.firstLine().then((line) => {
-          if (line !== undefined) logLine(logger, name, line, "stdout");
-        });
-        channel = await waitForAddress(
-          name,
-          process,
-          connector,
-          socketPath,
-          dialOptions,
-          options.ready ?? healthProbe,
-          deadline,
-        );
-        handshake = {
-          coreVersion: 1,
-          appVersion: 1,
-          network: "unix",
-          address: socketPath,
-          protocol: "grpc",
-          serverCert: "",
-          mux: false,
-          line: "",
-        };
-      } else {
-        handshake = await waitForHandshake(name, process, deadline, {
-          versions,
-          socketDir: dir,
-          allowTcp: options.allowTcp ?? false,
-          cookieKey: cookie.key,
-        });
-        if (handshake.network === "unix" && await isNotASocket(handshake.address)) {
-          throw new HandshakeError(
-            name,
-            "address",
-            `${handshake.address} is not a socket (a symlink or a file): the host dials only the plugin's own socket`,
-            { line: handshake.line, stderrTail: process.stderrTail() },
-          );
-        }
-        const tls = tlsFor(name, handshake, clientCert, process.stderrTail());
-        if (tls !== undefined) dialOptions.tls = tls;
-        channel = connector.dial(addressOf(handshake.network, handshake.address), dialOptions);
-        await waitForHealth(name, process, channel, deadline, {
-          serving: options.waitForServing ?? true,
-          line: handshake.line,
-          logger,
-        });
-        stdioDone = drainStdio(name, channel, logger);
-        await options.ready?.(channel.transport, deadline.signal);
-      }
-      return new Plugin(name, process, channel, handshake, {
-        graceMs: options.stopGraceMs ?? 2000,
-        sandbox,
-        flags,
-        escapes,
-        limits: { ...options.limits },
-        moduleRoot,
-        readyInMs: performance.now() - spawnedAt,
-        shutdown: options.shutdown,
-        stdioDone,
-        broker: {
-          connector,
-          dialOptions,
-          allowTcp: options.allowTcp ?? false,
-          socketSlots: options.module === undefined ? undefined : brokerSockets,
-          maxAnnouncements,
-        },
-      });
-    } catch (error) {
-      await channel?.close();
-      process.kill("SIGKILL");
-      // its last output is in the error already: do not wait long for the
-      // pipes, which a child that left the process group may hold
-      await process.cleanup(100);
-      // whatever the last wait threw, a fired deadline or abort is one typed error
-      if (error instanceof PluginError || !deadline.signal.aborted) throw error;
-      throw deadline.error(name, "the plugin was not ready", { stderrTail: process.stderrTail() });
-    }
+  get #process(): PluginProcess {
+    return this.#spawned.process;
   }
 
   /** The process id (also its process group id). */
@@ -385,30 +144,32 @@ export class Plugin implements AsyncDisposable {
 
   /** A snapshot for display. */
   info(): PluginInfo {
+    const { plan, moduleRoot } = this.#spawned;
+    const { limits } = this.#options;
     const info: PluginInfo = {
       name: this.name,
       pid: this.pid,
       state: this.#state,
       handshake: this.handshake,
-      sandboxed: this.#sandbox !== "none",
-      sandbox: this.#sandbox,
-      permissionFlags: [...this.#permissionFlags],
-      sandboxEscapes: [...this.#escapes],
-      ...(this.#moduleRoot === undefined ? {} : { moduleRoot: this.#moduleRoot }),
-      limits: { ...this.#limits },
-      readyInMs: Math.round(this.#readyInMs),
+      sandboxed: plan.sandbox !== "none",
+      sandbox: plan.sandbox,
+      permissionFlags: [...plan.flags],
+      sandboxEscapes: [...plan.escapes],
+      ...(moduleRoot === undefined ? {} : { moduleRoot }),
+      limits: { ...limits },
+      readyInMs: Math.round(this.#ready.readyInMs),
       stderrTail: this.#process.stderrTail(),
     };
-    const rss = this.#process.exitStatus
+    const exit = this.#process.exitStatus;
+    const rss = exit
       ? undefined
-      : this.#sandbox === "bubblewrap"
+      : plan.sandbox === "bubblewrap"
       ? readTreeRss(this.pid)
       : readRss(this.pid);
     if (rss !== undefined) info.rssBytes = rss;
-    const exit = this.#process.exitStatus;
     if (exit) {
       info.exit = exit;
-      const why = explainExit(exit, info.stderrTail, this.#limits);
+      const why = explainExit(exit, info.stderrTail, limits);
       info.exitReason = this.#killedFor === undefined
         ? why
         : `killed by the host: ${this.#killedFor} (${why})`;
@@ -421,7 +182,7 @@ export class Plugin implements AsyncDisposable {
    * wrapping (a supervisor routes calls through it).
    */
   get transport(): Transport {
-    return this.#channel.transport;
+    return this.#ready.channel.transport;
   }
 
   /**
@@ -440,9 +201,13 @@ export class Plugin implements AsyncDisposable {
   get broker(): PluginBroker {
     return this.#broker ??= new Broker({
       name: this.name,
-      transport: this.#channel.transport,
+      transport: this.#ready.channel.transport,
       socketDir: this.#process.socketDir,
-      ...this.#brokerContext,
+      connector: this.#ready.connector,
+      dialOptions: this.#ready.dialOptions,
+      allowTcp: this.#options.allowTcp,
+      socketSlots: this.#options.module === undefined ? undefined : this.#options.brokerSockets,
+      maxAnnouncements: this.#options.maxBrokerAnnouncements,
       onAbuse: (reason) => this.#killFor(reason),
     });
   }
@@ -482,7 +247,7 @@ export class Plugin implements AsyncDisposable {
    * ```
    */
   client<T extends DescService>(service: T): Client<T> {
-    return createClient(service, this.#channel.transport);
+    return createClient(service, this.#ready.channel.transport);
   }
 
   /**
@@ -530,89 +295,25 @@ export class Plugin implements AsyncDisposable {
    * ```
    */
   stop(options: StopOptions = {}): Promise<ExitStatus> {
-    return this.#stopping ??= this.#stop(options.graceMs ?? this.#graceMs);
+    return this.#stopping ??= this.#stop(options.graceMs ?? this.#options.stopGraceMs);
   }
 
   async #stop(graceMs: number): Promise<ExitStatus> {
     if (this.#process.exitStatus === undefined) {
       this.#state = "stopping";
-      // The graceful part gets one deadline, whatever the plugin's socket does
-      // (a plugin that stops reading it leaves a write pending for ever).
-      const graceful = deadline(graceMs);
-      const asked = this.#askToExit(graceful.signal, graceMs);
-      const exitedInTime = await this.#exitWithin(graceful.signal, asked);
-      graceful.clear();
-      if (!exitedInTime) {
-        this.#process.kill("SIGTERM");
-        const term = deadline(graceMs);
-        if (!await this.#exitWithin(term.signal)) this.#process.kill("SIGKILL");
-        term.clear();
-      }
+      await stopGracefully({
+        process: this.#process,
+        channel: this.#ready.channel,
+        stdioDone: this.#ready.stdioDone,
+        shutdown: this.#options.shutdown,
+        closeBroker: () => this.#broker?.close(),
+      }, graceMs);
     }
     return await this.exited;
-  }
-
-  /**
-   * Shutdown (or the `shutdown` option's call), then hangs up: closes the
-   * broker, stdin and the channel. Never rejects; each step ends when
-   * `signal` aborts.
-   */
-  async #askToExit(signal: AbortSignal, graceMs: number): Promise<void> {
-    const until = (step: Promise<unknown>) => settledOrAborted(step, signal);
-    await until((async () => {
-      if (this.#shutdown) await this.#shutdown(this.#channel.transport, signal);
-      else await this.client(GRPCController).shutdown({}, { signal, timeoutMs: graceMs });
-      // UNAVAILABLE is success for go-plugin (it drops the connection in the handler)
-    })());
-    await until(Promise.resolve(this.#broker?.close()));
-    await until(this.#process.closeStdin());
-    // Let the plugin's last output arrive before hanging up: its stdio stream
-    // ends when it exits or drops the connection (a Bulkhead plugin leaves at
-    // stdin EOF), bounded for plugins that do neither.
-    const stdioWait = deadline(Math.min(graceMs, 1000));
-    await settledOrAborted(this.#stdioDone, AbortSignal.any([signal, stdioWait.signal]));
-    stdioWait.clear();
-    await until(this.#channel.close());
-  }
-
-  /** True once the process has exited (after `first`, if given); false when `signal` aborts first. */
-  async #exitWithin(signal: AbortSignal, first?: Promise<void>): Promise<boolean> {
-    if (first) await settledOrAborted(first, signal);
-    await settledOrAborted(this.#process.exited, signal);
-    return this.#process.exitStatus !== undefined;
   }
 
   /** Stops the plugin; see {@linkcode Plugin.stop}. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
-}
-
-/**
- * The name a plugin gets when its options name none: the module's or
- * command's file name (or its folder's, for `plugin.ts`, `main.ts`, …).
- *
- * @param options The plugin's options.
- * @returns The name.
- */
-export function defaultPluginName(
-  options: Pick<PluginOptions, "module" | "command" | "args">,
-): string {
-  if (options.module !== undefined) {
-    return baseName(options.module instanceof URL ? options.module.href : options.module);
-  }
-  const command = options.command ?? "plugin";
-  // an interpreter running a script is named after the script
-  const script = options.args?.find((a) => !a.startsWith("-") && /[./]/.test(a));
-  if (script && INTERPRETERS.test(baseName(command))) return baseName(script);
-  return baseName(command);
-}
-
-function baseName(target: string): string {
-  const parts = target.replace(/\/+$/, "").split("/");
-  const file = (parts.pop() ?? target).replace(/\.(ts|js|mjs|mts|py)$/, "");
-  const generic = ["plugin", "main", "mod", "index"].includes(file);
-  const parent = parts.pop();
-  // "./plugin.ts" is "plugin", not "."
-  return (generic && parent && parent !== "." && parent !== ".." ? parent : file) || target;
 }

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { settledWithin } from "../_timing.ts";
 import type { ExitStatus } from "./errors.ts";
 import { closingFds, inheritedFds } from "./_inherited_fds.ts";
 import { LineTail, readLines } from "./lines.ts";
@@ -141,12 +142,7 @@ export class PluginProcess {
    * grandchild may hold a pipe open after the plugin itself is gone).
    */
   async drained(ms: number): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      this.#pumps,
-      new Promise((resolve) => timer = setTimeout(resolve, ms)),
-    ]);
-    clearTimeout(timer);
+    await settledWithin(this.#pumps, ms);
   }
 
   /** Closes the plugin's stdin: a Bulkhead plugin exits on EOF. Idempotent. */

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { type Deadline, deadline } from "./_deadline.ts";
+import { type Deadline, deadline } from "../_timing.ts";
 import { PluginError } from "./errors.ts";
 import type { Keeper } from "./keeper.ts";
 import type { PluginPool } from "./pool.ts";

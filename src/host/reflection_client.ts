@@ -3,28 +3,22 @@
  * descriptors of their messages, without the plugin's `.proto` files (see
  * `json_call.ts` to call them from JSON). It speaks `grpc.reflection.v1` and falls back to
  * `grpc.reflection.v1alpha` (what go-plugin Go plugins serve) when v1 is
- * `UNIMPLEMENTED`.
+ * `UNIMPLEMENTED` (`_reflection_ask.ts`); a type's imports are gathered by
+ * `_reflection_registry.ts`.
  *
  * @module
  */
 import {
-  createFileRegistry,
-  type DescFile,
   type DescMethod,
   type DescService,
   type FileRegistry,
   fromBinary,
-  type MessageInitShape,
 } from "../npm/protobuf.ts";
-import * as wkt from "../npm/protobuf_wkt.ts";
+import { FileDescriptorProtoSchema } from "../npm/protobuf_wkt.ts";
 import type { FileDescriptorProto } from "../npm/protobuf_wkt.ts";
 import { type Client, Code, ConnectError } from "../npm/connect.ts";
-import {
-  ServerReflection as ReflectionV1,
-  type ServerReflectionRequestSchema,
-  type ServerReflectionResponse,
-} from "../gen/grpc/reflection/v1/reflection_pb.ts";
-import { ServerReflection as ReflectionV1alpha } from "../gen/grpc/reflection/v1alpha/reflection_pb.ts";
+import { type Answer, type Ask, askReflection, unexpected } from "./_reflection_ask.ts";
+import { registryOf } from "./_reflection_registry.ts";
 import { parseMethodName } from "./json_call.ts";
 
 /** Anything that makes Connect clients for a plugin's services, such as a `Plugin`. */
@@ -46,18 +40,6 @@ export interface ReflectionCallOptions {
    */
   timeoutMs?: number;
 }
-
-/** The requests this client makes (extensions are not asked about). */
-type Ask = { case: "listServices" | "fileByFilename" | "fileContainingSymbol"; value: string };
-
-/** The well-known types' files, for servers that leave them out of a response. */
-const WELL_KNOWN_FILES = new Map<string, DescFile>(
-  Object.values(wkt)
-    .filter((v): v is DescFile =>
-      typeof v === "object" && v !== null && (v as { kind?: unknown }).kind === "file"
-    )
-    .map((file) => [file.proto.name, file]),
-);
 
 /**
  * Asks a plugin's reflection service about its services and types. Each
@@ -169,32 +151,7 @@ export class ReflectionClient {
     if (!root) {
       throw new ConnectError(`Cannot find ${symbol}: no file in the answer`, Code.NotFound);
     }
-    const byName = new Map<string, FileDescriptorProto | DescFile>();
-    for (const file of files) if (!byName.has(file.name)) byName.set(file.name, file);
-    const missing = (file: FileDescriptorProto | DescFile) => {
-      const deps = "kind" in file ? file.dependencies.map((d) => d.proto.name) : file.dependency;
-      return deps.filter((name) => !byName.has(name));
-    };
-    const queue = files.flatMap(missing);
-    while (queue.length > 0) {
-      const name = queue.shift()!;
-      if (byName.has(name)) continue;
-      let found: (FileDescriptorProto | DescFile)[] = [];
-      try {
-        found = await this.fileByFilename(name, options);
-      } catch (error) {
-        const known = WELL_KNOWN_FILES.get(name);
-        if (!known) throw error;
-        found = [known];
-      }
-      for (const file of found) {
-        const fileName = "kind" in file ? file.proto.name : file.name;
-        if (byName.has(fileName)) continue;
-        byName.set(fileName, file);
-        queue.push(...missing(file));
-      }
-    }
-    return createFileRegistry(root, (name) => byName.get(name));
+    return await registryOf(root, files, (name) => this.fileByFilename(name, options));
   }
 
   /**
@@ -258,6 +215,14 @@ export class ReflectionClient {
     return method;
   }
 
+  #ask(request: Ask, options: ReflectionCallOptions): Promise<Answer> {
+    const version = {
+      known: this.#version,
+      answered: (answered: ReflectionVersion) => this.#version = answered,
+    };
+    return askReflection(this.#clients, version, request, options);
+  }
+
   async #files(
     request: Ask,
     options: ReflectionCallOptions,
@@ -265,75 +230,7 @@ export class ReflectionClient {
     const response = await this.#ask(request, options);
     if (response.case !== "fileDescriptorResponse") throw unexpected(response.case);
     return response.value.fileDescriptorProto.map((bytes) =>
-      fromBinary(wkt.FileDescriptorProtoSchema, bytes)
+      fromBinary(FileDescriptorProtoSchema, bytes)
     );
   }
-
-  async #ask(
-    messageRequest: Ask,
-    options: ReflectionCallOptions,
-  ): Promise<ServerReflectionResponse["messageResponse"]> {
-    const versions: ReflectionVersion[] = this.#version === "v1alpha"
-      ? ["v1alpha"]
-      : ["v1", "v1alpha"];
-    let lastError: unknown;
-    for (const version of versions) {
-      try {
-        const response = await this.#askOnce(version, { messageRequest }, options);
-        this.#version = version;
-        if (response.case === "errorResponse") {
-          throw new ConnectError(
-            response.value.errorMessage,
-            response.value.errorCode in Code ? response.value.errorCode : Code.Unknown,
-          );
-        }
-        return response;
-      } catch (error) {
-        if (!(error instanceof ConnectError) || error.code !== Code.Unimplemented) throw error;
-        if (this.#version === version) throw error;
-        lastError = error;
-      }
-    }
-    throw new ConnectError(
-      "Cannot use reflection: the plugin serves neither grpc.reflection.v1 nor v1alpha",
-      Code.Unimplemented,
-      undefined,
-      undefined,
-      lastError,
-    );
-  }
-
-  async #askOnce(
-    version: ReflectionVersion,
-    request: MessageInitShape<typeof ServerReflectionRequestSchema>,
-    options: ReflectionCallOptions,
-  ): Promise<ServerReflectionResponse["messageResponse"]> {
-    options.signal?.throwIfAborted();
-    const callOptions = {
-      timeoutMs: options.timeoutMs ?? 10_000,
-      ...(options.signal ? { signal: options.signal } : {}),
-    };
-    // v1alpha's messages have the same fields and numbers as v1's
-    const client = version === "v1"
-      ? this.#clients.client(ReflectionV1)
-      : this.#clients.client(ReflectionV1alpha) as unknown as Client<typeof ReflectionV1>;
-    async function* requests() {
-      yield request;
-    }
-    let first: ServerReflectionResponse | undefined;
-    for await (const response of client.serverReflectionInfo(requests(), callOptions)) {
-      first ??= response;
-    }
-    if (!first) {
-      throw new ConnectError("Cannot use reflection: the plugin sent no answer", Code.Internal);
-    }
-    return first.messageResponse;
-  }
-}
-
-function unexpected(kind: string | undefined): ConnectError {
-  return new ConnectError(
-    `Cannot use reflection: unexpected answer ${kind ?? "(empty)"}`,
-    Code.Internal,
-  );
 }

@@ -5,7 +5,11 @@
  * @module
  */
 
-/** How a supervisor restarts crashed plugins. */
+/**
+ * How a supervisor restarts crashed plugins. The defaults are a library
+ * supervisor's ({@linkcode RESTART_DEFAULTS}); a pipeline's differ
+ * ({@linkcode PIPELINE_RESTART_DEFAULTS}, which says why).
+ */
 export interface RestartPolicy {
   /**
    * Delay before the first restart, in milliseconds.
@@ -33,6 +37,46 @@ export interface RestartPolicy {
    */
   windowMs?: number;
 }
+
+/**
+ * The defaults of a library {@linkcode Supervisor}'s policy: an application
+ * is watching, and a plugin that crashes 5 times a minute is broken.
+ *
+ * @example
+ * ```ts
+ * import { RESTART_DEFAULTS } from "./restart_policy.ts";
+ * if (RESTART_DEFAULTS.maxCrashes !== 5) throw new Error();
+ * ```
+ */
+export const RESTART_DEFAULTS: Readonly<Required<RestartPolicy>> = {
+  initialDelayMs: 100,
+  maxDelayMs: 10_000,
+  jitter: 0.2,
+  maxCrashes: 5,
+  windowMs: 60_000,
+};
+
+/**
+ * The defaults of a pipeline processor's (and plugin input's and output's)
+ * policy, and why they differ from {@linkcode RESTART_DEFAULTS}: a pipeline
+ * runs unattended and finds the message at fault by crashing its plugin on
+ * purpose. One poison message in a batch of 100 costs about 10 crashes (the
+ * batch's, one per bisection level, two alone for the message), so a budget
+ * of 5 would stop the pipeline at the first poison message; and every
+ * batch waits while a process restarts, so restarts come sooner.
+ *
+ * @example
+ * ```ts
+ * import { PIPELINE_RESTART_DEFAULTS } from "./restart_policy.ts";
+ * if (PIPELINE_RESTART_DEFAULTS.maxCrashes !== 20) throw new Error();
+ * ```
+ */
+export const PIPELINE_RESTART_DEFAULTS: Readonly<Required<RestartPolicy>> = {
+  ...RESTART_DEFAULTS,
+  initialDelayMs: 50,
+  maxDelayMs: 5000,
+  maxCrashes: 20,
+};
 
 /** What to do after a crash. */
 export type RestartDecision =
@@ -70,11 +114,11 @@ export class CrashBudget {
     random: () => number = Math.random,
   ) {
     this.#policy = {
-      initialDelayMs: policy.initialDelayMs ?? 100,
-      maxDelayMs: policy.maxDelayMs ?? 10_000,
-      jitter: policy.jitter ?? 0.2,
-      maxCrashes: policy.maxCrashes ?? 5,
-      windowMs: policy.windowMs ?? 60_000,
+      initialDelayMs: policy.initialDelayMs ?? RESTART_DEFAULTS.initialDelayMs,
+      maxDelayMs: policy.maxDelayMs ?? RESTART_DEFAULTS.maxDelayMs,
+      jitter: policy.jitter ?? RESTART_DEFAULTS.jitter,
+      maxCrashes: policy.maxCrashes ?? RESTART_DEFAULTS.maxCrashes,
+      windowMs: policy.windowMs ?? RESTART_DEFAULTS.windowMs,
     };
     if (this.#policy.maxCrashes < 0 || this.#policy.initialDelayMs < 0) {
       throw new RangeError("Cannot use restart policy: counts and delays must not be negative");
@@ -111,11 +155,5 @@ export class CrashBudget {
   reset(): void {
     this.#crashes = [];
     this.#streak = 0;
-  }
-
-  /** Crashes counted in the current window. */
-  recentCrashes(): number {
-    const now = this.#now();
-    return this.#crashes.filter((t) => now - t < this.#policy.windowMs).length;
   }
 }

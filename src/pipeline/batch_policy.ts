@@ -69,11 +69,6 @@ export class BatchBuilder<T> {
       (this.#policy.bytes !== undefined && this.#bytes >= this.#policy.bytes);
   }
 
-  /** How many more items fit by count. */
-  get room(): number {
-    return Math.max(0, this.#policy.count - this.#items.length);
-  }
-
   /**
    * Adds an item.
    *

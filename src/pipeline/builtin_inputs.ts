@@ -6,6 +6,7 @@
  * @module
  */
 import { create } from "../npm/protobuf.ts";
+import { ABORTED, orAborted, sleep } from "../_timing.ts";
 import { type Message, MessageSchema } from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
 import type { InputChunk, PipelineInput } from "./input.ts";
 
@@ -79,19 +80,6 @@ export function generateInput(options: GenerateOptions): PipelineInput {
   };
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => done(true), ms);
-    const onAbort = () => done(false);
-    signal.addEventListener("abort", onAbort, { once: true });
-    function done(ok: boolean) {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", onAbort);
-      resolve(ok);
-    }
-  });
-}
-
 /**
  * Reads lines (one message each, without the newline) from a byte stream:
  * every chunk holds the complete lines of one read, at most `chunk` of them.
@@ -140,14 +128,8 @@ export function linesInput(
         if (signal.aborted || closed) return null;
         reader ??= (await open()).getReader();
         pending ??= reader.read();
-        let onAbort!: () => void;
-        const aborted = new Promise<"aborted">((resolve) => {
-          onAbort = () => resolve("aborted");
-          signal.addEventListener("abort", onAbort, { once: true });
-        });
-        const result = await Promise.race([pending, aborted]);
-        signal.removeEventListener("abort", onAbort);
-        if (result === "aborted") return null;
+        const result = await orAborted(pending, signal);
+        if (result === ABORTED) return null;
         pending = undefined;
         if (result.done) {
           ended = true;

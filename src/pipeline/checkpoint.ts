@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { sleep } from "../_timing.ts";
 
 /** Where a run was at its last acknowledged batch. */
 export interface Checkpoint {
@@ -138,14 +139,9 @@ export class CheckpointWriter {
       while (this.#pending !== undefined) {
         const wait = this.#lastWrite + this.#intervalMs - performance.now();
         if (wait > 0 && !this.#hurry) {
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(done, wait);
-            this.#wake = done;
-            function done() {
-              clearTimeout(timer);
-              resolve();
-            }
-          });
+          const wake = new AbortController();
+          this.#wake = () => wake.abort();
+          await sleep(wait, wake.signal);
           this.#wake = undefined;
         }
         const next = this.#pending!;

@@ -23,9 +23,10 @@
  * @module
  */
 import { dirname, isAbsolute, resolve } from "node:path";
-import type { Permissions } from "../host/permissions.ts";
+import { PERMISSIONS, type Permissions } from "../host/permissions.ts";
+import type { HandshakeMode } from "../host/plugin_options.ts";
 import type { ResourceLimits } from "../host/limits.ts";
-import type { RestartPolicy } from "../host/restart_policy.ts";
+import { PIPELINE_RESTART_DEFAULTS, type RestartPolicy } from "../host/restart_policy.ts";
 import { componentName } from "./_component_name.ts";
 import { type PluginManifest, readManifestConfig } from "./manifest.ts";
 import { ConfigReader, type Field } from "./_config_reader.ts";
@@ -73,9 +74,6 @@ export type OutputConfig =
   | { kind: "plugin"; plugin: PluginComponentConfig }
   | { kind: "nats_jetstream"; nats: NatsOutputConfig };
 
-/** How a plugin component is launched (see `HandshakeMode`): our handshake or Redpanda Connect's. */
-export type LaunchMode = "bulkhead" | "redpanda";
-
 /** A plugin used as an input, processor or output. */
 export interface PluginComponentConfig {
   /** Its name in logs, progress and dead letters. */
@@ -88,8 +86,11 @@ export interface PluginComponentConfig {
   args: string[];
   /** Its working directory: the configuration file's. */
   cwd: string;
-  /** How it is launched. */
-  launch: LaunchMode;
+  /**
+   * How it is launched and says it is ready (YAML `handshake: go-plugin |
+   * none`; the older `launch: bulkhead | redpanda` is read as the same).
+   */
+  handshake: HandshakeMode;
   /** How many processes (processors only). */
   processes: number;
   /** What it may touch (Deno's permissions for a module, bubblewrap's for a command). */
@@ -156,6 +157,7 @@ const PLUGIN_FIELDS = [
   "sha256",
   "command",
   "args",
+  "handshake",
   "launch",
   "processes",
   "permissions",
@@ -407,11 +409,7 @@ function readPlugin(
     command = found;
   }
   const moduleRoot = readModuleRoot(r, r.child(field, "module_root"), dir, command !== undefined);
-  const launchField = r.child(field, "launch");
-  const launch = r.string(launchField) ?? "bulkhead";
-  if (launch !== "bulkhead" && launch !== "redpanda") {
-    r.fail(launchField, `must be bulkhead or redpanda, got ${launch}`);
-  }
+  const handshake = readHandshake(r, field);
   const args = r.strings(r.child(field, "args")) ?? [];
   const name = r.string(r.child(field, "name")) ??
     componentName(module ?? command ?? "", args) ?? fallbackName;
@@ -439,7 +437,7 @@ function readPlugin(
     ...(sha256 === undefined ? {} : { sha256 }),
     args,
     cwd: dir,
-    launch: launch as LaunchMode,
+    handshake,
     processes: r.integer(r.child(field, "processes"), 1) ?? 1,
     permissions,
     sandbox,
@@ -453,6 +451,31 @@ function readPlugin(
     responseBudget: readResponseBudget(r, r.child(field, "response_budget")),
   };
   return r.issues.length > before ? undefined : plugin;
+}
+
+/**
+ * The launch mode: `handshake: go-plugin | none`, or its older spelling
+ * `launch: bulkhead | redpanda` (the same switch; not both).
+ */
+function readHandshake(r: ConfigReader, field: Field): HandshakeMode {
+  const handshakeField = r.child(field, "handshake");
+  const launchField = r.child(field, "launch");
+  const handshake = r.string(handshakeField);
+  const launch = r.string(launchField);
+  if (handshake !== undefined && launch !== undefined) {
+    r.fail(launchField, "give handshake or launch (its older name), not both");
+  }
+  if (launch !== undefined) {
+    if (launch === "bulkhead" || launch === "redpanda") {
+      return launch === "redpanda" ? "none" : "go-plugin";
+    }
+    r.fail(launchField, `must be bulkhead or redpanda, got ${launch}`);
+  }
+  if (handshake === undefined || handshake === "go-plugin" || handshake === "none") {
+    return handshake ?? "go-plugin";
+  }
+  r.fail(handshakeField, `must be go-plugin or none, got ${handshake}`);
+  return "go-plugin";
 }
 
 function readResponseBudget(r: ConfigReader, field: Field): ResponseBudget {
@@ -482,7 +505,7 @@ function manifestPlugin(
     command: command ?? program!,
     args,
     cwd: manifest.cwd,
-    launch: "redpanda",
+    handshake: "none",
     processes: 1,
     permissions: {},
     env: {},
@@ -509,30 +532,24 @@ function readModuleRoot(r: ConfigReader, field: Field, dir: string, isCommand: b
 
 function readRestart(r: ConfigReader, field: Field): RestartPolicy {
   r.map(field, ["initial_delay", "max_delay", "max_crashes", "window"]);
+  const defaults = PIPELINE_RESTART_DEFAULTS; // which says why they differ from a library's
   return {
-    initialDelayMs: r.duration(r.child(field, "initial_delay")) ?? 50,
-    maxDelayMs: r.duration(r.child(field, "max_delay")) ?? 5000,
-    maxCrashes: r.integer(r.child(field, "max_crashes"), 1) ?? 20,
-    windowMs: r.duration(r.child(field, "window")) ?? 60_000,
+    initialDelayMs: r.duration(r.child(field, "initial_delay")) ?? defaults.initialDelayMs,
+    maxDelayMs: r.duration(r.child(field, "max_delay")) ?? defaults.maxDelayMs,
+    maxCrashes: r.integer(r.child(field, "max_crashes"), 1) ?? defaults.maxCrashes,
+    windowMs: r.duration(r.child(field, "window")) ?? defaults.windowMs,
   };
 }
 
-const PERMISSIONS: Record<string, keyof Permissions> = {
-  read: "read",
-  write: "write",
-  net: "net",
-  env: "env",
-  sys: "sys",
-  unsafe_run: "unsafeRun",
-  unsafe_ffi: "unsafeFfi",
-};
+/** A grant's field by its YAML key. */
+const PERMISSION_KEYS = new Map(PERMISSIONS.map((p) => [p.yaml, p.key]));
 
 function readPermissions(r: ConfigReader, field: Field): Permissions {
   const out: Record<string, readonly string[] | boolean> = {};
-  for (const key of r.map(field, Object.keys(PERMISSIONS)) ?? []) {
+  for (const key of r.map(field, [...PERMISSION_KEYS.keys()]) ?? []) {
     const at = r.child(field, key);
     const value = r.has(at) && typeof r.plain(at) === "boolean" ? r.boolean(at) : r.strings(at);
-    if (value !== undefined) out[PERMISSIONS[key]!] = value;
+    if (value !== undefined) out[PERMISSION_KEYS.get(key)!] = value;
   }
   return out as Permissions;
 }

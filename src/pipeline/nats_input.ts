@@ -45,7 +45,8 @@ import {
 } from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
 import type { InputChunk, PipelineInput } from "./input.ts";
 import type { NatsInputConfig } from "./nats_config.ts";
-import { backoffMs, describeError, NatsLink, sleep } from "./nats_link.ts";
+import { backoffMs, describeError, NatsLink } from "./nats_link.ts";
+import { sleep } from "../_timing.ts";
 
 /** What the fetch loop is doing (a tagged union). */
 type FetchState =

@@ -7,6 +7,7 @@
  * @module
  */
 import { connect, type NatsConnection } from "../npm/nats.ts";
+import { settledWithin, sleep } from "../_timing.ts";
 
 /** Where the link is (a tagged union; see {@linkcode NatsLink.state}). */
 export type NatsLinkState =
@@ -18,25 +19,6 @@ export type NatsLinkState =
 /** Backoff between connection attempts: 100 ms doubling to 5 s. */
 export function backoffMs(attempt: number): number {
   return Math.min(5000, 100 * 2 ** Math.min(attempt, 6));
-}
-
-/**
- * Sleeps `ms` or until `signal` aborts.
- *
- * @returns Whether the full time passed (false when aborted).
- */
-export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => done(true), ms);
-    const onAbort = () => done(false);
-    signal.addEventListener("abort", onAbort, { once: true });
-    function done(full: boolean) {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", onAbort);
-      resolve(full);
-    }
-  });
 }
 
 /** A lazily connected, self-healing NATS connection. Close it with {@linkcode NatsLink.close}. */
@@ -146,12 +128,7 @@ export class NatsLink {
       const nc = await this.#connection;
       if (nc && !nc.isClosed()) {
         // during an outage a flush never answers: give it 2 s
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([
-          nc.flush().catch(() => {}),
-          new Promise((resolve) => timer = setTimeout(resolve, 2000)),
-        ]);
-        clearTimeout(timer);
+        await settledWithin(nc.flush(), 2000);
         await nc.close().catch(() => {});
       }
       await this.#watch;

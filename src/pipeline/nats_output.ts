@@ -36,7 +36,8 @@ import {
 import type { Message, Value } from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
 import { payloadBytes, type PipelineOutput } from "./output.ts";
 import type { NatsOutputConfig } from "./nats_config.ts";
-import { backoffMs, NatsLink, sleep } from "./nats_link.ts";
+import { backoffMs, NatsLink } from "./nats_link.ts";
+import { sleep } from "../_timing.ts";
 import { ORIGIN_KEY } from "./origin.ts";
 
 /** How long a publication waits for its acknowledgement before it is sent again. */

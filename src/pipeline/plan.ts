@@ -8,7 +8,7 @@
 import { isAbsolute, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import { moduleRootOf } from "../host/module_root.ts";
-import { sandboxEscapes } from "../host/permissions.ts";
+import { PERMISSIONS, sandboxEscapes } from "../host/permissions.ts";
 import { executableEscapes } from "../host/bwrap.ts";
 import type { InputConfig, OutputConfig, PipelineConfig, PluginComponentConfig } from "./config.ts";
 
@@ -90,15 +90,13 @@ function plugin(
     : `command ${show(config.command!)}`;
   const parts = [`${config.name}: ${target}`];
   if (config.args.length > 0) parts.push(`args ${JSON.stringify(config.args)}`);
-  parts.push(`launch ${config.launch}`);
+  parts.push(`handshake ${config.handshake}`);
   if (pooled) parts.push(`${config.processes} process${config.processes === 1 ? "" : "es"}`);
   if (config.sandbox) {
-    const grants = Object.entries(config.permissions)
-      .map(([key, v]) => {
-        const name = yamlName(key);
-        return v === true ? name : Array.isArray(v) ? `${name} ${v.join(",")}` : "";
-      })
-      .filter(Boolean);
+    const grants = PERMISSIONS.flatMap(({ key, yaml }) => {
+      const v = config.permissions[key];
+      return v === true ? [yaml] : Array.isArray(v) ? [`${yaml} ${v.join(",")}`] : [];
+    });
     const by = config.module !== undefined ? "Deno" : "bubblewrap";
     parts.push(
       grants.length > 0

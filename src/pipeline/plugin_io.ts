@@ -16,8 +16,7 @@
  * @module
  */
 import { Code, ConnectError, createClient } from "../npm/connect.ts";
-import { fromBinary } from "../npm/protobuf.ts";
-import { type Message, MessageBatchSchema } from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
+import { sleep } from "../_timing.ts";
 import { BatchInputService } from "../gen/redpanda/runtime/v1alpha1/input_pb.ts";
 import { BatchOutputService } from "../gen/redpanda/runtime/v1alpha1/output_pb.ts";
 import { PluginCrashedError } from "../host/errors.ts";
@@ -30,56 +29,11 @@ import type { PipelineOutput } from "./output.ts";
 import { type ComponentKind, componentPoolOptions } from "./plugin_launch.ts";
 import type { StageOptions, StageStats } from "./processor_stage.ts";
 import { ENCODED_READ_BATCH } from "./_encoded_methods.ts";
-import { weighBatches } from "./response_budget.ts";
+import { decodeInputBatch, InputBudgetError } from "./_input_batch.ts";
+
+export { InputBudgetError };
 
 const MAX_FAILURES = 5;
-
-/** An input plugin's batch over its response budget: the pipeline stops with the reason. */
-export class InputBudgetError extends Error {
-  /**
-   * @param input The input's name.
-   * @param message What it sent and which limit that broke.
-   */
-  constructor(input: string, message: string) {
-    super(`input "${input}" ${message}`);
-    this.name = "InputBudgetError";
-  }
-}
-
-/**
- * An input batch, weighed against the plugin's response budget before it is
- * decoded. One over it is refused (`nack` tells the plugin why) and stops
- * the pipeline: an input that floods once will flood again.
- */
-async function decodeInputBatch(
-  plugin: PluginComponentConfig,
-  encoded: Uint8Array,
-  nack: (reason: string) => Promise<void>,
-): Promise<Message[]> {
-  const budget = plugin.responseBudget;
-  const weight = weighBatches([encoded], budget.messages, budget.bytes);
-  let problem: string | undefined;
-  if (!weight.ok) {
-    problem = weight.over === "messages"
-      ? `sent ${weight.messages} messages in one batch, over its response budget of ` +
-        `${budget.messages} (response_budget.messages)`
-      : weight.over === "bytes"
-      ? `sent ${weight.messages} messages in one batch taking over ${budget.bytes} bytes ` +
-        `decoded, over its response budget (response_budget.bytes)`
-      : `sent a malformed batch (${weight.detail})`;
-  }
-  let messages: Message[] = [];
-  if (problem === undefined) {
-    try {
-      messages = fromBinary(MessageBatchSchema, encoded).messages;
-    } catch (error) {
-      problem = `sent a malformed batch (${error instanceof Error ? error.message : error})`;
-    }
-  }
-  if (problem === undefined) return messages;
-  await nack(problem);
-  throw new InputBudgetError(plugin.name, `${problem}; the batch was refused`);
-}
 
 /**
  * The deadline of `ReadBatch`, which may wait long for data: about 23 days,
@@ -89,18 +43,6 @@ async function decodeInputBatch(
  * that waited.)
  */
 const READ_TIMEOUT_MS = 2_000_000_000;
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-  });
-}
 
 /** Whether a call failed because the plugin went away (it is being restarted). */
 function transient(error: unknown): boolean {

@@ -6,7 +6,6 @@
  * @module
  */
 import { createClient, type Transport } from "../npm/connect.ts";
-import type { Error as PbError } from "../gen/redpanda/runtime/v1alpha1/message_pb.ts";
 import { BatchProcessorService } from "../gen/redpanda/runtime/v1alpha1/processor_pb.ts";
 import { BatchInputService } from "../gen/redpanda/runtime/v1alpha1/input_pb.ts";
 import { BatchOutputService } from "../gen/redpanda/runtime/v1alpha1/output_pb.ts";
@@ -36,11 +35,6 @@ export class ComponentInitError extends Error {
     );
     this.name = "ComponentInitError";
   }
-}
-
-/** Throws when a response carries an error. */
-export function check(error: PbError | undefined, what: string): void {
-  if (error?.message) throw new Error(`${what}: ${error.message}`);
 }
 
 const SERVICES = {
@@ -98,7 +92,7 @@ export function componentPluginOptions(
     env: plugin.env,
     permissions: plugin.permissions,
     limits: plugin.limits,
-    handshake: plugin.launch === "redpanda" ? "none" : "go-plugin",
+    handshake: plugin.handshake,
     ready,
     shutdown,
     startTimeoutMs: plugin.startTimeoutMs,
@@ -138,7 +132,7 @@ export function componentPoolOptions(
     // a missed deadline means a hung plugin: kill it, so the batch can be retried
     maxMissedDeadlines: 1,
     // Redpanda Connect plugins serve no grpc.health; a crash is noticed by its exit
-    healthIntervalMs: plugin.launch === "redpanda" ? 0 : 5000,
+    healthIntervalMs: plugin.handshake === "none" ? 0 : 5000,
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   };
 }

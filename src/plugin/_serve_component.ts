@@ -8,11 +8,8 @@
  */
 import type { ComponentManifest } from "./component_manifest.ts";
 import { ENV_HOST_STDIN } from "../protocol/handshake.ts";
-import {
-  connectorFor,
-  DEFAULT_MAX_MESSAGE_BYTES,
-  type TransportKind,
-} from "../transport/transport.ts";
+import { DEFAULT_MAX_MESSAGE_BYTES, type TransportKind } from "../transport/transport.ts";
+import { connectorFor } from "../transport/connectors.ts";
 import { watchHost } from "./host_watch.ts";
 import { type PluginService, serve } from "./serve.ts";
 

@@ -17,12 +17,12 @@ import {
   parseVersionList,
 } from "../protocol/handshake.ts";
 import {
-  connectorFor,
   DEFAULT_MAX_MESSAGE_BYTES,
   type ListenTls,
   type ServiceRegistration,
   type TransportKind,
 } from "../transport/transport.ts";
+import { connectorFor } from "../transport/connectors.ts";
 import {
   certificateDer,
   ENV_CLIENT_CERT,

@@ -158,3 +158,28 @@ export function handshakeCertificate(der: Uint8Array): string {
   for (const byte of der) binary += String.fromCharCode(byte);
   return btoa(binary).replace(/=+$/, "");
 }
+
+/**
+ * Decodes the handshake's 6th field: the server certificate's DER in
+ * base64, unpadded as go-plugin prints it (padded is accepted too).
+ *
+ * @param field The field, not empty.
+ * @returns The DER bytes.
+ * @throws {RangeError} When it is not base64.
+ * @example
+ * ```ts
+ * import { decodeServerCert } from "./auto_mtls.ts";
+ * console.log(decodeServerCert("AQID")); // Uint8Array [1, 2, 3]
+ * ```
+ */
+export function decodeServerCert(field: string): Uint8Array {
+  const padded = field.replace(/=+$/, "") +
+    "=".repeat((4 - field.replace(/=+$/, "").length % 4) % 4);
+  let binary: string;
+  try {
+    binary = atob(padded);
+  } catch {
+    throw new RangeError("Cannot read the server certificate: not base64");
+  }
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+}

@@ -10,6 +10,7 @@
  */
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import { settledWithin } from "../_timing.ts";
 import type { DescService } from "../npm/protobuf.ts";
 import type { ServiceImpl } from "../npm/connect.ts";
 import {
@@ -123,12 +124,7 @@ async function listen(
     shuttingDown ??= closing ?? (async () => {
       server.close();
       for (const session of sessions) session.close();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const grace = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, shutdownOptions.graceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
-      });
-      await Promise.race([serverClosed, grace]);
-      clearTimeout(timer);
+      await settledWithin(serverClosed, shutdownOptions.graceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
       for (const session of sessions) session.destroy();
       await serverClosed;
     })();

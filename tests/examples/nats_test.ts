@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ignoreWithoutNats, NatsServer } from "../_nats.ts";
+import { ignoreWithoutNats, NatsServer } from "../nats_server.ts";
 
 const RUN = new URL("../../examples/nats/run.ts", import.meta.url).pathname;
 

@@ -10,9 +10,8 @@ import { Plugin } from "../../mod.ts";
 import { createClient } from "../../src/npm/connect.ts";
 import { FixtureService } from "../../src/gen/bulkhead/testing/v1/fixture_pb.ts";
 import { Health } from "../../src/gen/grpc/health/v1/health_pb.ts";
-import { generateCertificate } from "../../src/protocol/auto_mtls.ts";
-import { decodeServerCert } from "../../src/host/_dial_target.ts";
-import { connectorFor } from "../../src/transport/transport.ts";
+import { decodeServerCert, generateCertificate } from "../../src/protocol/auto_mtls.ts";
+import { connectorFor } from "../../src/transport/connectors.ts";
 import { FIXTURE } from "../_helpers.ts";
 
 Deno.test("a Deno plugin serves AutoMTLS to a host that asks for it, and only to that host", async (t) => {

@@ -12,9 +12,12 @@ import { createClient } from "../../src/npm/connect.ts";
 import { KvService } from "../../src/gen/bulkhead/examples/kv/v1/kv_pb.ts";
 import { Callbacks, Counter } from "../../src/gen/bulkhead/testing/v1/callback_pb.ts";
 import { Health } from "../../src/gen/grpc/health/v1/health_pb.ts";
-import { ENV_CLIENT_CERT, generateCertificate } from "../../src/protocol/auto_mtls.ts";
-import { decodeServerCert } from "../../src/host/_dial_target.ts";
-import { connectorFor } from "../../src/transport/transport.ts";
+import {
+  decodeServerCert,
+  ENV_CLIENT_CERT,
+  generateCertificate,
+} from "../../src/protocol/auto_mtls.ts";
+import { connectorFor } from "../../src/transport/connectors.ts";
 import { assertCleanedUp } from "../_helpers.ts";
 import { goBinaries, KV_COOKIE, KV_PYTHON, named, noGo, noPython, PYTHON } from "./_toolchains.ts";
 

@@ -82,6 +82,18 @@ Deno.test("parsePipelineConfig() names file, line and field of every problem", a
       issues.join("\n"),
     );
   });
+  await t.step("handshake: go-plugin or none; launch is its older name, not both", () => {
+    const plugin = (fields: string) =>
+      `input: { stdin: {} }\nprocessors:\n  - plugin: { module: https://example.com/p.ts, ${fields} }\noutput: drop`;
+    assert.match(
+      issuesOf(plugin("handshake: redpanda")).join("\n"),
+      /pipeline\.yaml:3: processors\[0\]\.plugin\.handshake: must be go-plugin or none, got redpanda/,
+    );
+    assert.match(
+      issuesOf(plugin("handshake: none, launch: redpanda")).join("\n"),
+      /pipeline\.yaml:3: processors\[0\]\.plugin\.launch: give handshake or launch \(its older name\), not both/,
+    );
+  });
   await t.step("module_root: a directory, for a module only", () => {
     const examples = new URL("../../examples", import.meta.url).pathname;
     const text = [
@@ -111,7 +123,7 @@ Deno.test("parsePipelineConfig() fills defaults and resolves paths against the f
     [
       "input: { file: { path: crashy/pipeline.yaml } }",
       "processors:",
-      "  - plugin: { module: uppercase/plugin.ts, launch: redpanda, processes: 2 }",
+      "  - plugin: { module: uppercase/plugin.ts, handshake: none, processes: 2 }",
       "output: drop",
     ].join("\n"),
     { dir: new URL("../../examples", import.meta.url).pathname },
@@ -122,7 +134,7 @@ Deno.test("parsePipelineConfig() fills defaults and resolves paths against the f
   const [stage] = config.processors;
   assert.ok(stage?.kind === "plugin");
   assert.equal(stage.name, "uppercase");
-  assert.equal(stage.plugin.launch, "redpanda");
+  assert.equal(stage.plugin.handshake, "none");
   assert.equal(stage.plugin.processes, 2);
   assert.ok(stage.plugin.module?.endsWith("/examples/uppercase/plugin.ts"));
   assert.equal(stage.plugin.moduleRoot, undefined, "default: the module's folder, at start");

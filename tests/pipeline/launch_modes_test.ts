@@ -3,8 +3,8 @@ import { runPipeline, type SupervisorEvent } from "../../mod.ts";
 import { config, EXAMPLES, lines, tempDir } from "./_pipeline.ts";
 
 Deno.test("runPipeline() runs a processor in both launch modes, with a pool of processes", async (t) => {
-  for (const launch of ["bulkhead", "redpanda"]) {
-    await t.step(launch, async () => {
+  for (const handshake of ["go-plugin", "none"]) {
+    await t.step(handshake, async () => {
       await using dir = await tempDir();
       const events: SupervisorEvent[] = [];
       const summary = await runPipeline(
@@ -15,10 +15,10 @@ input:
 batching: { count: 10 }
 max_in_flight: 8
 processors:
-  - plugin: { module: ${EXAMPLES}uppercase/plugin.ts, launch: ${launch}, processes: 2 }
+  - plugin: { module: ${EXAMPLES}uppercase/plugin.ts, handshake: ${handshake}, processes: 2 }
   - plugin:
       module: ${EXAMPLES}crashy/plugin.ts
-      launch: ${launch}
+      handshake: ${handshake}
       permissions: { unsafe_ffi: true }
       config: { every: 999 }
       restart: { max_crashes: 100, initial_delay: 5ms }
@@ -48,6 +48,7 @@ Deno.test("runPipeline() refuses to start when a plugin refuses its configuratio
 await serveProcessor((b) => b, { init(config) { throw new Error("no thanks: " + JSON.stringify(config)); } });
 `,
   );
+  // launch: bulkhead | redpanda is the older spelling of handshake: go-plugin | none
   for (const launch of ["bulkhead", "redpanda"]) {
     const error = await runPipeline(
       config(

@@ -69,7 +69,7 @@ Deno.test("a pipeline names a manifest's plugin; its config is checked against t
   assert.ok(first?.kind === "plugin" && second?.kind === "plugin");
   assert.deepEqual(first.plugin.config, { mode: "title" }, "the default");
   assert.deepEqual(second.plugin.config, { mode: "reverse" });
-  assert.equal(first.plugin.launch, "redpanda");
+  assert.equal(first.plugin.handshake, "none");
   assert.equal(first.plugin.command, "/usr/bin/python3");
   assert.deepEqual(first.plugin.args, ["processor.py"]);
   assert.equal(first.plugin.cwd, `${ROOT}examples/python`, "cwd: .. from plugins/");

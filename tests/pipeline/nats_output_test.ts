@@ -5,7 +5,13 @@
 import assert from "node:assert/strict";
 import { jetstream } from "../../src/npm/nats_jetstream.ts";
 import { parsePipelineConfig, runPipeline } from "../../mod.ts";
-import { createStream, ignoreWithoutNats, NatsServer, readStream, testClient } from "../_nats.ts";
+import {
+  createStream,
+  ignoreWithoutNats,
+  NatsServer,
+  readStream,
+  testClient,
+} from "../nats_server.ts";
 import { tempDir } from "./_pipeline.ts";
 
 Deno.test({

@@ -15,7 +15,7 @@ import {
   scrape,
   testClient,
   waitForCount,
-} from "../_nats.ts";
+} from "../nats_server.ts";
 import { tempDir } from "./_pipeline.ts";
 
 const PLUGIN = new URL("../../examples/nats/plugin.ts", import.meta.url).pathname;

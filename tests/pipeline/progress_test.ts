@@ -148,7 +148,7 @@ output: drop
   assert.match(result.stdout, /pipeline\.yaml: ok\n/);
   assert.match(
     result.stdout,
-    /processor +marking: module .*marking\.ts, launch bulkhead, 2 processes/,
+    /processor +marking: module .*marking\.ts, handshake go-plugin, 2 processes/,
   );
   assert.match(result.stdout, new RegExp(`may use write ${dir.path}; unsafe_run`));
   assert.match(result.stdout, new RegExp(`unsafe_run, module root ${dir.path}, WARNING`));

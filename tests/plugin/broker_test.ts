@@ -15,9 +15,8 @@ import {
   Counter,
 } from "../../src/gen/bulkhead/testing/v1/callback_pb.ts";
 import { Health } from "../../src/gen/grpc/health/v1/health_pb.ts";
-import { generateCertificate } from "../../src/protocol/auto_mtls.ts";
-import { decodeServerCert } from "../../src/host/_dial_target.ts";
-import { connectorFor } from "../../src/transport/transport.ts";
+import { decodeServerCert, generateCertificate } from "../../src/protocol/auto_mtls.ts";
+import { connectorFor } from "../../src/transport/connectors.ts";
 import { KV_COOKIE } from "../../examples/kv-deno/cookie.ts";
 import { assertCleanedUp, memoryLogger, waitFor } from "../_helpers.ts";
 

@@ -173,11 +173,6 @@ export class Connection {
     return this.#s.streams.size < this.#s.peerMaxStreams;
   }
 
-  /** Streams currently open. */
-  get streamCount(): number {
-    return this.#s.streams.size;
-  }
-
   /** Resolves when a stream closes, settings change, or the connection drains. */
   waitForSlot(): Promise<void> {
     return new Promise((resolve) => this.#s.slotWaiters.push(resolve));

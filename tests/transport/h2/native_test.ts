@@ -5,7 +5,7 @@ import { GreeterService } from "../../../src/gen/bulkhead/examples/greeter/v1/gr
 import { GRPCStdio, StdioData_Channel } from "../../../src/gen/plugin/grpc_stdio_pb.ts";
 import { ServerReflection } from "../../../src/gen/grpc/reflection/v1/reflection_pb.ts";
 import { nativeConnector } from "../../../src/transport/h2/native.ts";
-import { connectorFor } from "../../../src/transport/transport.ts";
+import { connectorFor } from "../../../src/transport/connectors.ts";
 import { aborted, allServices, fixture, register, socketDir } from "./_helpers.ts";
 
 const MiB = 1024 * 1024;

@@ -45,7 +45,7 @@ async function observe(client: Client, tag: string, want: "deadline" | "canceled
   else assert.deepEqual([res.ended, res.hadDeadline], ["canceled", false]);
 }
 
-/** Each case by name (see `CASES` in `_peers.ts`). */
+/** Each case by name (see `CASES` in `peers.ts`). */
 export const clientCases: Record<string, (transport: Transport) => Promise<void>> = {
   async "unary sizes"(transport) {
     const client = createClient(InteropService, transport);

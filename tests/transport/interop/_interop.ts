@@ -9,7 +9,7 @@ import { nativeConnector } from "../../../src/transport/h2/native.ts";
 import { socketDir } from "../h2/_helpers.ts";
 import { clientCases } from "./_client_cases.ts";
 import { interopService } from "./_interop_service.ts";
-import { CASES, type Peer, runClient, startServer } from "./_peers.ts";
+import { CASES, type Peer, runClient, startServer } from "./peers.ts";
 
 const LIMITS = { readMaxBytes: 64 << 20, writeMaxBytes: 64 << 20 };
 

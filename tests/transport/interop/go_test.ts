@@ -1,5 +1,5 @@
 import { interop } from "./_interop.ts";
-import { buildGo, named, noGo } from "./_peers.ts";
+import { buildGo, named, noGo } from "./peers.ts";
 
 Deno.test({
   name: named("native transport interoperates with grpc-go both ways", noGo),

@@ -1,5 +1,5 @@
 import { interop } from "./_interop.ts";
-import { buildPython, named, noPython } from "./_peers.ts";
+import { buildPython, named, noPython } from "./peers.ts";
 
 Deno.test({
   name: named("native transport interoperates with grpcio both ways", noPython),
