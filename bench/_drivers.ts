@@ -22,7 +22,7 @@ import {
   BatchProcessorProcessBatchResponseSchema,
   BatchProcessorService,
 } from "../src/gen/redpanda/runtime/v1alpha1/processor_pb.ts";
-import { type TransportKind } from "../src/transport/transport.ts";
+import type { TransportKind } from "../src/transport/transport.ts";
 import { connectorFor } from "../src/transport/connectors.ts";
 import { FLOOR_BATCH, FLOOR_UNARY } from "./_server.ts";
 

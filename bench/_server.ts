@@ -26,7 +26,7 @@ import {
   BatchProcessorProcessBatchResponseSchema,
   BatchProcessorService,
 } from "../src/gen/redpanda/runtime/v1alpha1/processor_pb.ts";
-import { type ServiceRegistration } from "../src/transport/transport.ts";
+import type { ServiceRegistration } from "../src/transport/transport.ts";
 import { connectorFor } from "../src/transport/connectors.ts";
 import type { InteropRequest } from "../src/gen/bulkhead/testing/v1/interop_pb.ts";
 import type { BatchProcessorProcessBatchRequest } from "../src/gen/redpanda/runtime/v1alpha1/processor_pb.ts";

@@ -109,6 +109,7 @@ export class LeaseDesk {
     if (alone) this.#granted.add(claim);
     const started = performance.now();
     let answered = false;
+    let sent = true;
     let released = false;
     return {
       plugin,
@@ -122,9 +123,11 @@ export class LeaseDesk {
       answered: (failed) => {
         if (answered) return;
         answered = true;
-        keeper.sending--;
         keeper.calls.record(performance.now() - started, failed);
-        if (!failed) keeper.answered(plugin);
+        if (failed) return; // still counted as sent until released: a crash halves the limit of what was sent
+        keeper.sending--;
+        sent = false;
+        keeper.answered(plugin);
         this.wake();
       },
       missedDeadline: () => keeper.missedDeadline(plugin),
@@ -133,10 +136,8 @@ export class LeaseDesk {
       release: () => {
         if (released) return;
         released = true;
-        if (!answered) {
-          answered = true;
-          keeper.sending--;
-        }
+        answered = true;
+        if (sent) keeper.sending--;
         keeper.inFlight--;
         if (alone) this.#unclaim(claim);
         this.wake();
@@ -156,11 +157,18 @@ export class LeaseDesk {
     this.wake();
   }
 
-  /** Frees an alone lease's place in the queue, or its reservation. */
+  /**
+   * Frees an alone lease's place in the queue, or its reservation: handed
+   * on to the next alone lease waiting, if any (so fresh leases cannot slip
+   * in between two alone ones).
+   */
   #unclaim(claim: object): void {
     const at = this.#queue.indexOf(claim);
     if (at >= 0) this.#queue.splice(at, 1);
-    for (const k of [...this.#keepers(), ...this.#retiring()]) {
+    for (const k of this.#keepers()) {
+      if (k.reserved === claim) k.reserved = this.#queue.shift();
+    }
+    for (const k of this.#retiring()) {
       if (k.reserved === claim) k.reserved = undefined;
     }
     this.wake();

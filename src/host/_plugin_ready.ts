@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type DialOptions, type GrpcChannel, type GrpcConnector } from "../transport/transport.ts";
+import type { DialOptions, GrpcChannel, GrpcConnector } from "../transport/transport.ts";
 import { connectorFor } from "../transport/connectors.ts";
 import { drainStdio, waitForHandshake, waitForHealth } from "./_readiness.ts";
 import { healthProbe, waitForAddress } from "./_address_readiness.ts";

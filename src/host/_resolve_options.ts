@@ -7,7 +7,7 @@
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { DEFAULT_MAX_MESSAGE_BYTES } from "../transport/transport.ts";
+import { maxMessageBytes } from "../transport/transport.ts";
 import { BULKHEAD_COOKIE, type MagicCookie } from "../protocol/handshake.ts";
 import { DEFAULT_MAX_BROKER_ANNOUNCEMENTS } from "../protocol/broker_announcements.ts";
 import { type Logger, stderrLogger } from "./logger.ts";
@@ -115,8 +115,8 @@ export function resolvePluginOptions(options: PluginOptions): ResolvedPluginOpti
   if (!Number.isInteger(maxAnnouncements) || maxAnnouncements < 1) {
     throw bad("maxBrokerAnnouncements must be a positive integer");
   }
-  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  if (!Number.isInteger(maxMessageBytes) || maxMessageBytes < 1) {
+  const messageBytes = maxMessageBytes(options.maxMessageBytes);
+  if (!Number.isInteger(messageBytes) || messageBytes < 1) {
     throw bad("maxMessageBytes must be a positive integer");
   }
   return {
@@ -138,7 +138,7 @@ export function resolvePluginOptions(options: PluginOptions): ResolvedPluginOpti
     startTimeoutMs: options.startTimeoutMs ?? 10_000,
     waitForServing: options.waitForServing ?? true,
     stopGraceMs: options.stopGraceMs ?? 2000,
-    maxMessageBytes,
+    maxMessageBytes: messageBytes,
     stderrTailLines: options.stderrTailLines ?? 20,
     logger: options.logger ?? stderrLogger,
     handshake,

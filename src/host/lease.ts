@@ -62,10 +62,12 @@ export interface Lease {
   /** Whether the leased process is still its keeper's ready process (not exited, not replaced). */
   readonly current: boolean;
   /**
-   * The call was answered (an error answer too): records its latency and
-   * outcome, and stops counting it as sent (an open stream stays in flight
-   * until released). A success resets the hung count, raises the limit of
-   * calls in flight and tells the crash budget a restart recovered. Once.
+   * The call was answered, or failed: records its latency and outcome. A
+   * success stops counting it as sent (an open stream stays in flight until
+   * released), resets the hung count, raises the limit of calls in flight
+   * and tells the crash budget a restart recovered; a failure counts as sent
+   * until released (a crash meanwhile halves the limit of what was sent).
+   * Once.
    *
    * @param failed Whether the call failed.
    */

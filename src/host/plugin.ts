@@ -12,12 +12,11 @@ import { type ResolvedPluginOptions, resolvePluginOptions } from "./_resolve_opt
 import { type SpawnedPlugin, spawnPlugin } from "./_plugin_spawn.ts";
 import { awaitReady, type ReadyPlugin } from "./_plugin_ready.ts";
 import { stopGracefully } from "./_plugin_stop.ts";
+import { pluginInfo } from "./_plugin_info.ts";
 import { StartDeadline } from "./_start_deadline.ts";
 import type { PluginBroker } from "./broker.ts";
 import type { ExitStatus } from "./errors.ts";
 import type { Handshake } from "./handshake.ts";
-import { readRss, readTreeRss } from "./call_stats.ts";
-import { explainExit } from "./limits.ts";
 import type {
   HandshakeMode,
   HealthOptions,
@@ -144,37 +143,14 @@ export class Plugin implements AsyncDisposable {
 
   /** A snapshot for display. */
   info(): PluginInfo {
-    const { plan, moduleRoot } = this.#spawned;
-    const { limits } = this.#options;
-    const info: PluginInfo = {
+    const now = {
       name: this.name,
-      pid: this.pid,
       state: this.#state,
       handshake: this.handshake,
-      sandboxed: plan.sandbox !== "none",
-      sandbox: plan.sandbox,
-      permissionFlags: [...plan.flags],
-      sandboxEscapes: [...plan.escapes],
-      ...(moduleRoot === undefined ? {} : { moduleRoot }),
-      limits: { ...limits },
-      readyInMs: Math.round(this.#ready.readyInMs),
-      stderrTail: this.#process.stderrTail(),
+      killedFor: this.#killedFor,
+      limits: this.#options.limits,
     };
-    const exit = this.#process.exitStatus;
-    const rss = exit
-      ? undefined
-      : plan.sandbox === "bubblewrap"
-      ? readTreeRss(this.pid)
-      : readRss(this.pid);
-    if (rss !== undefined) info.rssBytes = rss;
-    if (exit) {
-      info.exit = exit;
-      const why = explainExit(exit, info.stderrTail, limits);
-      info.exitReason = this.#killedFor === undefined
-        ? why
-        : `killed by the host: ${this.#killedFor} (${why})`;
-    }
-    return info;
+    return pluginInfo(now, this.#spawned, this.#ready);
   }
 
   /**

@@ -33,7 +33,7 @@ import { ConfigReader, type Field } from "./_config_reader.ts";
 import { PipelineConfigError } from "./config_error.ts";
 import type { FileMode } from "./file_output.ts";
 import { DEFAULT_RESPONSE_BUDGET, type ResponseBudget } from "./response_budget.ts";
-import { DEFAULT_MAX_MESSAGE_BYTES } from "../transport/transport.ts";
+import { maxMessageBytes } from "../transport/transport.ts";
 import type { BatchPolicy } from "./batch_policy.ts";
 import {
   type NatsInputConfig,
@@ -447,7 +447,7 @@ function readPlugin(
     restart,
     timeoutMs: r.duration(r.child(field, "timeout")) ?? 30_000,
     startTimeoutMs: r.duration(r.child(field, "start_timeout")) ?? 10_000,
-    maxMessageBytes: r.size(r.child(field, "max_message_bytes")) ?? DEFAULT_MAX_MESSAGE_BYTES,
+    maxMessageBytes: maxMessageBytes(r.size(r.child(field, "max_message_bytes"))),
     responseBudget: readResponseBudget(r, r.child(field, "response_budget")),
   };
   return r.issues.length > before ? undefined : plugin;
@@ -515,7 +515,7 @@ function manifestPlugin(
     timeoutMs: 30_000,
     startTimeoutMs: 10_000,
     sandbox: true, // in bubblewrap, with its manifest's folder (its cwd) readable
-    maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+    maxMessageBytes: maxMessageBytes(undefined),
     responseBudget: DEFAULT_RESPONSE_BUDGET,
   };
 }

@@ -8,7 +8,7 @@
  */
 import type { ComponentManifest } from "./component_manifest.ts";
 import { ENV_HOST_STDIN } from "../protocol/handshake.ts";
-import { DEFAULT_MAX_MESSAGE_BYTES, type TransportKind } from "../transport/transport.ts";
+import { maxMessageBytes, type TransportKind } from "../transport/transport.ts";
 import { connectorFor } from "../transport/connectors.ts";
 import { watchHost } from "./host_watch.ts";
 import { type PluginService, serve } from "./serve.ts";
@@ -95,7 +95,7 @@ export async function serveComponent(
     return;
   }
   const path = parseAddress(address);
-  const maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const maxBytes = maxMessageBytes(options.maxMessageBytes);
   const connector = await connectorFor(options.transport);
   const server = await connector.listen(path, [component], {
     readMaxBytes: maxBytes,

@@ -17,8 +17,8 @@ import {
   parseVersionList,
 } from "../protocol/handshake.ts";
 import {
-  DEFAULT_MAX_MESSAGE_BYTES,
   type ListenTls,
+  maxMessageBytes,
   type ServiceRegistration,
   type TransportKind,
 } from "../transport/transport.ts";
@@ -306,7 +306,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     ]),
   ];
   const connector = await connectorFor(options.transport);
-  const maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const maxBytes = maxMessageBytes(options.maxMessageBytes);
   const clientPem = env(ENV_CLIENT_CERT);
   const autoMtls = clientPem ? await autoMtlsServer(clientPem) : undefined;
   const server = await connector.listen(

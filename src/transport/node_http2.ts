@@ -28,11 +28,7 @@ import type {
   ShutdownOptions,
   SocketAddress,
 } from "./transport.ts";
-import {
-  DEFAULT_MAX_MESSAGE_BYTES,
-  DEFAULT_SHUTDOWN_GRACE_MS,
-  socketAddress,
-} from "./transport.ts";
+import { DEFAULT_SHUTDOWN_GRACE_MS, maxMessageBytes, socketAddress } from "./transport.ts";
 import { pinnedTlsSocket } from "./pinned_tls.ts";
 
 function connect(address: SocketAddress, options: DialOptions): net.Socket {
@@ -57,8 +53,8 @@ function dial(target: string | SocketAddress, options: DialOptions = {}): GrpcCh
   const transport = createGrpcTransport({
     baseUrl,
     sessionManager: manager,
-    readMaxBytes: options.readMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
-    writeMaxBytes: options.writeMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    readMaxBytes: maxMessageBytes(options.readMaxBytes),
+    writeMaxBytes: maxMessageBytes(options.writeMaxBytes),
   });
   let closed = false;
   const close = (): Promise<void> => {
@@ -94,8 +90,8 @@ async function listen(
       grpc: true,
       grpcWeb: false,
       connect: false,
-      readMaxBytes: options.readMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
-      writeMaxBytes: options.writeMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+      readMaxBytes: maxMessageBytes(options.readMaxBytes),
+      writeMaxBytes: maxMessageBytes(options.writeMaxBytes),
     }),
   );
   const sessions = new Set<http2.ServerHttp2Session>();

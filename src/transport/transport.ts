@@ -20,6 +20,23 @@ export type TransportKind = "node-http2" | "native";
 /** The largest gRPC message either way, in bytes, when none is configured (gRPC's usual 4 MiB). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
+/**
+ * A message limit as configured, with the default applied: the one place
+ * the default of every `maxMessageBytes`, `readMaxBytes` and
+ * `writeMaxBytes` is applied.
+ *
+ * @param bytes The configured limit, if any.
+ * @returns The limit in bytes.
+ * @example
+ * ```ts
+ * import { maxMessageBytes } from "./transport.ts";
+ * console.log(maxMessageBytes(undefined)); // 4194304
+ * ```
+ */
+export function maxMessageBytes(bytes: number | undefined): number {
+  return bytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+}
+
 /** The transport used when none is named. */
 export const DEFAULT_TRANSPORT: TransportKind = "native";
 

@@ -27,9 +27,9 @@ import type {
   SocketAddress,
 } from "../transport.ts";
 import {
-  DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_SHUTDOWN_GRACE_MS,
   describeAddress,
+  maxMessageBytes,
   socketAddress,
 } from "../transport.ts";
 import { type ByteStream, NodeSocketStream, openByteStream } from "./byte_stream.ts";
@@ -106,8 +106,8 @@ class Channel implements ConnectionProvider {
 }
 
 function dial(address: string | SocketAddress, options: DialOptions = {}): GrpcChannel {
-  const readMaxBytes = options.readMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  const writeMaxBytes = options.writeMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const readMaxBytes = maxMessageBytes(options.readMaxBytes);
+  const writeMaxBytes = maxMessageBytes(options.writeMaxBytes);
   const limits = outputLimitsFor(Math.max(readMaxBytes, writeMaxBytes));
   const channel = new Channel(socketAddress(address), options.tls, limits);
   const transport = createH2Transport(channel, {
@@ -142,8 +142,8 @@ async function listen(
   services: readonly ServiceRegistration[],
   options: ListenOptions = {},
 ): Promise<GrpcServer> {
-  const readMaxBytes = options.readMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  const writeMaxBytes = options.writeMaxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const readMaxBytes = maxMessageBytes(options.readMaxBytes);
+  const writeMaxBytes = maxMessageBytes(options.writeMaxBytes);
   const dispatcher = new GrpcDispatcher(services, {
     readMaxBytes,
     writeMaxBytes,
