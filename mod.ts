@@ -74,6 +74,13 @@ export {
   type SupervisorOptions,
   type SupervisorState,
 } from "./src/host/supervisor.ts";
+export {
+  type UpgradeEvent,
+  type UpgradeOptions,
+  type UpgradePhase,
+  type UpgradeResult,
+} from "./src/host/upgrade_options.ts";
+export { UpgradeFailedError } from "./src/host/upgrade_error.ts";
 export type { RestartPolicy } from "./src/host/restart_policy.ts";
 export { ChecksumMismatchError, type ChecksumTarget, pluginChecksum } from "./src/host/checksum.ts";
 export { explainExit, type ResourceLimits } from "./src/host/limits.ts";
@@ -115,6 +122,12 @@ export {
   type RunPipelineOptions,
 } from "./src/pipeline/engine.ts";
 export { type StageStats } from "./src/pipeline/processor_stage.ts";
+export {
+  formatReload,
+  type PipelineControl,
+  type ReloadOptions,
+  type StageReload,
+} from "./src/pipeline/reload.ts";
 export { type FileMode, OutputFileExistsError } from "./src/pipeline/file_output.ts";
 export { CheckpointError } from "./src/pipeline/checkpoint.ts";
 export { type ResponseBudget } from "./src/pipeline/response_budget.ts";

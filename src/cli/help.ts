@@ -72,7 +72,7 @@ Permissions of a plugin (default: nothing but its own socket; an executable's
 const TOP = `bulkhead — start a plugin and talk to it over gRPC, or run a pipeline of plugins
 
 Usage:
-  bulkhead run     [--quiet] [--json] [--check] [--resume] <pipeline.yaml>
+  bulkhead run     [--quiet] [--json] [--check] [--resume] [--watch] <pipeline.yaml>
   bulkhead gen     [--out DIR] [--root DIR] <proto dir or .proto files...>
   bulkhead plugins list --plugins GLOB [--json] | manifest -- <plugin.ts>
   bulkhead health  [options] -- <plugin> [args...]
@@ -101,8 +101,8 @@ const HELP: Record<Subcommand, string> = {
   run: `bulkhead run — run a pipeline: input → batches → processor plugins → output
 
 Usage:
-  bulkhead run [--quiet] [--json] [--check] [--resume] [--metrics-addr HOST:PORT]
-               [--plugins GLOB]... <pipeline.yaml>
+  bulkhead run [--quiet] [--json] [--check] [--resume] [--watch]
+               [--metrics-addr HOST:PORT] [--plugins GLOB]... <pipeline.yaml>
   bulkhead run --schema
 
 Reads the pipeline's YAML configuration (every problem is reported as
@@ -121,6 +121,12 @@ per-stage latency and restarts; a summary follows at the end. SIGINT or
 SIGTERM stops reading and drains the batches in flight; a second one exits
 at once.
 
+SIGHUP reloads every plugin processor from its file by hot upgrade: the new
+version's processes start and pass their health check, new batches go to
+them, batches in flight finish on the old ones, which then stop; a version
+that fails to start or crashes within its probation is rolled back (the old
+one keeps serving). No batch is lost or written twice.
+
 Options:
   --plugins GLOB             Register the plugins of these manifests (Redpanda
                              Connect's plugin.yaml format, e.g. 'plugins/*.yaml'):
@@ -136,6 +142,8 @@ Options:
   --schema                   Print the JSON Schema of pipeline.yaml (for editors)
   --metrics-addr HOST:PORT   Serve Prometheus metrics on /metrics, and /ready, /live
                              (port 0: any free port; the address is printed on stderr)
+  -w, --watch                Reload a plugin processor (as SIGHUP does) when its
+                             plugin file changes
   --resume                   Continue an interrupted run after its checkpoint
                              (<output>.checkpoint): a file output and a file or
                              generate input; nothing lost, nothing written twice

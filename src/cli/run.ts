@@ -25,6 +25,7 @@ import { UsageError } from "./args.ts";
 import { dirname } from "node:path";
 import type { ConfigIssue } from "../pipeline/config_error.ts";
 import { pipelineSchema } from "./pipeline_schema.ts";
+import { formatReload, type PipelineControl } from "../pipeline/reload.ts";
 
 /** Exit codes of `bulkhead run`. */
 export const RunExitCode = {
@@ -115,6 +116,7 @@ export async function runCommand(
         check: { type: "boolean" },
         "metrics-addr": { type: "string" },
         resume: { type: "boolean" },
+        watch: { type: "boolean", short: "w" },
         schema: { type: "boolean" },
         plugins: { type: "string", multiple: true },
       },
@@ -193,11 +195,34 @@ export async function runCommand(
     }
     io.err(`bulkhead: metrics on http://${metricsServer.address}/metrics\n`);
   }
+  // SIGHUP reloads every plugin processor (hot upgrade), once the pipeline runs
+  let control: PipelineControl | undefined;
+  const onHangup = () => {
+    if (control === undefined) {
+      say("bulkhead: SIGHUP ignored: the pipeline is still starting\n");
+      return;
+    }
+    if (!quiet) say("bulkhead: SIGHUP: reloading plugin processors\n");
+    void control.reload();
+  };
+  const hangup = Deno.build.os !== "windows";
+  if (hangup) Deno.addSignalListener("SIGHUP", onHangup);
+  const watch = parsed.values.watch === true;
   try {
     summary = await runPipeline(config, {
       signal,
       logger: live ? (record) => live.above(`${formatLogRecord(record)}\n`) : stderrLogger,
-      onStart: (progress) => metrics.attach(progress),
+      onStart: (progress, pipeline) => {
+        metrics.attach(progress);
+        control = pipeline;
+        if (watch && !quiet) {
+          say("bulkhead: watching plugin files: a change reloads its processor\n");
+        }
+      },
+      watch,
+      onReload: (reload) => {
+        if (!quiet || reload.status !== "upgraded") say(`bulkhead: ${formatReload(reload)}\n`);
+      },
       resume: parsed.values.resume === true,
       onNotice: (text) => say(`bulkhead: ${text}\n`),
       onEvent: (event) => {
@@ -217,6 +242,7 @@ export async function runCommand(
       ? RunExitCode.usage
       : RunExitCode.startFailed;
   } finally {
+    if (hangup) Deno.removeSignalListener("SIGHUP", onHangup);
     signal.removeEventListener("abort", onInterrupt);
     metrics.finish();
     await metricsServer?.close();

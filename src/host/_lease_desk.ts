@@ -19,6 +19,8 @@ export class LeaseDesk {
   readonly #waiters = new Set<() => void>();
   /** Alone leases waiting for a process to reserve, first come first served. */
   readonly #queue: object[] = [];
+  /** Alone leases granted (they hold their reserved keeper). */
+  readonly #granted = new WeakSet<object>();
 
   /**
    * @param name The plugin's name, for errors.
@@ -104,6 +106,7 @@ export class LeaseDesk {
     const { plugin, generation } = state;
     keeper.inFlight++;
     keeper.sending++;
+    if (alone) this.#granted.add(claim);
     const started = performance.now();
     let answered = false;
     let sent = true;
@@ -140,6 +143,18 @@ export class LeaseDesk {
         this.wake();
       },
     };
+  }
+
+  /**
+   * A keeper taken out of leasing: an alone lease that reserved it and
+   * waits for it to drain goes back to the head of the queue.
+   */
+  unreserve(keeper: Keeper): void {
+    const claim = keeper.reserved;
+    if (claim === undefined || this.#granted.has(claim)) return;
+    keeper.reserved = undefined;
+    this.#queue.unshift(claim);
+    this.wake();
   }
 
   /**

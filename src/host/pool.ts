@@ -155,10 +155,34 @@ export class PluginPool implements LeaseSource, AsyncDisposable {
     });
   }
 
-  /** Makes a started keeper take leases. */
+  /** Makes a started (or withdrawn) keeper take leases. */
   add(keeper: Keeper): void {
+    this.#retiring.delete(keeper);
     if (!this.#keepers.includes(keeper)) this.#keepers = [...this.#keepers, keeper];
     this.#wake();
+  }
+
+  /**
+   * Takes a keeper out of leasing, running (an upgrade's old version, until
+   * probation ends): its leases run on; `stop()` stops it, `add()` takes it back.
+   */
+  withdraw(keeper: Keeper): void {
+    if (!this.#keepers.includes(keeper)) return;
+    this.#keepers = this.#keepers.filter((k) => k !== keeper);
+    this.#retiring.add(keeper);
+    this.#desk.unreserve(keeper);
+    this.#wake();
+  }
+
+  /** Waits until a keeper has no lease out (true), or `signal` aborts (false). */
+  async drained(keeper: Keeper, signal?: AbortSignal): Promise<boolean> {
+    while (keeper.inFlight > 0 && !signal?.aborted) await this.#desk.wait(Infinity, signal);
+    return keeper.inFlight === 0;
+  }
+
+  /** Tells the pool's listeners (`onEvent`, subscribers) of an event, e.g. an upgrade's. */
+  emit(event: SupervisorEvent): void {
+    this.#emit(event);
   }
 
   /**
@@ -177,11 +201,9 @@ export class PluginPool implements LeaseSource, AsyncDisposable {
     options: { signal?: AbortSignal; reason?: string } = {},
   ): Promise<boolean> {
     const { signal, reason = "its process was retired before the call finished" } = options;
-    this.#keepers = this.#keepers.filter((k) => k !== keeper);
+    this.withdraw(keeper);
     this.#retiring.add(keeper);
-    this.#wake();
-    while (keeper.inFlight > 0 && !signal?.aborted) await this.#desk.wait(Infinity, signal);
-    const drained = keeper.inFlight === 0;
+    const drained = await this.drained(keeper, signal);
     await keeper.stop(drained ? undefined : reason);
     this.#retiring.delete(keeper);
     this.#retiredRestarts += keeper.restarts;

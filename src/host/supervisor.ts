@@ -12,6 +12,8 @@ import type { DescService } from "../npm/protobuf.ts";
 import { type Client, createClient, type Transport } from "../npm/connect.ts";
 import { guardedTransport, RETRYABLE } from "./guarded_transport.ts";
 import { PluginPool } from "./pool.ts";
+import { PoolUpgrader } from "./pool_upgrade.ts";
+import type { UpgradeOptions, UpgradeResult } from "./upgrade_options.ts";
 import type {
   PluginStats,
   SlotState,
@@ -53,11 +55,13 @@ export { RETRYABLE };
 export class Supervisor implements AsyncDisposable {
   #pool: PluginPool;
   readonly #transport: Transport;
+  readonly #upgrader: PoolUpgrader;
   /** The plugin's name. */
   readonly name: string;
 
   private constructor(pool: PluginPool, options: SupervisorOptions) {
     this.#pool = pool;
+    this.#upgrader = new PoolUpgrader(pool);
     this.name = pool.name;
     const source = { name: pool.name, lease: this.#lease };
     this.#transport = guardedTransport(
@@ -117,6 +121,29 @@ export class Supervisor implements AsyncDisposable {
   /** Statistics per process slot: state, pid, restarts, last exit, calls, errors, latency, RSS. */
   stats(): PluginStats[] {
     return this.#pool.stats();
+  }
+
+  /**
+   * Hot upgrade: swaps the plugin's processes for a new version without
+   * losing a call (see `pool_upgrade.ts`). The new version's processes
+   * start and pass their health check; new calls go to them; calls in
+   * flight on the old ones finish there (up to `drainTimeoutMs`; past it a
+   * `RETRYABLE` call is resent to the new version, any other fails with
+   * {@linkcode PluginCrashedError}); the old ones stop once the new version
+   * has served `probationMs` without a crash. One upgrade at a time.
+   *
+   * @param options The new version (`plugin`), drain timeout, probation, signal.
+   * @returns Time to switch, time to drain, calls drained and cut, old and new pids.
+   * @throws {UpgradeFailedError} When the new version failed to start or
+   *   crashed within its probation, or `signal` aborted: rolled back, the
+   *   old version serves every call.
+   * @example
+   * ```ts ignore
+   * const { switchMs, drainMs } = await kv.upgrade({ plugin: { module: "./kv_v2.ts" } });
+   * ```
+   */
+  upgrade(options: UpgradeOptions): Promise<UpgradeResult> {
+    return this.#upgrader.upgrade(options);
   }
 
   /**

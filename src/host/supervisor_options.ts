@@ -7,6 +7,7 @@ import type { CallStatsSnapshot } from "./call_stats.ts";
 import type { ExitStatus } from "./errors.ts";
 import type { PluginOptions } from "./plugin_options.ts";
 import type { RestartPolicy } from "./restart_policy.ts";
+import type { UpgradeEvent } from "./upgrade_options.ts";
 
 /** Where a supervisor is: `failed` after its crash budget ran out, until `reset()`. */
 export type SupervisorState = "starting" | "running" | "failed" | "stopped";
@@ -31,7 +32,8 @@ export type SupervisorEvent =
   | { type: "restart-failed"; plugin: string; slot: number; error: string }
   | { type: "failed"; plugin: string; reason: string }
   | { type: "reset"; plugin: string }
-  | { type: "stopped"; plugin: string };
+  | { type: "stopped"; plugin: string }
+  | UpgradeEvent;
 
 /**
  * Options for {@linkcode Supervisor.start}: the plugin (`plugin`), and how

@@ -21,6 +21,8 @@ import { FileOutput } from "./file_output.ts";
 import type { ResumePlan } from "./_resume_plan.ts";
 import { payloadText, type PipelineOutput } from "./output.ts";
 import type { DeadLetter, ProcessorStage } from "./processor_stage.ts";
+import { StageReloads } from "./reload.ts";
+import { watchPluginFiles } from "./plugin_watch.ts";
 
 interface Unit {
   chunk: InputChunk;
@@ -92,7 +94,11 @@ export class Run {
     await this.#checkpoints?.flush();
     const onStop = () => this.#reading.abort();
     this.#options.signal?.addEventListener("abort", onStop, { once: true });
-    this.#options.onStart?.(() => this.progress());
+    const reloads = new StageReloads(this.#stages, this.#options.onReload);
+    const watch = this.#options.watch === true
+      ? watchPluginFiles(this.#config, reloads)
+      : undefined;
+    this.#options.onStart?.(() => this.progress(), reloads);
     const interval = this.#options.onProgress
       ? setInterval(
         () => this.#options.onProgress?.(this.progress()),
@@ -107,6 +113,8 @@ export class Run {
       this.#options.signal?.removeEventListener("abort", onStop);
     }
     await this.#tail; // drain: every batch dispatched is written (or has failed)
+    await watch?.[Symbol.asyncDispose]();
+    await reloads.close();
     await this.#checkpoints?.flush().catch((error) => this.#fail(error));
     clearInterval(interval);
     const progress = this.progress();

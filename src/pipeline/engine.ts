@@ -30,6 +30,7 @@ import { planResume } from "./_resume_plan.ts";
 import type { PipelineOutput } from "./output.ts";
 import { type ProcessorStage, type StageStats, startProcessorStage } from "./processor_stage.ts";
 import { Run } from "./_run.ts";
+import type { PipelineControl, StageReload } from "./reload.ts";
 
 /** Where a running pipeline is: counters for progress displays. */
 export interface PipelineProgress {
@@ -87,8 +88,21 @@ export interface RunPipelineOptions {
    * @default {500}
    */
   progressIntervalMs?: number;
-  /** Called once the pipeline runs, with a way to read its progress at any time (metrics). */
-  onStart?: (progress: () => PipelineProgress) => void;
+  /**
+   * Called once the pipeline runs, with a way to read its progress at any
+   * time (metrics) and its control: `reload()` swaps plugin processors for
+   * their plugin files as they are now, by hot upgrade (no batch lost or
+   * written twice).
+   */
+  onStart?: (progress: () => PipelineProgress, control: PipelineControl) => void;
+  /**
+   * Reloads a plugin processor (hot upgrade) when its plugin file changes
+   * (`bulkhead run --watch`).
+   * @default {false}
+   */
+  watch?: boolean;
+  /** Told how each reload ended (`watch`, SIGHUP, or `reload()` of `onStart`'s control). */
+  onReload?: (reload: StageReload) => void;
   /**
    * Continues an interrupted run after its last checkpoint (a file output
    * and a `file` or `generate` input): skips the input messages done, cuts

@@ -40,7 +40,11 @@ import {
   readAnswer,
 } from "./_stage_answer.ts";
 import { FunctionStage } from "./_function_stage.ts";
-import { componentPoolOptions } from "./plugin_launch.ts";
+import { componentPluginOptions, componentPoolOptions } from "./plugin_launch.ts";
+import type { Logger } from "../host/logger.ts";
+import { PoolUpgrader } from "../host/pool_upgrade.ts";
+import type { UpgradeResult } from "../host/upgrade_options.ts";
+import type { StageUpgradeOptions } from "./reload.ts";
 import {
   type DeadLetter,
   type ProcessorStage,
@@ -84,7 +88,7 @@ export async function startProcessorStage(
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   }));
-  return new PluginStage(plugin, pool);
+  return new PluginStage(plugin, pool, options.logger);
 }
 
 /** Crashes alone that convict a single message. */
@@ -93,6 +97,9 @@ const CONFIRMING_CRASHES = 2;
 class PluginStage implements ProcessorStage {
   readonly name: string;
   readonly #pool: PluginPool;
+  readonly #plugin: PluginComponentConfig;
+  readonly #logger: Logger | undefined;
+  readonly #upgrader: PoolUpgrader;
   readonly #latency = new CallStats();
   readonly #maxMessageBytes: number;
   readonly #timeoutMs: number;
@@ -102,9 +109,12 @@ class PluginStage implements ProcessorStage {
   #filtered = 0;
   #stopping: Promise<void> | undefined;
 
-  constructor(plugin: PluginComponentConfig, pool: PluginPool) {
+  constructor(plugin: PluginComponentConfig, pool: PluginPool, logger: Logger | undefined) {
     this.name = plugin.name;
     this.#pool = pool;
+    this.#plugin = plugin;
+    this.#logger = logger;
+    this.#upgrader = new PoolUpgrader(pool);
     this.#maxMessageBytes = plugin.maxMessageBytes;
     this.#timeoutMs = plugin.timeoutMs;
     this.#budget = plugin.responseBudget;
@@ -294,6 +304,24 @@ class PluginStage implements ProcessorStage {
       filtered: this.#filtered,
       ...this.#latency.snapshot(),
     };
+  }
+
+  /**
+   * Swaps the stage's processes for its plugin as it is now on disk (hot
+   * upgrade): batches in flight finish on the old processes, each within
+   * its deadline (`timeout`); one past it is cut and goes the way of a
+   * crashed batch (sent again, to the new version), so none is lost.
+   */
+  upgrade(options: StageUpgradeOptions = {}): Promise<UpgradeResult> {
+    return this.#upgrader.upgrade({
+      plugin: componentPluginOptions(
+        this.#plugin,
+        "processor",
+        this.#logger ? { logger: this.#logger } : {},
+      ),
+      drainTimeoutMs: this.#timeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   }
 
   stop(): Promise<void> {

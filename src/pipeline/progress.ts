@@ -152,6 +152,8 @@ export function formatEvent(event: SupervisorEvent): string | undefined {
       return `plugin "${event.plugin}" failed to restart: ${event.error}`;
     case "failed":
       return `plugin "${event.plugin}" gave up: ${event.reason}`;
+    case "upgrade-started":
+      return `plugin "${event.plugin}": upgrading to ${event.to}`;
     default:
       return undefined;
   }
