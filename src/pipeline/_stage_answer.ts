@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { create, toBinary } from "../npm/protobuf.ts";
-import { codecFor } from "../transport/h2/codec.ts";
+import { create, fromBinary, toBinary } from "../npm/protobuf.ts";
 import {
   type Message,
   MessageBatchSchema,
@@ -31,15 +30,12 @@ export type Attempt = { ok: true; messages: Message[]; dead: DeadLetter[] } | Fa
 /** Room for a message's framing inside a request (tags and lengths). */
 export const ENVELOPE_BYTES = 32;
 
-/** The compiled codec: the host's side of every batch, as the transport's. */
-const codec = codecFor("compiled");
-
 /** A message's size on the wire. */
 export function encodedSize(message: Message): number {
   if (message.payload.case === "bytes" && message.metadata === undefined) {
     return message.payload.value.length;
   }
-  return codec.prepare(MessageSchema, message) ?? toBinary(MessageSchema, message).length;
+  return toBinary(MessageSchema, message).length;
 }
 
 /** Counts what a stage filtered out of one batch. */
@@ -82,7 +78,7 @@ export function readAnswer(
   for (const encoded of batches) {
     let batch;
     try {
-      batch = codec.decode(MessageBatchSchema, encoded);
+      batch = fromBinary(MessageBatchSchema, encoded);
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
       return { ok: false, kind: "fault", reason: `answered with a malformed batch (${detail})` };

@@ -84,21 +84,11 @@ function checkWriteSize(size: number, writeMaxBytes: number): void {
 
 const basePaths = new WeakMap<DescMethod, HeaderList>();
 
-/**
- * A call's request headers: the method's shared frozen list (whose HPACK
- * encoding is cached) and the call's own fields after it (`grpc-timeout`,
- * metadata), if any.
- */
-interface RequestFields {
-  base: HeaderList;
-  extra: HeaderList | undefined;
-}
-
 function requestFields(
   method: DescMethod,
   timeoutMs: number | undefined,
   header: HeadersInit | undefined,
-): RequestFields {
+): HeaderList {
   let base = basePaths.get(method);
   if (base === undefined) {
     base = [
@@ -120,16 +110,15 @@ function requestFields(
     Object.freeze(base); // Shared by calls; frozen lists let HPACK reuse their encoding.
     basePaths.set(method, base);
   }
-  if (timeoutMs === undefined && header === undefined) return { base, extra: undefined };
-  const extra: HeaderList = timeoutMs === undefined
-    ? []
-    : ["grpc-timeout", encodeTimeout(timeoutMs)];
+  if (timeoutMs === undefined && header === undefined) return base;
+  const fields = base.slice();
+  if (timeoutMs !== undefined) fields.push("grpc-timeout", encodeTimeout(timeoutMs));
   if (header !== undefined) {
     new Headers(header).forEach((value, name) => {
-      if (!PROTOCOL_HEADERS.has(name)) extra.push(name, value);
+      if (!PROTOCOL_HEADERS.has(name)) fields.push(name, value);
     });
   }
-  return { base, extra };
+  return fields;
 }
 
 /**
@@ -182,12 +171,8 @@ class UnaryCall<I extends DescMessage, O extends DescMessage> extends ClientCall
   #reject!: (error: ConnectError) => void;
   #method: DescMethodUnary<I, O>;
   #codec: MessageCodec;
-  #fields: RequestFields;
-  #request: MessageShape<I>;
-  /** The encoded request; undefined while it is sized for writing straight into the output. */
-  #bytes: Uint8Array | undefined;
-  /** The request's size, prepared by the codec, while `#bytes` is undefined. */
-  #size: number;
+  #fields: HeaderList;
+  #bytes: Uint8Array;
   #provider: ConnectionProvider;
   #signal: AbortSignal | undefined;
   #timeoutMs: number | undefined;
@@ -198,7 +183,12 @@ class UnaryCall<I extends DescMessage, O extends DescMessage> extends ClientCall
 
   constructor(
     method: DescMethodUnary<I, O>,
-    request: UnaryRequest<I>,
+    request: {
+      fields: HeaderList;
+      bytes: Uint8Array;
+      provider: ConnectionProvider;
+      codec: MessageCodec;
+    },
     readMaxBytes: number,
     signal: AbortSignal | undefined,
     timeoutMs: number | undefined,
@@ -208,9 +198,7 @@ class UnaryCall<I extends DescMessage, O extends DescMessage> extends ClientCall
     this.#method = method;
     this.#codec = request.codec;
     this.#fields = request.fields;
-    this.#request = request.message;
     this.#bytes = request.bytes;
-    this.#size = request.size;
     this.#provider = request.provider;
     this.#signal = signal;
     this.#timeoutMs = timeoutMs;
@@ -229,41 +217,23 @@ class UnaryCall<I extends DescMessage, O extends DescMessage> extends ClientCall
     }
   }
 
-  /**
-   * Opens a stream (at once when the connection has a slot) and sends the
-   * request. Call it right after the codec prepared the request (no other
-   * encoding in between): sent at once, it is written straight into the
-   * connection's output.
-   */
+  /** Opens a stream (at once when the connection has a slot) and sends the request. */
   start(): void {
     const conn = this.#provider.current();
     if (conn !== undefined && conn.hasSlot) {
       this.attach(conn, conn.openStream(this));
       return this.#send();
     }
-    this.#encoded(); // before anything else encodes: the stream opens later
     openStream(this.#provider, this, () => this.#send()).catch((error) =>
       this.fail(ConnectError.from(error, Code.Unavailable))
     );
   }
 
-  /** The request's bytes, written from the prepared message if not yet done. */
-  #encoded(): Uint8Array {
-    if (this.#bytes === undefined) {
-      this.#bytes = new Uint8Array(this.#size);
-      this.#codec.writePrepared(this.#bytes, 0);
-    }
-    return this.#bytes;
-  }
-
   #send(): void {
     const conn = this.conn!;
     const stream = this.stream!;
-    conn.sendHeaders(stream, this.#fields.base, false, this.#fields.extra);
-    if (this.#bytes !== undefined) return conn.sendMessage(stream, this.#bytes, true);
-    if (!conn.sendMessageInto(stream, this.#size, this.#codec.writePrepared, true)) {
-      conn.sendMessage(stream, this.#encoded(), true);
-    }
+    conn.sendHeaders(stream, this.#fields, false);
+    conn.sendMessage(stream, this.#bytes, true);
   }
 
   protected onMessage(message: Uint8Array): void {
@@ -284,10 +254,7 @@ class UnaryCall<I extends DescMessage, O extends DescMessage> extends ClientCall
           this.#method,
           {
             fields: this.#fields,
-            message: this.#request,
-            // written straight into the output the first time: encoded again
-            bytes: this.#bytes ?? this.#codec.encode(this.#method.input, this.#request),
-            size: 0,
+            bytes: this.#bytes,
             provider: this.#provider,
             codec: this.#codec,
           },
@@ -319,18 +286,6 @@ class UnaryCall<I extends DescMessage, O extends DescMessage> extends ClientCall
     }
     this.#resolve(new H2UnaryResponse(this.#method, message, this.headerFields, trailer));
   }
-}
-
-/** What a unary call sends. */
-interface UnaryRequest<I extends DescMessage> {
-  fields: RequestFields;
-  /** The request message. */
-  message: MessageShape<I>;
-  /** Its bytes, or undefined when `size` was prepared by the codec. */
-  bytes: Uint8Array | undefined;
-  size: number;
-  provider: ConnectionProvider;
-  codec: MessageCodec;
 }
 
 /** A unary response whose `Headers` objects are built only if asked for (most callers never do). */
@@ -392,28 +347,20 @@ export function createH2Transport(
     if (timeoutMs !== undefined && timeoutMs <= 0) {
       return Promise.reject(new ConnectError("the operation timed out", Code.DeadlineExceeded));
     }
-    const fields = requestFields(method, timeoutMs, header);
-    let request: UnaryRequest<I>;
+    let bytes: Uint8Array;
     try {
-      const schema = method.input;
-      const message = isMessage(input, schema) ? input : create(schema, input);
-      const size = codec.prepare(schema, message as MessageShape<I>);
-      request = size === undefined
-        ? {
-          fields,
-          message: message as MessageShape<I>,
-          bytes: encodeRequest(codec, schema, message, writeMaxBytes),
-          size: 0,
-          provider,
-          codec,
-        }
-        : { fields, message: message as MessageShape<I>, bytes: undefined, size, provider, codec };
-      checkWriteSize(size ?? 0, writeMaxBytes);
+      bytes = encodeRequest(codec, method.input, input, writeMaxBytes);
     } catch (error) {
       return Promise.reject(error);
     }
-    // nothing encodes between `prepare` above and `start` (it writes the prepared request)
-    const call = new UnaryCall(method, request, readMaxBytes, signal, timeoutMs);
+    const fields = requestFields(method, timeoutMs, header);
+    const call = new UnaryCall(
+      method,
+      { fields, bytes, provider, codec },
+      readMaxBytes,
+      signal,
+      timeoutMs,
+    );
     call.start();
     return call.promise;
   }
@@ -433,11 +380,7 @@ export function createH2Transport(
     const call = new StreamCall(method.output, codec, readMaxBytes, signal, timeoutMs);
     const fields = requestFields(method, timeoutMs, header);
     try {
-      await openStream(
-        provider,
-        call,
-        () => call.conn!.sendHeaders(call.stream!, fields.base, false, fields.extra),
-      );
+      await openStream(provider, call, () => call.conn!.sendHeaders(call.stream!, fields, false));
     } catch (error) {
       call.fail(ConnectError.from(error, Code.Unavailable));
     }
