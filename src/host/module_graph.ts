@@ -123,7 +123,15 @@ export async function moduleGraph(
       }
     }
     try {
-      return await abortable(entry.listing, signal);
+      // a caller who started the listing waits for it to end: its abort kills
+      // the `deno info`, which is reaped before this rejects (nothing outlives
+      // the start); a caller who joined another's listing stops waiting at once
+      if (signal === undefined || entry.signal !== signal) {
+        return await abortable(entry.listing, signal);
+      }
+      const listing = await entry.listing;
+      signal.throwIfAborted();
+      return listing;
     } catch (error) {
       // another caller's abort ended the listing we waited for: list again
       if (signal?.aborted || !entry.signal?.aborted || entry.signal === signal) throw error;
