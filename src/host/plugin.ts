@@ -21,13 +21,10 @@ import type { PluginBroker } from "./broker.ts";
 import type { ExitStatus } from "./errors.ts";
 import type { Handshake } from "./handshake.ts";
 import type {
-  HandshakeMode,
   HealthOptions,
-  PluginCall,
   PluginInfo,
   PluginOptions,
   PluginState,
-  SandboxKind,
   StopOptions,
 } from "./plugin_options.ts";
 
@@ -40,8 +37,7 @@ export type {
   PluginState,
   SandboxKind,
   StopOptions,
-};
-
+} from "./plugin_options.ts";
 export { REDPANDA_ADDRESS_ENV } from "./_resolve_options.ts";
 export { defaultPluginName } from "./plugin_name.ts";
 

@@ -1,22 +1,17 @@
 /**
- * The options and snapshots of {@linkcode Plugin}'s public API.
+ * The options of {@linkcode Plugin}'s public API (its snapshot is in
+ * `plugin_info.ts`).
  *
  * @module
  */
 import type { Transport } from "../npm/connect.ts";
 import type { TransportKind } from "../transport/transport.ts";
 import type { MagicCookie } from "../protocol/handshake.ts";
-import type { ExitStatus } from "./errors.ts";
-import type { Handshake } from "./handshake.ts";
 import type { Logger } from "./logger.ts";
 import type { Permissions } from "./permissions.ts";
 import type { ResourceLimits } from "./limits.ts";
 
-/** What confines a plugin: Deno's permissions, bubblewrap, or nothing (`sandbox: false`). */
-export type SandboxKind = "deno" | "bubblewrap" | "none";
-
-/** Where a plugin is in its life. */
-export type PluginState = "starting" | "ready" | "stopping" | "exited";
+export type { PluginInfo, PluginState, SandboxKind } from "./plugin_info.ts";
 
 /**
  * How a plugin is launched and says it is ready:
@@ -277,43 +272,6 @@ export interface PluginOptions {
    * @default {go-plugin's Shutdown}
    */
   shutdown?: PluginCall;
-}
-
-/** A snapshot of a plugin for display. */
-export interface PluginInfo {
-  /** Its name. */
-  name: string;
-  /** Its process id (a sandboxed executable's: the shell that runs its `bwrap`). */
-  pid: number;
-  /** Its state. */
-  state: PluginState;
-  /** The validated handshake. */
-  handshake: Handshake;
-  /** Whether a sandbox confines it (`sandbox` is not `"none"`). */
-  sandboxed: boolean;
-  /** What confines it: Deno's permissions (a module), bubblewrap (an executable), or nothing. */
-  sandbox: SandboxKind;
-  /** The Deno or bubblewrap flags that grant its permissions (empty when not sandboxed). */
-  permissionFlags: string[];
-  /** Grants that let it leave the sandbox. */
-  sandboxEscapes: string[];
-  /** Where a Deno plugin may load modules from (besides Bulkhead, Deno's cache and `read` grants). */
-  moduleRoot?: string;
-  /** Its resource limits. */
-  limits: ResourceLimits;
-  /** Milliseconds from spawn to ready (handshake validated, health answered). */
-  readyInMs: number;
-  /**
-   * Its resident set size now, in bytes, when it can be read (a sandboxed
-   * executable's: its whole tree, the shell and bubblewrap included).
-   */
-  rssBytes?: number;
-  /** How it exited, once it has. */
-  exit?: ExitStatus;
-  /** Why it exited, in words, naming a limit it hit (e.g. `"exceeded its 256 MiB heap (signal SIGTRAP)"`). */
-  exitReason?: string;
-  /** Its last stderr lines. */
-  stderrTail: string[];
 }
 
 /** Options for {@linkcode Plugin.stop}. */
