@@ -25,18 +25,20 @@
  */
 
 // Host side
-export {
-  type HealthOptions,
-  Plugin,
-  type PluginInfo,
-  type PluginOptions,
-  type PluginState,
-  type SandboxKind,
-  type StopOptions,
-} from "./src/host/plugin.ts";
+export { Plugin } from "./src/host/plugin.ts";
+export type {
+  HandshakeMode,
+  HealthOptions,
+  PluginCall,
+  PluginInfo,
+  PluginOptions,
+  PluginState,
+  SandboxKind,
+  StopOptions,
+} from "./src/host/plugin_options.ts";
 export { type Handshake } from "./src/host/handshake.ts";
 export type { BrokerDialOptions, BrokeredServer, PluginBroker } from "./src/host/broker.ts";
-export { type HandshakeMode, type PluginCall, REDPANDA_ADDRESS_ENV } from "./src/host/plugin.ts";
+export { REDPANDA_ADDRESS_ENV } from "./src/host/plugin.ts";
 export { type Permissions } from "./src/host/permissions.ts";
 export {
   type AttachOptions,

@@ -12,7 +12,8 @@ import type { DialOptions, GrpcChannel, GrpcConnector } from "../transport/trans
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
 import { exitedBeforeReady } from "./_readiness.ts";
 import type { StartDeadline } from "./_start_deadline.ts";
-import type { PluginCall } from "./plugin_options.ts";
+import type { HealthOptions, PluginCall } from "./plugin_options.ts";
+import type { Transport } from "../npm/connect.ts";
 import type { PluginProcess } from "./plugin_process.ts";
 
 /** The default probe: `grpc.health.v1.Health/Check` of service `plugin` answers SERVING. */
@@ -25,6 +26,21 @@ export const healthProbe: PluginCall = async (transport, signal) => {
     throw new Error(`health status ${HealthCheckResponse_ServingStatus[response.status]}`);
   }
 };
+
+/**
+ * Asks `grpc.health.v1.Health/Check` over `transport` ({@linkcode Plugin.health}).
+ *
+ * @param transport The plugin's transport.
+ * @param options Which service (default `plugin`), a timeout (default 5 s), a signal.
+ * @returns The serving status name, e.g. `"SERVING"`.
+ */
+export async function askHealth(transport: Transport, options: HealthOptions): Promise<string> {
+  const response = await createClient(Health, transport).check(
+    { service: options.service ?? "plugin" },
+    { timeoutMs: options.timeoutMs ?? 5000, ...(options.signal ? { signal: options.signal } : {}) },
+  );
+  return HealthCheckResponse_ServingStatus[response.status] ?? String(response.status);
+}
 
 /**
  * Dials `socketPath` and calls `probe` until it resolves; returns the

@@ -27,6 +27,8 @@ import type { Permissions } from "./permissions.ts";
 import type { BrokerDialOptions, BrokeredServer, PluginBroker } from "./broker.ts";
 import { isLoopback } from "./handshake.ts";
 import { isNotASocket } from "./_dial_target.ts";
+import type { ResolvedPluginOptions } from "./_resolve_options.ts";
+import type { ReadyPlugin } from "./_plugin_ready.ts";
 
 /** What a broker needs of its plugin (made by `Plugin`). */
 export interface BrokerContext {
@@ -93,6 +95,38 @@ export function withBrokerSockets(
     write: add(permissions.write, paths),
     net: add(permissions.net, paths.map((path) => `unix:${path}`)),
   };
+}
+
+/**
+ * The broker of a started plugin, from its resolved options and readiness
+ * (a sandboxed Deno plugin's brokered sockets are its granted slots).
+ *
+ * @param name The plugin's name.
+ * @param options Its resolved options.
+ * @param socketDir Its socket directory.
+ * @param ready What its readiness left: transport, connector, dial options, multiplexer.
+ * @param onAbuse Kills the plugin for abusing the broker stream.
+ * @returns The broker.
+ */
+export function pluginBroker(
+  name: string,
+  options: ResolvedPluginOptions,
+  socketDir: string,
+  ready: ReadyPlugin,
+  onAbuse: (reason: string) => void,
+): Broker {
+  return new Broker({
+    name,
+    transport: ready.channel.transport,
+    socketDir,
+    connector: ready.connector,
+    dialOptions: ready.dialOptions,
+    allowTcp: options.allowTcp,
+    socketSlots: options.module === undefined ? undefined : options.brokerSockets,
+    maxAnnouncements: options.maxBrokerAnnouncements,
+    multiplexer: ready.multiplexer,
+    onAbuse,
+  });
 }
 
 /** go-plugin's broker for one plugin; `Plugin` makes it and closes it when the plugin ends. */

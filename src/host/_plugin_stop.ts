@@ -12,6 +12,7 @@ import { deadline, settledOrAborted } from "../_timing.ts";
 import type { PluginProcess } from "./plugin_process.ts";
 import type { AttachedProcess } from "./reattach_process.ts";
 import type { PluginCall } from "./plugin_options.ts";
+import type { ExitStatus } from "./errors.ts";
 
 /** What a stop works on. */
 export interface StopTarget {
@@ -87,4 +88,27 @@ async function exitWithin(
   if (first) await settledOrAborted(first, signal);
   await settledOrAborted(process.exited, signal);
   return process.exitStatus !== undefined;
+}
+
+/**
+ * What follows a plugin's exit: `onExit` (which closes its broker), then
+ * its connection closed and its process cleaned up. Each step is bounded (a
+ * closing connection gives a peer that stopped reading a deadline) and none
+ * may make the result reject.
+ *
+ * @param process The plugin's process.
+ * @param channel Its connection.
+ * @param onExit Runs first; may return the broker's close.
+ * @returns The exit status, once all is cleaned up; never rejects.
+ */
+export async function afterExit(
+  process: PluginProcess | AttachedProcess,
+  channel: GrpcChannel,
+  onExit: () => Promise<void> | undefined,
+): Promise<ExitStatus> {
+  const status = await process.exited;
+  await onExit()?.catch(() => {});
+  await channel.close().catch(() => {});
+  await process.cleanup().catch(() => {});
+  return status;
 }

@@ -5,8 +5,8 @@
  */
 import type { DescService } from "../npm/protobuf.ts";
 import { type Client, createClient, type Transport } from "../npm/connect.ts";
-import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
-import { Broker } from "./_broker.ts";
+import { type Broker, pluginBroker } from "./_broker.ts";
+import { askHealth } from "./_address_readiness.ts";
 import type { PluginProcess } from "./plugin_process.ts";
 import type { AttachedProcess } from "./reattach_process.ts";
 import { type AttachOptions, type ReattachConfig, reattachConfigOf } from "./reattach.ts";
@@ -14,7 +14,7 @@ import { type AdoptedPlugin, attachPlugin } from "./reattach_attach.ts";
 import { type ResolvedPluginOptions, resolvePluginOptions } from "./_resolve_options.ts";
 import { type SpawnedPlugin, spawnPlugin } from "./_plugin_spawn.ts";
 import { awaitReady, type ReadyPlugin } from "./_plugin_ready.ts";
-import { stopGracefully } from "./_plugin_stop.ts";
+import { afterExit, stopGracefully } from "./_plugin_stop.ts";
 import { pluginInfo } from "./_plugin_info.ts";
 import { StartDeadline } from "./_start_deadline.ts";
 import type { PluginBroker } from "./broker.ts";
@@ -28,18 +28,7 @@ import type {
   StopOptions,
 } from "./plugin_options.ts";
 
-export type {
-  HandshakeMode,
-  HealthOptions,
-  PluginCall,
-  PluginInfo,
-  PluginOptions,
-  PluginState,
-  SandboxKind,
-  StopOptions,
-} from "./plugin_options.ts";
 export { REDPANDA_ADDRESS_ENV } from "./_resolve_options.ts";
-export { defaultPluginName } from "./plugin_name.ts";
 
 /**
  * A plugin process that has completed its handshake and answered a health
@@ -87,14 +76,9 @@ export class Plugin implements AsyncDisposable {
     this.#ready = ready;
     this.name = options.name;
     this.handshake = ready.handshake;
-    this.exited = spawned.process.exited.then(async (status) => {
+    this.exited = afterExit(spawned.process, ready.channel, () => {
       this.#state = "exited";
-      // each step is bounded (a closing connection gives a peer that stopped
-      // reading a deadline) and none may make `exited` reject
-      await this.#broker?.close().catch(() => {});
-      await ready.channel.close().catch(() => {});
-      await spawned.process.cleanup().catch(() => {});
-      return status;
+      return this.#broker?.close();
     });
   }
 
@@ -218,18 +202,13 @@ export class Plugin implements AsyncDisposable {
    * ```
    */
   get broker(): PluginBroker {
-    return this.#broker ??= new Broker({
-      name: this.name,
-      transport: this.#ready.channel.transport,
-      socketDir: this.#process.socketDir,
-      connector: this.#ready.connector,
-      dialOptions: this.#ready.dialOptions,
-      allowTcp: this.#options.allowTcp,
-      socketSlots: this.#options.module === undefined ? undefined : this.#options.brokerSockets,
-      maxAnnouncements: this.#options.maxBrokerAnnouncements,
-      multiplexer: this.#ready.multiplexer,
-      onAbuse: (reason) => this.#killFor(reason),
-    });
+    return this.#broker ??= pluginBroker(
+      this.name,
+      this.#options,
+      this.#process.socketDir,
+      this.#ready,
+      (reason) => this.#killFor(reason),
+    );
   }
 
   /** Kills the plugin at once for breaking a bound; `reason` becomes its exit reason. */
@@ -281,15 +260,8 @@ export class Plugin implements AsyncDisposable {
    * if (await plugin.health() !== "SERVING") console.warn("unhealthy");
    * ```
    */
-  async health(options: HealthOptions = {}): Promise<string> {
-    const response = await this.client(Health).check(
-      { service: options.service ?? "plugin" },
-      {
-        timeoutMs: options.timeoutMs ?? 5000,
-        ...(options.signal ? { signal: options.signal } : {}),
-      },
-    );
-    return HealthCheckResponse_ServingStatus[response.status] ?? String(response.status);
+  health(options: HealthOptions = {}): Promise<string> {
+    return askHealth(this.#ready.channel.transport, options);
   }
 
   /**

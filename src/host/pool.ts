@@ -11,7 +11,7 @@ import { LeaseDesk } from "./_lease_desk.ts";
 import { PluginError, PluginFailedError } from "./errors.ts";
 import { Keeper } from "./keeper.ts";
 import type { Lease, LeaseOptions, LeaseSource } from "./lease.ts";
-import { defaultPluginName } from "./plugin.ts";
+import { defaultPluginName } from "./plugin_name.ts";
 import type { PluginOptions } from "./plugin_options.ts";
 import { CrashBudget } from "./restart_policy.ts";
 import type {
