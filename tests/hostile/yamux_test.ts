@@ -77,6 +77,8 @@ function goAwayCode(bytes: Uint8Array): number | undefined {
   return undefined;
 }
 
+const endedOf = (session: YamuxSession): Error | undefined => session.ended;
+
 const syn = (id: number) =>
   encodeFrame({ type: FrameType.WindowUpdate, flags: Flag.Syn, streamId: id, length: 0 });
 
@@ -159,5 +161,20 @@ Deno.test("a yamux peer opening a stream id of ours ends the session", async () 
   await writeAll(a.attacker, syn(2)); // even: the server's ids
   await a.session.closed;
   assert.ok(a.session.ended instanceof YamuxProtocolError);
-  assert.match(a.session.ended.message, /not a new id of its own/);
+  assert.match(a.session.ended.message, /an id of this side's/);
+});
+
+Deno.test("a yamux peer opening a stream id that is open ends the session; SYNs out of order are streams", async () => {
+  await using a = await arena();
+  // hashicorp/yamux sends the SYNs of streams opened at once in any order
+  await writeAll(a.attacker, new Uint8Array([...syn(3), ...syn(1)]));
+  const first = await a.session.accept();
+  const second = await a.session.accept();
+  assert.deepEqual([first?.id, second?.id], [3, 1]);
+  assert.ok(a.session.ended === undefined, String(a.session.ended));
+  await writeAll(a.attacker, syn(3));
+  await a.session.closed;
+  const ended = endedOf(a.session); // read again: the assertion above narrowed the field
+  assert.ok(ended instanceof YamuxProtocolError, String(ended));
+  assert.match(ended.message, /stream 3 again while it is open/);
 });

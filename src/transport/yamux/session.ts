@@ -57,7 +57,6 @@ export class YamuxProtocolError extends Error {
 export class YamuxSession implements StreamOwner, AsyncIterable<YamuxStream> {
   #conn: ByteStream;
   #nextId: number;
-  #lastPeerId = 0;
   #maxStreams: number;
   #maxPending: number;
   #streams = new Map<number, YamuxStream>();
@@ -236,10 +235,15 @@ export class YamuxSession implements StreamOwner, AsyncIterable<YamuxStream> {
 
   #incoming(id: number): YamuxStream | undefined {
     const peerParity = this.#nextId % 2 === 1 ? 0 : 1;
-    if (id % 2 !== peerParity || id <= this.#lastPeerId) {
-      throw new YamuxProtocolError(`the peer opened stream ${id}, not a new id of its own`);
+    // ids of the peer's parity, and not one open now; not necessarily
+    // ascending: hashicorp/yamux allocates ids in order but sends the SYNs of
+    // streams opened at once in any order
+    if (id % 2 !== peerParity) {
+      throw new YamuxProtocolError(`the peer opened stream ${id}, an id of this side's`);
     }
-    this.#lastPeerId = id;
+    if (this.#streams.has(id)) {
+      throw new YamuxProtocolError(`the peer opened stream ${id} again while it is open`);
+    }
     if (this.#streams.size >= this.#maxStreams) {
       void this.send({ type: FrameType.WindowUpdate, flags: Flag.Rst, streamId: id, length: 0 })
         .catch(() => {});
