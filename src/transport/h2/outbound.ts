@@ -114,38 +114,17 @@ export class Outbound {
     write: (buf: Uint8Array, pos: number) => void,
     endStream: boolean,
   ): boolean {
-    const n = 5 + length;
-    if (
-      stream.queuedBytes !== 0 || n > stream.sendWindow || n > this.#window ||
-      n > this.peerMaxFrame
-    ) return false;
+    if (!this.#fitsNow(stream, 5 + length)) return false;
     const out = this.#writer.out;
     const start = out.length;
-    out.frameHeader(n, FrameType.DATA, endStream ? Flag.END_STREAM : 0, stream.id);
-    const b = out.buf;
-    const p = out.length;
-    b[p] = 0;
-    b[p + 1] = length >>> 24;
-    b[p + 2] = length >>> 16;
-    b[p + 3] = length >>> 8;
-    b[p + 4] = length;
+    const at = this.#beginMessage(stream, length, endStream);
     try {
-      write(b, p + 5);
+      write(out.buf, at);
     } catch (error) {
       out.length = start; // Drop the half-written frame.
       throw error;
     }
-    out.length = p + n;
-    this.#writer.dataPending += 9 + n;
-    stream.sendWindow -= n;
-    this.#window -= n;
-    if (endStream) {
-      stream.queueEnd = true;
-      stream.localClosed = true;
-      stream.wake();
-      this.#onLocalClosed(stream);
-    }
-    this.#writer.schedule();
+    this.#endMessage(stream, at + length, endStream);
     return true;
   }
 
@@ -157,31 +136,10 @@ export class Outbound {
   message(stream: H2Stream, bytes: Uint8Array, endStream: boolean): void {
     const n = 5 + bytes.length;
     const length = bytes.length;
-    if (
-      stream.queuedBytes === 0 && n <= stream.sendWindow && n <= this.#window &&
-      n <= this.peerMaxFrame
-    ) {
-      const out = this.#writer.out;
-      out.frameHeader(n, FrameType.DATA, endStream ? Flag.END_STREAM : 0, stream.id);
-      const b = out.buf;
-      const p = out.length;
-      b[p] = 0;
-      b[p + 1] = length >>> 24;
-      b[p + 2] = length >>> 16;
-      b[p + 3] = length >>> 8;
-      b[p + 4] = length;
-      b.set(bytes, p + 5);
-      out.length = p + n;
-      this.#writer.dataPending += 9 + n;
-      stream.sendWindow -= n;
-      this.#window -= n;
-      if (endStream) {
-        stream.queueEnd = true;
-        stream.localClosed = true;
-        stream.wake();
-        this.#onLocalClosed(stream);
-      }
-      this.#writer.schedule();
+    if (this.#fitsNow(stream, n)) {
+      const at = this.#beginMessage(stream, length, endStream);
+      this.#writer.out.buf.set(bytes, at);
+      this.#endMessage(stream, at + length, endStream);
       return;
     }
     const prefix = new Uint8Array(5);
@@ -194,6 +152,46 @@ export class Outbound {
     stream.queuedBytes += n;
     if (endStream) stream.queueEnd = true;
     this.flush(stream);
+  }
+
+  /** Whether a DATA frame of `n` bytes can go out now: nothing queued, windows and frame size allow. */
+  #fitsNow(stream: H2Stream, n: number): boolean {
+    return stream.queuedBytes === 0 && n <= stream.sendWindow && n <= this.#window &&
+      n <= this.peerMaxFrame;
+  }
+
+  /**
+   * Writes the DATA frame header and gRPC prefix of a `length`-byte message
+   * into the output; returns where the message's bytes go.
+   */
+  #beginMessage(stream: H2Stream, length: number, endStream: boolean): number {
+    const out = this.#writer.out;
+    out.frameHeader(5 + length, FrameType.DATA, endStream ? Flag.END_STREAM : 0, stream.id);
+    const b = out.buf;
+    const p = out.length;
+    b[p] = 0;
+    b[p + 1] = length >>> 24;
+    b[p + 2] = length >>> 16;
+    b[p + 3] = length >>> 8;
+    b[p + 4] = length;
+    return p + 5;
+  }
+
+  /** Takes a message written in place up to `end`: counts it against the windows, ends the stream. */
+  #endMessage(stream: H2Stream, end: number, endStream: boolean): void {
+    const out = this.#writer.out;
+    const n = end - out.length;
+    out.length = end;
+    this.#writer.dataPending += 9 + n;
+    stream.sendWindow -= n;
+    this.#window -= n;
+    if (endStream) {
+      stream.queueEnd = true;
+      stream.localClosed = true;
+      stream.wake();
+      this.#onLocalClosed(stream);
+    }
+    this.#writer.schedule();
   }
 
   /**
